@@ -1,0 +1,70 @@
+# kvm-regress: out-of-tree KVM regression suite.
+#
+#   make               build every test binary into $(O)/<collection>/<name>
+#   make run_tests     run the suite on this host's /dev/kvm (KTAP on stdout)
+#   make check         the project's own tests (see README.md)
+#   make install INSTALL_PATH=DIR   kselftest-style install (binaries + runner)
+#   make STATIC=1 ...  link the test binaries statically (used by the VM runner)
+
+O          ?= build
+STATIC     ?= 0
+CC         ?= gcc
+
+# Guest code is ordinary C in the test binaries, loaded into the guest at its
+# link address: no PIE, no stack protector (it reads %fs), no SSE anywhere
+# (some hosts' instruction emulators stop on SSE in exception paths, and
+# general-regs-only keeps gcc from spilling into XMM registers).
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+              -fno-pie -no-pie -fno-stack-protector -fno-omit-frame-pointer \
+              -mgeneral-regs-only -mno-red-zone -fno-builtin-memcpy \
+              -D_GNU_SOURCE -Iinclude
+LDFLAGS    += -no-pie
+LDLIBS     += -lnuma -lpthread -lrt
+ifeq ($(STATIC),1)
+LDFLAGS    += -static
+endif
+
+COLLECTIONS := x86_64 hyperv pi exits
+LIB_SRCS    := $(wildcard lib/*.c) $(wildcard lib/*.S)
+LIB_OBJS    := $(patsubst lib/%,$(O)/lib/%.o,$(LIB_SRCS))
+TEST_SRCS   := $(foreach c,$(COLLECTIONS),$(wildcard $(c)/*.c))
+TEST_BINS   := $(patsubst %.c,$(O)/%,$(TEST_SRCS))
+SELFTEST_SRCS := $(wildcard lib/tests/*.c)
+SELFTEST_BINS := $(patsubst lib/tests/%.c,$(O)/lib/tests/%,$(SELFTEST_SRCS))
+HEADERS     := $(wildcard include/*.h)
+
+all: $(TEST_BINS) $(SELFTEST_BINS)
+
+$(O)/lib/%.c.o: lib/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(O)/lib/%.S.o: lib/%.S $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(O)/libkvmtest.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The library is linked as whole objects, not pulled from the archive on
+# demand: guest entry stubs and the libc overrides must always be present.
+$(O)/%: %.c $(LIB_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+run_tests: all
+	@scripts/run_tests.sh -d $(O) $(TESTS)
+
+install: all
+	@test -n "$(INSTALL_PATH)" || { echo "make install: set INSTALL_PATH=DIR" >&2; exit 2; }
+	scripts/install.sh $(O) $(INSTALL_PATH) $(patsubst $(O)/%,%,$(TEST_BINS))
+
+clean:
+	rm -rf $(O) build results
+
+-include scripts/*.mk
+
+.PHONY: all run_tests install clean
+.SECONDARY:

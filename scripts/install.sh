@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the suite in kselftest layout:
+#   DIR/run_tests.sh, DIR/kselftest-list.txt ("collection:test" lines),
+#   DIR/<collection>/<test>, DIR/<collection>/settings (kselftest "timeout="
+#   for the slowest test of the collection) and DIR/time-limits.txt (one
+#   "collection:test seconds" line per test, as each binary reports it).
+# usage: install.sh BUILD_DIR INSTALL_PATH collection/test...
+set -eu
+[ $# -ge 2 ] || { echo "usage: install.sh BUILD_DIR INSTALL_PATH collection/test..." >&2; exit 2; }
+build=$1; dest=$2; shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dest"
+: >"$dest/kselftest-list.txt"
+: >"$dest/time-limits.txt"
+for t in "$@"; do
+	c=${t%%/*}; name=${t#*/}
+	mkdir -p "$dest/$c"
+	cp "$build/$t" "$dest/$c/$name"
+	limit=$("$build/$t" --time-limit)
+	echo "$c:$name" >>"$dest/kselftest-list.txt"
+	echo "$c:$name $limit" >>"$dest/time-limits.txt"
+	old=$(sed -n 's/^timeout=//p' "$dest/$c/settings" 2>/dev/null || true)
+	if [ -z "$old" ] || [ "$limit" -gt "$old" ]; then echo "timeout=$limit" >"$dest/$c/settings"; fi
+done
+cp "$here/run_tests.sh" "$dest/run_tests.sh"

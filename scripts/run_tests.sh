@@ -1,0 +1,94 @@
+#!/bin/sh
+# Run the suite's test binaries and print one KTAP stream.
+#
+#   run_tests.sh [-d DIR] [SELECTION...] [-- ARGS...]
+#
+# SELECTION is "collection/binary" or "collection/binary:case" (several
+# allowed; default: every binary). ARGS go to every binary (e.g. --duration 5).
+# Each binary's own KTAP output is nested (indented four spaces) under one
+# top-level result per binary; the last line counts the cases:
+#   N passed, N failed, N skipped
+# Exit status: 0 when nothing failed, 1 otherwise.
+#
+# POSIX sh on purpose: the same script runs from a build tree, from a
+# kselftest-style install and inside the VM runner's busybox initramfs.
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+dir=
+usage() { echo "usage: run_tests.sh [-d DIR] [collection/binary[:case]...] [-- ARGS...]" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-d) [ $# -ge 2 ] || usage; dir=$2; shift 2 ;;
+	-h|--help) usage ;;
+	--) break ;;
+	-*) echo "run_tests.sh: unknown option '$1'" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+if [ -z "$dir" ]; then
+	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../build; fi
+fi
+[ -d "$dir" ] || { echo "run_tests.sh: no test directory '$dir' (run make first)" >&2; exit 2; }
+
+selection=
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do selection="$selection $1"; shift; done
+[ $# -gt 0 ] && shift   # drop "--"; what is left goes to every binary
+
+if [ -z "$selection" ]; then
+	if [ -f "$dir/kselftest-list.txt" ]; then
+		selection=$(sed -e 's#:#/#' "$dir/kselftest-list.txt")
+	else
+		for c in x86_64 hyperv pi exits; do
+			for b in "$dir/$c"/*; do
+				[ -f "$b" ] && [ -x "$b" ] && selection="$selection $c/${b##*/}"
+			done
+		done
+	fi
+fi
+
+count=0
+for s in $selection; do count=$((count + 1)); done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/run_tests.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+echo "KTAP version 1"
+echo "1..$count"
+n=0; passed=0; failed=0; skipped=0
+for s in $selection; do
+	n=$((n + 1))
+	bin=${s%%:*}
+	case_args=
+	[ "$bin" != "$s" ] && case_args="-t ${s#*:}"
+	if [ ! -x "$dir/$bin" ]; then
+		echo "not ok $n $s # no such test binary"
+		failed=$((failed + 1))
+		continue
+	fi
+	# The binary knows its own worst case (sum of its cases' limits, and
+	# stress durations); the runner adds nothing but a hard kill.
+	limit=$("$dir/$bin" --time-limit $case_args "$@" 2>/dev/null) || limit=300
+	echo "# $s (time limit ${limit}s)"
+	start=$(date +%s)
+	{ timeout -s KILL "$limit" "$dir/$bin" $case_args "$@" 2>&1; echo $? >"$tmp/rc"; } |
+		tee "$tmp/out" | sed -e 's/^/    /'
+	rc=$(cat "$tmp/rc")
+	secs=$(( $(date +%s) - start ))
+	p=$(grep -c '^ok [0-9]' "$tmp/out" | tr -d ' ')
+	k=$(grep -c '^ok [0-9].*# SKIP' "$tmp/out" | tr -d ' ')
+	f=$(grep -c '^not ok [0-9]' "$tmp/out" | tr -d ' ')
+	grep -q '^1\.\.0 # SKIP' "$tmp/out" && k=$((k + 1)) && p=$((p + 1))
+	passed=$((passed + p - k)); skipped=$((skipped + k)); failed=$((failed + f))
+	case $rc in
+	0) echo "ok $n $s # ${secs}s" ;;
+	4) echo "ok $n $s # SKIP" ;;
+	137) [ "$f" -eq 0 ] && failed=$((failed + 1))
+	     echo "not ok $n $s # TIMEOUT after ${limit}s" ;;
+	*) [ "$f" -eq 0 ] && failed=$((failed + 1))
+	   echo "not ok $n $s # exit=$rc" ;;
+	esac
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
