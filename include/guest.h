@@ -13,6 +13,7 @@
 #ifndef KVMTEST_GUEST_H
 #define KVMTEST_GUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,7 +64,7 @@ struct guest_cpu {
 	int64_t fault_vector;           /* %gs:16: vector of that fault, or NO_EXCEPTION */
 	uint64_t fault_error_code;      /* %gs:24 */
 	uint32_t vcpu_id;
-	uint32_t pad;
+	bool x2apic;                    /* apic.h: which interface apic_*() use */
 	struct guest_msg *msg;          /* where messages go (an L2 shares its L1's) */
 	struct guest_msg own_msg;
 };

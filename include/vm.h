@@ -23,8 +23,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "guest.h"
 #include "kvm_compat.h"
@@ -52,6 +56,7 @@ struct vm {
 	struct vcpu *vcpus[KVM_MAX_TEST_VCPUS];
 	int stats_fd;
 	struct stats_cache *stats;
+	struct irq_routes *irq_routes;  /* apic.c: the VM's GSI routing table */
 	pthread_mutex_t lock;
 };
 

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "apic.h"
 #include "cpuid.h"
 #include "stats.h"
 #include "vm.h"
@@ -380,6 +381,10 @@ struct vm *vm_create(const struct vm_options *opts)
 	vm->pml4_gpa = vm_alloc_gpa(vm, 1);
 	for (gpa = 0; gpa < vm->ram_size; gpa += LARGE_PAGE_SIZE)
 		map_large_page(vm, (uint64_t)vm->ram + gpa, gpa);
+	/* The xAPIC page, uncached, at its architectural address. */
+	if (vm->opts.irqchip || vm->opts.split_irqchip)
+		*walk_create(vm, APIC_DEFAULT_GPA, 1) =
+			APIC_DEFAULT_GPA | PTE_PRESENT | PTE_WRITE | PTE_PCD;
 	setup_descriptor_tables(vm);
 	load_own_image(vm);
 	return vm;
@@ -475,6 +480,7 @@ void vm_destroy(struct vm *vm)
 		if (vm->vcpus[i])
 			vcpu_free(vm->vcpus[i]);
 	stats_close(vm->stats_fd, vm->stats);
+	free(vm->irq_routes);
 	close(vm->fd);
 	munmap(vm->ram, vm->ram_size);
 	free(vm);
