@@ -57,6 +57,8 @@ void test_register(struct test_case *tc)
 		fprintf(stderr, "too many test cases (max %d)\n", MAX_CASES);
 		exit(KSFT_USAGE);
 	}
+	if (!tc->timeout)
+		tc->timeout = TEST_DEFAULT_TIMEOUT;
 	/* Constructors may run in any order: keep the cases in source order. */
 	for (i = nr_cases; i > 0 && cases[i - 1]->line > tc->line; i--)
 		cases[i] = cases[i - 1];
