@@ -36,23 +36,31 @@ HEADERS     := $(wildcard include/*.h)
 
 all: $(TEST_BINS) $(SELFTEST_BINS)
 
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @echo
+endif
+
 $(O)/lib/%.c.o: lib/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(quiet) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(O)/lib/%.S.o: lib/%.S $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
-
-$(O)/libkvmtest.a: $(LIB_OBJS)
-	@rm -f $@
-	$(AR) rcs $@ $^
+	$(quiet) "  AS      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # The library is linked as whole objects, not pulled from the archive on
 # demand: guest entry stubs and the libc overrides must always be present.
 $(O)/%: %.c $(LIB_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(quiet) "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 run_tests: all
 	@scripts/run_tests.sh -d $(O) $(TESTS)

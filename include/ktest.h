@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The KTAP test harness: a test binary is a list of named cases.
+ *
+ *   TEST_CASE(ipi_is_delivered, "an IPI between two vCPUs reaches the handler")
+ *   {
+ *           ...
+ *           TEST_ASSERT_EQ(shared->ipis, 1);
+ *   }
+ *
+ * Each case runs in a forked child with a time limit, so a crash or a hung
+ * vCPU is one failed case and the others still run. Output is KTAP v1 that
+ * `prove` accepts; exit codes follow kselftest (0 pass, 1 fail, 4 skip).
+ *
+ * Common options for every binary: -l, -t NAME, -v, --seed N, --duration S,
+ * --iterations N, --time-limit; a binary adds its own with TEST_OPTION().
+ */
+#ifndef KVMTEST_KTEST_H
+#define KVMTEST_KTEST_H
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define KSFT_PASS 0
+#define KSFT_FAIL 1
+#define KSFT_SKIP 4
+#define KSFT_USAGE 2
+
+struct test_case {
+	const char *ident;      /* short name, for -t */
+	const char *name;       /* reads as a sentence in the TAP output */
+	void (*fn)(void);
+	unsigned int timeout;   /* seconds; stress cases add --duration */
+	bool stress;            /* bounded by --duration / --iterations */
+	int line;               /* cases run in source order */
+};
+
+void test_register(struct test_case *tc);
+
+#define TEST_CASE(id, sentence, ...)                                          \
+	static void test_fn_##id(void);                                       \
+	static struct test_case test_case_##id = {                            \
+		.ident = #id, .name = sentence, .fn = test_fn_##id,           \
+		.timeout = 30, .line = __LINE__, __VA_ARGS__                  \
+	};                                                                    \
+	__attribute__((constructor)) static void test_register_##id(void)    \
+	{                                                                     \
+		test_register(&test_case_##id);                               \
+	}                                                                     \
+	static void test_fn_##id(void)
+
+/* Options shared by every binary. A zero duration/iterations means "use the
+ * case's default": read them through test_duration()/test_iterations(). */
+struct test_options {
+	uint64_t seed;
+	uint64_t duration;      /* seconds, 0 = case default */
+	uint64_t iterations;    /* 0 = case default */
+	bool verbose;
+};
+extern struct test_options test_opts;
+
+static inline uint64_t test_duration(uint64_t case_default)
+{
+	return test_opts.duration ? test_opts.duration : case_default;
+}
+
+static inline uint64_t test_iterations(uint64_t case_default)
+{
+	return test_opts.iterations ? test_opts.iterations : case_default;
+}
+
+/* A binary-specific numeric option, e.g.
+ *   static uint64_t migrate_interval_us = 500;
+ *   TEST_OPTION("migrate-interval", migrate_interval_us, "microseconds between migrations");
+ */
+struct test_option {
+	const char *name;
+	uint64_t *value;
+	const char *help;
+};
+void test_register_option(struct test_option *opt);
+#define TEST_OPTION(optname, var, helptext)                                   \
+	static struct test_option test_option_##var = {                       \
+		.name = optname, .value = &(var), .help = helptext            \
+	};                                                                    \
+	__attribute__((constructor)) static void test_register_option_##var(void) \
+	{                                                                     \
+		test_register_option(&test_option_##var);                     \
+	}
+
+/* Binaries that do not use /dev/kvm (unit tests of the host-side library)
+ * say so; all others get a whole-binary skip when /dev/kvm is unusable. */
+extern bool test_binary_needs_kvm;
+#define TEST_BINARY_WITHOUT_KVM() \
+	__attribute__((constructor)) static void test_no_kvm(void) { test_binary_needs_kvm = false; }
+
+/* Verdicts from inside a case. They end the case (any thread may call them). */
+__attribute__((noreturn, format(printf, 1, 2))) void test_skip(const char *fmt, ...);
+__attribute__((noreturn, format(printf, 3, 4)))
+void __test_fail(const char *file, int line, const char *fmt, ...);
+#define test_fail(...) __test_fail(__FILE__, __LINE__, __VA_ARGS__)
+
+/* A "# ..." diagnostic line; test_verbose() only with -v. */
+__attribute__((format(printf, 1, 2))) void test_diag(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void test_verbose(const char *fmt, ...);
+
+#define TEST_ASSERT(cond, ...)                                                \
+	do {                                                                  \
+		if (!(cond))                                                  \
+			__test_fail(__FILE__, __LINE__, __VA_ARGS__);         \
+	} while (0)
+
+#define TEST_REQUIRE(cond, ...)                                               \
+	do {                                                                  \
+		if (!(cond))                                                  \
+			test_skip(__VA_ARGS__);                               \
+	} while (0)
+
+#define __TEST_ASSERT_CMP(a, op, b)                                           \
+	do {                                                                  \
+		uint64_t __a = (uint64_t)(a), __b = (uint64_t)(b);            \
+		if (!(__a op __b))                                            \
+			__test_fail(__FILE__, __LINE__,                       \
+				    "expected %s %s %s, got %s = %" PRIu64   \
+				    " (0x%" PRIx64 "), %s = %" PRIu64         \
+				    " (0x%" PRIx64 ")", #a, #op, #b, #a, __a, \
+				    __a, #b, __b, __b);                       \
+	} while (0)
+#define TEST_ASSERT_EQ(a, b) __TEST_ASSERT_CMP(a, ==, b)
+#define TEST_ASSERT_NE(a, b) __TEST_ASSERT_CMP(a, !=, b)
+#define TEST_ASSERT_LT(a, b) __TEST_ASSERT_CMP(a, <, b)
+#define TEST_ASSERT_LE(a, b) __TEST_ASSERT_CMP(a, <=, b)
+#define TEST_ASSERT_GT(a, b) __TEST_ASSERT_CMP(a, >, b)
+#define TEST_ASSERT_GE(a, b) __TEST_ASSERT_CMP(a, >=, b)
+
+/* An ioctl-style call expected to fail with a given errno. */
+#define TEST_ASSERT_ERRNO(ret, err)                                           \
+	do {                                                                  \
+		long __r = (ret);                                             \
+		TEST_ASSERT(__r == -(err), "%s: expected -%s, got %ld (%s)",  \
+			    #ret, #err, __r, __r < 0 ? strerror((int)-__r) : "success"); \
+	} while (0)
+
+/* Monotonic clock in nanoseconds, and a deterministic PRNG for stress cases
+ * (seeded from --seed; the seed is printed so a failure can be replayed). */
+uint64_t now_ns(void);
+struct test_rng { uint64_t state; };
+void test_rng_init(struct test_rng *rng, uint64_t stream);
+uint64_t test_rng_next(struct test_rng *rng);
+static inline uint64_t test_rng_below(struct test_rng *rng, uint64_t bound)
+{
+	return bound ? test_rng_next(rng) % bound : 0;
+}
+
+/* Latency figures for diagnostics (never asserts): p50/p99/max of samples. */
+struct latency_summary { uint64_t count, p50, p99, max; };
+struct latency_summary latency_summarize(uint64_t *samples, uint64_t count);
+void test_diag_latency(const char *what, uint64_t *samples_ns, uint64_t count);
+
+/* Record what the case is doing, shown if it later times out or crashes. */
+__attribute__((format(printf, 1, 2))) void test_progress(const char *fmt, ...);
+
+#endif

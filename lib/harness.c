@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTAP harness: option parsing, one forked child per case with a time limit,
+ * verdicts, diagnostics. See include/ktest.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ktest.h"
+
+#define MAX_CASES   256
+#define MAX_OPTIONS 32
+#define REASON_LEN  512
+#define HANG_REPORT_VCPUS 64
+
+struct test_options test_opts;
+bool test_binary_needs_kvm = true;
+
+static struct test_case *cases[MAX_CASES];
+static int nr_cases;
+static struct test_option *options[MAX_OPTIONS];
+static int nr_options;
+
+/*
+ * State the child shares with the parent: the verdict and its reason, and
+ * what the case was doing, so a timeout or crash can be explained.
+ */
+struct case_report {
+	int verdict;
+	char reason[REASON_LEN];
+	char progress[REASON_LEN];
+	struct {
+		uint64_t entered_ns;    /* 0 when not inside KVM_RUN */
+	} vcpu_in_run[HANG_REPORT_VCPUS];
+};
+static struct case_report *report;
+static bool in_case_child;
+static atomic_int verdict_claimed;
+
+void test_register(struct test_case *tc)
+{
+	int i;
+
+	if (nr_cases == MAX_CASES) {
+		fprintf(stderr, "too many test cases (max %d)\n", MAX_CASES);
+		exit(KSFT_USAGE);
+	}
+	/* Constructors may run in any order: keep the cases in source order. */
+	for (i = nr_cases; i > 0 && cases[i - 1]->line > tc->line; i--)
+		cases[i] = cases[i - 1];
+	cases[i] = tc;
+	nr_cases++;
+}
+
+void test_register_option(struct test_option *opt)
+{
+	if (nr_options == MAX_OPTIONS) {
+		fprintf(stderr, "too many options (max %d)\n", MAX_OPTIONS);
+		exit(KSFT_USAGE);
+	}
+	options[nr_options++] = opt;
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* splitmix64: tiny, good enough, and identical on every host. */
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+void test_rng_init(struct test_rng *rng, uint64_t stream)
+{
+	uint64_t s = test_opts.seed ^ (stream * 0xd1342543de82ef95ull);
+
+	rng->state = splitmix64(&s);
+}
+
+uint64_t test_rng_next(struct test_rng *rng)
+{
+	return splitmix64(&rng->state);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct latency_summary latency_summarize(uint64_t *samples, uint64_t count)
+{
+	struct latency_summary s = { .count = count };
+
+	if (!count)
+		return s;
+	qsort(samples, count, sizeof(*samples), cmp_u64);
+	s.p50 = samples[count / 2];
+	s.p99 = samples[count * 99 / 100];
+	s.max = samples[count - 1];
+	return s;
+}
+
+void test_diag_latency(const char *what, uint64_t *samples_ns, uint64_t count)
+{
+	struct latency_summary s = latency_summarize(samples_ns, count);
+
+	test_diag("%s latency over %" PRIu64 " samples: p50 %" PRIu64 " us, p99 %" PRIu64
+		  " us, max %" PRIu64 " us", what, s.count, s.p50 / 1000, s.p99 / 1000,
+		  s.max / 1000);
+}
+
+static void vdiag(const char *fmt, va_list ap)
+{
+	char buf[1024];
+	char *line, *save;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* One "# " per line keeps multi-line messages valid KTAP. */
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		printf("# %s\n", line);
+	fflush(stdout);
+}
+
+void test_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(fmt, ap);
+	va_end(ap);
+}
+
+void test_verbose(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!test_opts.verbose)
+		return;
+	va_start(ap, fmt);
+	vdiag(fmt, ap);
+	va_end(ap);
+}
+
+void test_progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!report)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(report->progress, sizeof(report->progress), fmt, ap);
+	va_end(ap);
+	test_verbose("%s", report->progress);
+}
+
+/* Called by the VM library around KVM_RUN, for hang reports. */
+void test_note_vcpu_run(unsigned int vcpu_id, bool entering)
+{
+	if (report && vcpu_id < HANG_REPORT_VCPUS)
+		report->vcpu_in_run[vcpu_id].entered_ns = entering ? now_ns() : 0;
+}
+
+static __attribute__((noreturn)) void end_case(int verdict, const char *reason)
+{
+	/* The first verdict wins; another thread's later verdict waits to die. */
+	if (atomic_exchange(&verdict_claimed, 1)) {
+		for (;;)
+			pause();
+	}
+	if (!in_case_child) {
+		fprintf(stderr, "%s\n", reason);
+		exit(verdict);
+	}
+	report->verdict = verdict;
+	snprintf(report->reason, sizeof(report->reason), "%s", reason);
+	fflush(stdout);
+	_exit(verdict);
+}
+
+void test_skip(const char *fmt, ...)
+{
+	char reason[REASON_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	end_case(KSFT_SKIP, reason);
+}
+
+void __test_fail(const char *file, int line, const char *fmt, ...)
+{
+	char msg[REASON_LEN - 64], reason[REASON_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(reason, sizeof(reason), "%s:%d: %s", file, line, msg);
+	if (in_case_child)
+		test_diag("%s", reason);
+	end_case(KSFT_FAIL, reason);
+}
+
+static void usage(FILE *out, const char *prog)
+{
+	int i;
+
+	fprintf(out, "usage: %s [-l] [-t NAME] [-v] [--seed N] [--duration S] [--iterations N] [--time-limit]", prog);
+	for (i = 0; i < nr_options; i++)
+		fprintf(out, " [--%s N]", options[i]->name);
+	fprintf(out, "\n");
+	if (out != stdout)
+		return;
+	fprintf(out, "  -l              list the cases (name, time limit, description)\n"
+		     "  -t NAME         run only this case (repeatable)\n"
+		     "  -v              verbose diagnostics\n"
+		     "  --seed N        seed for randomized cases (printed on every run)\n"
+		     "  --duration S    seconds for stress cases\n"
+		     "  --iterations N  iterations for stress cases\n"
+		     "  --time-limit    print this run's worst-case seconds and exit\n");
+	for (i = 0; i < nr_options; i++)
+		fprintf(out, "  --%-14s %s (default %" PRIu64 ")\n", options[i]->name,
+			options[i]->help, *options[i]->value);
+}
+
+static __attribute__((noreturn, format(printf, 2, 3)))
+void usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see %s -h)\n", prog);
+	exit(KSFT_USAGE);
+}
+
+static uint64_t parse_u64(const char *prog, const char *opt, const char *s)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		usage_error(prog, "bad value '%s' for --%s: expected a non-negative integer", s, opt);
+	return v;
+}
+
+static struct test_case *find_case(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nr_cases; i++)
+		if (!strcmp(cases[i]->ident, name) || !strcmp(cases[i]->name, name))
+			return cases[i];
+	return NULL;
+}
+
+static unsigned int case_time_limit(const struct test_case *tc)
+{
+	return tc->timeout + (tc->stress ? test_opts.duration : 0);
+}
+
+/*
+ * When /dev/kvm is missing or not ours, every case would skip for the same
+ * reason: say it once, as a whole-binary skip.
+ */
+static void check_kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("1..0 # SKIP cannot open /dev/kvm: %s\n", strerror(errno));
+		exit(KSFT_SKIP);
+	}
+	close(fd);
+}
+
+static const char *signal_name(int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), "SIG%s", abbrev ? abbrev : "?");
+	return buf;
+}
+
+static void report_hang(unsigned int limit)
+{
+	uint64_t now = now_ns();
+	int i;
+
+	test_diag("case did not finish within its time limit of %u s", limit);
+	if (report->progress[0])
+		test_diag("last progress: %s", report->progress);
+	for (i = 0; i < HANG_REPORT_VCPUS; i++) {
+		uint64_t t = report->vcpu_in_run[i].entered_ns;
+
+		if (t)
+			test_diag("vCPU %d had been inside KVM_RUN for %" PRIu64 " ms", i,
+				  (now - t) / 1000000);
+	}
+}
+
+enum case_result { CASE_PASS, CASE_FAIL, CASE_SKIP };
+
+static enum case_result run_case(int number, struct test_case *tc)
+{
+	unsigned int limit = case_time_limit(tc);
+	struct pollfd pfd;
+	int status, pidfd, ret;
+	pid_t pid;
+
+	memset(report, 0, sizeof(*report));
+	atomic_store(&verdict_claimed, 0);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		test_diag("fork: %s", strerror(errno));
+		printf("not ok %d %s\n", number, tc->name);
+		return CASE_FAIL;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		in_case_child = true;
+		tc->fn();
+		report->verdict = KSFT_PASS;
+		fflush(stdout);
+		_exit(KSFT_PASS);
+	}
+
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	do {
+		ret = poll(&pfd, 1, (int)limit * 1000);
+	} while (ret < 0 && errno == EINTR);
+	if (ret == 0) {
+		report_hang(limit);
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		close(pidfd);
+		printf("not ok %d %s # TIMEOUT %u s\n", number, tc->name, limit);
+		return CASE_FAIL;
+	}
+	waitpid(pid, &status, 0);
+	close(pidfd);
+	/* Threads the case left behind (none should) die with their group. */
+	kill(-pid, SIGKILL);
+
+	if (WIFSIGNALED(status)) {
+		test_diag("case crashed with %s", signal_name(WTERMSIG(status)));
+		if (report->progress[0])
+			test_diag("last progress: %s", report->progress);
+		printf("not ok %d %s\n", number, tc->name);
+		return CASE_FAIL;
+	}
+	switch (WEXITSTATUS(status)) {
+	case KSFT_PASS:
+		printf("ok %d %s\n", number, tc->name);
+		return CASE_PASS;
+	case KSFT_SKIP:
+		printf("ok %d %s # SKIP %s\n", number, tc->name, report->reason);
+		return CASE_SKIP;
+	default:
+		if (!report->reason[0])
+			test_diag("case exited with status %d", WEXITSTATUS(status));
+		printf("not ok %d %s\n", number, tc->name);
+		return CASE_FAIL;
+	}
+}
+
+static void kick_handler(int sig) { (void)sig; }
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SEED = 256, OPT_DURATION, OPT_ITERATIONS, OPT_TIME_LIMIT, OPT_EXTRA };
+	struct option longopts[8 + MAX_OPTIONS] = {
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "iterations", required_argument, NULL, OPT_ITERATIONS },
+		{ "time-limit", no_argument, NULL, OPT_TIME_LIMIT },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	struct test_case *selected[MAX_CASES];
+	int nr_selected = 0, i, opt, nr_base = 5;
+	int passed = 0, failed = 0, skipped = 0;
+	bool list = false, time_limit = false, seed_given = false;
+	const char *prog = argv[0];
+
+	for (i = 0; i < nr_options; i++)
+		longopts[nr_base + i] = (struct option){ options[i]->name, required_argument,
+							 NULL, OPT_EXTRA + i };
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hlt:v", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout, prog);
+			return KSFT_PASS;
+		case 'l':
+			list = true;
+			break;
+		case 't': {
+			struct test_case *tc = find_case(optarg);
+
+			if (!tc)
+				usage_error(prog, "no case named '%s' (list them with -l)", optarg);
+			selected[nr_selected++] = tc;
+			break;
+		}
+		case 'v':
+			test_opts.verbose = true;
+			break;
+		case OPT_SEED:
+			test_opts.seed = parse_u64(prog, "seed", optarg);
+			seed_given = true;
+			break;
+		case OPT_DURATION:
+			test_opts.duration = parse_u64(prog, "duration", optarg);
+			break;
+		case OPT_ITERATIONS:
+			test_opts.iterations = parse_u64(prog, "iterations", optarg);
+			break;
+		case OPT_TIME_LIMIT:
+			time_limit = true;
+			break;
+		case ':':
+			usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				usage_error(prog, "unknown option '-%c'", optopt);
+			usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+		default:
+			if (opt >= OPT_EXTRA && opt < OPT_EXTRA + nr_options) {
+				struct test_option *o = options[opt - OPT_EXTRA];
+
+				*o->value = parse_u64(prog, o->name, optarg);
+				break;
+			}
+			usage_error(prog, "unknown option");
+		}
+	}
+	if (optind < argc)
+		usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	if (!nr_selected) {
+		for (i = 0; i < nr_cases; i++)
+			selected[i] = cases[i];
+		nr_selected = nr_cases;
+	}
+
+	if (list) {
+		for (i = 0; i < nr_selected; i++)
+			printf("%s\t%u\t%s\n", selected[i]->ident, case_time_limit(selected[i]),
+			       selected[i]->name);
+		return KSFT_PASS;
+	}
+	if (time_limit) {
+		unsigned int total = 10;        /* start-up and the runner's slack */
+
+		for (i = 0; i < nr_selected; i++)
+			total += case_time_limit(selected[i]);
+		printf("%u\n", total);
+		return KSFT_PASS;
+	}
+
+	if (test_binary_needs_kvm)
+		check_kvm_usable();
+	if (!seed_given)
+		test_opts.seed = now_ns() ^ ((uint64_t)getpid() << 32);
+
+	/* The library kicks vCPU threads out of KVM_RUN with SIGUSR1; a
+	 * handler without SA_RESTART makes the ioctl return EINTR. */
+	sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = kick_handler }, NULL);
+
+	report = mmap(NULL, sizeof(*report), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (report == MAP_FAILED) {
+		fprintf(stderr, "%s: mmap: %s\n", prog, strerror(errno));
+		return KSFT_FAIL;
+	}
+
+	printf("KTAP version 1\n");
+	printf("# seed %" PRIu64 " (replay with --seed %" PRIu64 ")\n", test_opts.seed,
+	       test_opts.seed);
+	printf("1..%d\n", nr_selected);
+	for (i = 0; i < nr_selected; i++) {
+		switch (run_case(i + 1, selected[i])) {
+		case CASE_PASS: passed++; break;
+		case CASE_FAIL: failed++; break;
+		case CASE_SKIP: skipped++; break;
+		}
+	}
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n", passed, failed,
+	       skipped);
+	if (failed)
+		return KSFT_FAIL;
+	if (!passed && skipped)
+		return KSFT_SKIP;
+	return KSFT_PASS;
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+int module_param_read(const char *module, const char *param, char *buf, size_t len)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module, param);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+bool module_param_enabled(const char *module, const char *param)
+{
+	char buf[32];
+
+	if (module_param_read(module, param, buf, sizeof(buf)))
+		return false;
+	return !strcmp(buf, "Y") || !strcmp(buf, "y") || !strcmp(buf, "1");
+}
+
+const char *kvm_vendor_module(void)
+{
+	static char name[256];
+	struct dirent *d;
+	DIR *dir;
+
+	if (!access("/sys/module/kvm_intel", F_OK))
+		return "kvm_intel";
+	if (!access("/sys/module/kvm_amd", F_OK))
+		return "kvm_amd";
+	dir = opendir("/sys/module");
+	if (!dir)
+		return NULL;
+	while ((d = readdir(dir))) {
+		if (!strncmp(d->d_name, "kvm_", 4)) {
+			snprintf(name, sizeof(name), "%s", d->d_name);
+			closedir(dir);
+			return name;
+		}
+	}
+	closedir(dir);
+	return NULL;
+}
+
+const char *kernel_release(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0])
+		uname(&u);
+	return u.release;
+}
+
+bool kernel_is_at_least(int major, int minor)
+{
+	int ma = 0, mi = 0;
+
+	sscanf(kernel_release(), "%d.%d", &ma, &mi);
+	return ma > major || (ma == major && mi >= minor);
+}

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Smoke test: every facility of the library works on this host's KVM.
+ *
+ * Not tied to one kernel change: this is the canary. If a case here fails,
+ * the library or the host's KVM basics (64-bit entry, port I/O exits, the
+ * in-kernel APIC, binary stats, CPUID) are broken, and every other result
+ * of the suite on this host is suspect.
+ */
+#include "apic.h"
+#include "cpuid.h"
+#include "stats.h"
+#include "threads.h"
+#include "vm.h"
+
+#define NR_SYNCS        16
+#define NR_HALTS        10
+#define NR_IPIS         100
+#define IPI_VECTOR      0x40
+#define MSI_VECTOR      0x41
+#define GUEST_ARG_MAGIC 0x5eedf00dull
+/* Generous bound for one guest message: catches a hang without a timeout. */
+#define MSG_TIMEOUT_MS  10000
+
+struct smoke_shared {
+	uint64_t arg_seen;
+	volatile uint64_t ipis_received;
+	volatile uint64_t ipis_acked;       /* receiver -> sender handshake */
+	volatile uint64_t msis_received;
+	volatile bool receiver_ready;
+	bool use_x2apic;
+	uint64_t ud_count;
+	char formatted[GUEST_MSG_TEXT_LEN];
+};
+
+static struct smoke_shared *shared_of(struct vm *vm)
+{
+	return vm_alloc(vm, sizeof(struct smoke_shared));
+}
+
+static void guest_entry(void *arg)
+{
+	struct smoke_shared *s = arg;
+
+	s->arg_seen = (uint64_t)arg;
+	guest_printf("hello from vCPU %u in 64-bit mode, arg %p", guest_vcpu_id(), arg);
+	GUEST_ASSERT(read_cr4() & X86_CR4_PAE);
+	GUEST_SYNC(GUEST_ARG_MAGIC);
+}
+
+TEST_CASE(entry, "a vCPU starts in 64-bit mode in a C function with its argument")
+{
+	struct vm *vm = vm_create(NULL);
+	struct smoke_shared *s = shared_of(vm);
+	struct vcpu *vcpu = vcpu_add(vm, 0, guest_entry, s);
+
+	TEST_ASSERT_EQ(vcpu_sync(vcpu), GUEST_ARG_MAGIC);
+	TEST_ASSERT_EQ(s->arg_seen, (uint64_t)s);
+	vcpu_expect_done(vcpu);
+	vm_destroy(vm);
+}
+
+static void guest_syncs(void *arg)
+{
+	uint64_t i;
+
+	for (i = 0; i < NR_SYNCS; i++)
+		GUEST_SYNC(i, i * 3, ~i, 0);
+}
+
+TEST_CASE(sync_values, "sync messages carry their values to the host in order")
+{
+	struct vm *vm = vm_create(NULL);
+	struct vcpu *vcpu = vcpu_add(vm, 0, guest_syncs, NULL);
+	uint64_t i;
+
+	for (i = 0; i < NR_SYNCS; i++) {
+		struct guest_msg *msg = vcpu_expect_sync(vcpu);
+
+		TEST_ASSERT_EQ(msg->nargs, 4);
+		TEST_ASSERT_EQ(msg->args[0], i);
+		TEST_ASSERT_EQ(msg->args[1], i * 3);
+		TEST_ASSERT_EQ(msg->args[2], ~i);
+	}
+	vcpu_expect_done(vcpu);
+	vm_destroy(vm);
+}
+
+#define FORMAT_ARGS "%d|%5u|%-4x|%08llx|%s|%.3s|%c|%%|%p|%lld", -42, 7u, 0xabu, \
+	0x1234ull, "str", "truncated", 'z', (void *)0x1000, -9000000000ll
+
+static void guest_format(void *arg)
+{
+	struct smoke_shared *s = arg;
+
+	guest_snprintf(s->formatted, sizeof(s->formatted), FORMAT_ARGS);
+}
+
+TEST_CASE(guest_format, "guest-side formatting matches the host's printf")
+{
+	struct vm *vm = vm_create(NULL);
+	struct smoke_shared *s = shared_of(vm);
+	struct vcpu *vcpu = vcpu_add(vm, 0, guest_format, s);
+	char expected[GUEST_MSG_TEXT_LEN];
+
+	vcpu_expect_done(vcpu);
+	snprintf(expected, sizeof(expected), FORMAT_ARGS);
+	TEST_ASSERT(!strcmp(s->formatted, expected), "guest formatted '%s', host '%s'",
+		    s->formatted, expected);
+	vm_destroy(vm);
+}
+
+static void guest_halts(void *arg)
+{
+	int i;
+
+	for (i = 0; i < NR_HALTS; i++)
+		hlt();
+}
+
+TEST_CASE(halt_exits_stat, "the halt_exits statistic counts every guest HLT")
+{
+	struct vm *vm = vm_create(NULL);       /* no irqchip: HLT exits to us */
+	struct vcpu *vcpu = vcpu_add(vm, 0, guest_halts, NULL);
+	uint64_t before = vcpu_stat(vcpu, "halt_exits");
+	int hlt_exits = 0;
+	struct guest_msg *msg;
+
+	while (!(msg = vcpu_next_msg(vcpu, NULL))) {
+		TEST_ASSERT_EQ(vcpu->run->exit_reason, KVM_EXIT_HLT);
+		hlt_exits++;
+	}
+	TEST_ASSERT_EQ(msg->type, GUEST_MSG_DONE);
+	TEST_ASSERT_EQ(hlt_exits, NR_HALTS);
+	TEST_ASSERT_EQ(vcpu_stat(vcpu, "halt_exits") - before, NR_HALTS);
+	vm_destroy(vm);
+}
+
+static void guest_report_hypervisor_bit(void *arg)
+{
+	GUEST_SYNC(this_cpu_has(X86_FEATURE_HYPERVISOR));
+}
+
+TEST_CASE(cpuid_bit, "a CPUID bit set or cleared by the host is what the guest sees")
+{
+	struct vm *vm = vm_create(NULL);
+	struct vcpu *cleared = vcpu_add(vm, 0, guest_report_hypervisor_bit, NULL);
+	struct vcpu *set = vcpu_add(vm, 1, guest_report_hypervisor_bit, NULL);
+
+	vcpu_clear_cpuid_feature(cleared, X86_FEATURE_HYPERVISOR);
+	vcpu_set_cpuid_feature(set, X86_FEATURE_HYPERVISOR);
+	TEST_ASSERT_EQ(vcpu_sync(cleared), 0);
+	TEST_ASSERT_EQ(vcpu_sync(set), 1);
+	vm_destroy(vm);
+}
+
+static void count_ud_and_skip(struct ex_regs *regs)
+{
+	struct smoke_shared *s = (struct smoke_shared *)regs->rbx;
+
+	s->ud_count++;
+	regs->rip += 2;         /* length of ud2 */
+}
+
+static void guest_exceptions(void *arg)
+{
+	struct smoke_shared *s = arg;
+	uint64_t value;
+
+	GUEST_ASSERT_EQ(rdmsr_safe(0xdeadbeef, &value), GP_VECTOR);
+	GUEST_ASSERT_EQ(rdmsr_safe(MSR_IA32_APICBASE, &value), NO_EXCEPTION);
+	GUEST_ASSERT_EQ(wrmsr_safe(0xdeadbeef, 0), GP_VECTOR);
+	guest_set_handler(UD_VECTOR, count_ud_and_skip);
+	/* rbx carries the shared pointer into the handler. */
+	__asm__ volatile("ud2" :: "b"(s) : "memory");
+	__asm__ volatile("ud2" :: "b"(s) : "memory");
+	GUEST_SYNC(s->ud_count);
+}
+
+TEST_CASE(exceptions, "guest exception handlers run and faulting MSR accesses are reported")
+{
+	struct vm *vm = vm_create(NULL);
+	struct smoke_shared *s = shared_of(vm);
+	struct vcpu *vcpu = vcpu_add(vm, 0, guest_exceptions, s);
+
+	TEST_ASSERT_EQ(vcpu_sync(vcpu), 2);
+	vcpu_expect_done(vcpu);
+	vm_destroy(vm);
+}
+
+/* ---- interrupts through the in-kernel APIC ---- */
+
+static struct smoke_shared *irq_shared;         /* guest copy, set per vCPU */
+
+static void count_ipi(struct ex_regs *regs)
+{
+	irq_shared->ipis_received++;
+	apic_eoi();
+}
+
+static void count_msi(struct ex_regs *regs)
+{
+	irq_shared->msis_received++;
+	apic_eoi();
+}
+
+static void guest_ipi_receiver(void *arg)
+{
+	struct smoke_shared *s = arg;
+
+	irq_shared = s;
+	if (s->use_x2apic)
+		x2apic_enable();
+	else
+		xapic_enable();
+	guest_set_handler(IPI_VECTOR, count_ipi);
+	guest_set_handler(MSI_VECTOR, count_msi);
+	s->receiver_ready = true;
+	while (s->ipis_received < NR_IPIS) {
+		uint64_t seen = s->ipis_received;
+
+		safe_halt();
+		cli();
+		if (s->ipis_received != seen)
+			s->ipis_acked = s->ipis_received;
+	}
+	GUEST_SYNC(s->ipis_received);
+}
+
+static void guest_ipi_sender(void *arg)
+{
+	struct smoke_shared *s = arg;
+	uint64_t i;
+
+	if (s->use_x2apic)
+		x2apic_enable();
+	else
+		xapic_enable();
+	while (!s->receiver_ready)
+		cpu_relax();
+	for (i = 1; i <= NR_IPIS; i++) {
+		apic_send_ipi(1, IPI_VECTOR);
+		/* One at a time: a second IPI of the same vector while the first
+		 * is pending would merge with it. */
+		while (s->ipis_acked < i)
+			cpu_relax();
+	}
+	GUEST_SYNC(i - 1);
+}
+
+static void run_until_sync(struct vcpu *vcpu)
+{
+	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_expect_sync(vcpu);
+}
+
+static void ipi_case(bool x2apic)
+{
+	struct vm_options opts = { .irqchip = true };
+	struct vm *vm = vm_create(&opts);
+	struct smoke_shared *s = shared_of(vm);
+	struct vcpu *sender = vcpu_add(vm, 0, guest_ipi_sender, s);
+	struct vcpu *receiver = vcpu_add(vm, 1, guest_ipi_receiver, s);
+
+	if (x2apic)
+		require_kvm_cpu_feature(X86_FEATURE_X2APIC);
+	s->use_x2apic = x2apic;
+	vcpu_thread_start(receiver, run_until_sync);
+	vcpu_thread_start(sender, run_until_sync);
+	vcpu_thread_join(sender);
+	vcpu_thread_join(receiver);
+	TEST_ASSERT_EQ(s->ipis_received, NR_IPIS);
+	vm_destroy(vm);
+}
+
+TEST_CASE(xapic_ipi, "fixed IPIs between two vCPUs through the xAPIC reach the handler once each")
+{
+	ipi_case(false);
+}
+
+TEST_CASE(x2apic_ipi, "fixed IPIs between two vCPUs through the x2APIC reach the handler once each")
+{
+	ipi_case(true);
+}
+
+static void guest_msi_receiver(void *arg)
+{
+	struct smoke_shared *s = arg;
+
+	irq_shared = s;
+	xapic_enable();
+	guest_set_handler(MSI_VECTOR, count_msi);
+	GUEST_SYNC(0);
+	while (s->msis_received < 2) {
+		safe_halt();
+		cli();
+	}
+}
+
+TEST_CASE(host_msi, "an MSI from the host and one through irqfd wake a halted vCPU")
+{
+	struct vm_options opts = { .irqchip = true };
+	struct vm *vm = vm_create(&opts);
+	struct smoke_shared *s = shared_of(vm);
+	struct vcpu *vcpu = vcpu_add(vm, 0, guest_msi_receiver, s);
+	struct kvm_lapic_state lapic;
+	int efd;
+
+	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_expect_sync(vcpu);
+	vcpu_get_lapic(vcpu, &lapic);
+	TEST_ASSERT(lapic_state_reg(&lapic, APIC_SVR) & APIC_SVR_ENABLE,
+		    "guest enabled its APIC, but KVM_GET_LAPIC shows SVR 0x%x",
+		    lapic_state_reg(&lapic, APIC_SVR));
+	TEST_ASSERT_GT(vm_signal_msi(vm, 0, MSI_VECTOR), 0);
+	efd = vm_irqfd_msi(vm, 1, 0, MSI_VECTOR);
+	/* The first MSI is taken on entry; the irqfd one wakes the halt. */
+	vcpu_thread_start(vcpu, vcpu_expect_done);
+	while (!s->msis_received)
+		usleep(1000);
+	irqfd_raise(efd);
+	vcpu_thread_join(vcpu);
+	TEST_ASSERT_EQ(s->msis_received, 2);
+	vm_destroy(vm);
+}
