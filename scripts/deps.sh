@@ -31,6 +31,8 @@ for group in "$@"; do
 	check)
 		need perl have prove
 		need util-linux have setpriv
+		need python3 have python3
+		need libxml2-utils have xmllint
 		;;
 	vm)
 		need qemu-system-x86 have qemu-system-x86_64
