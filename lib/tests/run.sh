@@ -21,5 +21,6 @@ part "library unit tests" "$build/lib/tests/unit"
 part "harness negative controls" "$top/lib/tests/check_harness.sh" "$build"
 part "command-line contract" "$top/lib/tests/check_cli.sh" "$build"
 part "KTAP to JUnit/JSON round trip" "$top/lib/tests/check_results.sh"
+part "bisect step on a fake kernel history" "$top/lib/tests/check_bisect.sh"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
