@@ -12,7 +12,7 @@ MODULES  ?=
 VM_FLAGS ?=
 
 vm_deps:
-	@scripts/vm/deps
+	@scripts/deps.sh build vm
 
 vm_run_tests: vm_deps
 	scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
