@@ -67,9 +67,18 @@ $(O)/%: %.c $(LIB_OBJS) $(HEADERS)
 	$(quiet) "  CCLD    $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
-# TESTS="collection/binary[:case] ..." selects; ARGS="--duration 5" passes through.
+# TESTS="collection/binary[:case] ..." selects; ARGS="--duration 5" passes through;
+# RESULTS=DIR also writes DIR/host.ktap, DIR/host.xml (JUnit) and DIR/host.json.
+RUN_SUITE = scripts/run_tests.sh -d $(O) $(TESTS) $(if $(ARGS),-- $(ARGS))
 run_tests: all
-	@scripts/run_tests.sh -d $(O) $(TESTS) $(if $(ARGS),-- $(ARGS))
+ifeq ($(RESULTS),)
+	@$(RUN_SUITE)
+else
+	@mkdir -p $(RESULTS)
+	@{ $(RUN_SUITE); echo $$? >$(RESULTS)/.rc; } | tee $(RESULTS)/host.ktap
+	@scripts/ktap-results --junit $(RESULTS)/host.xml --json $(RESULTS)/host.json $(RESULTS)/host.ktap
+	@exit $$(cat $(RESULTS)/.rc)
+endif
 
 # The project's own tests, the suite on this host, and the suite in a VM.
 check: all

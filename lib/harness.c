@@ -335,6 +335,7 @@ enum case_result { CASE_PASS, CASE_FAIL, CASE_SKIP };
 static enum case_result run_case(int number, struct test_case *tc)
 {
 	unsigned int limit = case_time_limit(tc);
+	uint64_t start = now_ns();
 	struct pollfd pfd;
 	int status, pidfd, ret;
 	pid_t pid;
@@ -375,6 +376,7 @@ static enum case_result run_case(int number, struct test_case *tc)
 	close(pidfd);
 	/* Threads the case left behind (none should) die with their group. */
 	kill(-pid, SIGKILL);
+	test_diag("duration_ms: %" PRIu64, (now_ns() - start) / 1000000);
 
 	if (WIFSIGNALED(status)) {
 		test_diag("case crashed with %s", signal_name(WTERMSIG(status)));

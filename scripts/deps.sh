@@ -31,6 +31,8 @@ for group in "$@"; do
 	check)
 		need perl have prove
 		need util-linux have setpriv
+		need python3 have python3
+		need libxml2-utils have xmllint
 		;;
 	vm)
 		need qemu-system-x86 have qemu-system-x86_64
@@ -38,6 +40,8 @@ for group in "$@"; do
 		need cpio have cpio
 		need xz-utils have xz
 		need zstd have zstd
+		need kmod have depmod
+		need debian-archive-keyring test -r /usr/share/keyrings/debian-archive-keyring.gpg
 		;;
 	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm)" >&2; exit 2 ;;
 	esac

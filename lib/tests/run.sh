@@ -1,7 +1,7 @@
 #!/bin/sh
 # The project's own tests (not the suite): library unit tests, the
-# harness's negative controls, the command-line contract, and any
-# scripts/tests/test_*.sh. Prints one line per test program and the
+# harness's negative controls, the command-line contract and the results
+# converter. Prints one line per test program and the
 # counts line; exit 0 only when all passed.
 set -u
 build=${1:?usage: lib/tests/run.sh BUILD_DIR}
@@ -20,9 +20,7 @@ log=$(mktemp); trap 'rm -f "$log"' EXIT
 part "library unit tests" "$build/lib/tests/unit"
 part "harness negative controls" "$top/lib/tests/check_harness.sh" "$build"
 part "command-line contract" "$top/lib/tests/check_cli.sh" "$build"
-for t in "$top"/scripts/tests/test_*.sh; do
-	[ -e "$t" ] || continue
-	part "scripts/tests/${t##*/}" "$t" "$build"
-done
+part "KTAP to JUnit/JSON round trip" "$top/lib/tests/check_results.sh"
+part "bisect step on a fake kernel history" "$top/lib/tests/check_bisect.sh"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
