@@ -37,7 +37,7 @@
 #define STABILITY_BLOCKS        5
 #define STABLE_SPREAD_X1000     50      /* block medians within 5% of the median */
 #define MIN_ITERATIONS          10      /* a figure never has fewer samples than this... */
-#define MIN_BUDGET_NS           (60ull * 1000000000ull)  /* ...unless this much time passed */
+#define MIN_BUDGET_NS           (UINT64_C(60) * NS_PER_S)  /* ...unless this much time passed */
 #define NS_PER_S                UINT64_C(1000000000)
 #define NS_PER_MS               UINT64_C(1000000)
 #define NS_PER_US               UINT64_C(1000)
@@ -54,7 +54,7 @@
 
 /* Bounded waits: a step that takes longer than this means the vCPU thread
  * or the guest is stuck, and the case fails instead of hanging. */
-#define STEP_TIMEOUT_NS         (5ull * NS_PER_S)
+#define STEP_TIMEOUT_NS         (UINT64_C(5) * NS_PER_S)
 /* How long a "halted" vCPU has been asleep before it is kicked or sent an
  * IPI: beyond KVM's halt polling (halt_poll_ns, 200 us by default), so the
  * vCPU thread is really blocked in the kernel. */
@@ -679,7 +679,16 @@ struct wakeup_shared {
 	volatile uint64_t ready;        /* receiver: about to halt for IPI number ready */
 	volatile uint64_t handled;      /* receiver's handler ran this many times */
 	volatile uint64_t sent;         /* sender: IPIs sent */
+	volatile uint64_t phase;        /* sender: what it waits for (enum wakeup_phase) */
+	volatile bool abort;            /* host: no progress, stop and report */
 	uint64_t *send_tsc, *recv_tsc;
+};
+
+enum wakeup_phase { WAIT_READY = 1, WAIT_SETTLE, WAIT_HANDLED, WAIT_NONE };
+static const char *const wakeup_phase_names[] = {
+	[WAIT_READY] = "waiting for the receiver to halt",
+	[WAIT_SETTLE] = "waiting for its TSC to advance by the settle time",
+	[WAIT_HANDLED] = "waiting for the receiver's handler (IPI sent, not handled)",
 };
 
 static struct wakeup_shared *wakeup;    /* the guest's copy, set by the guest */
@@ -731,18 +740,26 @@ static void guest_wakeup_sender(void *arg)
 	uint64_t i, t;
 
 	wakeup_apic_enable(s);
-	for (i = 0; i < s->iterations && rdtsc() < s->deadline_tsc; i++) {
-		while (s->ready < i + 1)
+	for (i = 0; i < s->iterations && rdtsc() < s->deadline_tsc && !s->abort; i++) {
+		s->phase = WAIT_READY;
+		while (s->ready < i + 1 && !s->abort)
 			cpu_relax();
+		s->phase = WAIT_SETTLE;
 		t = rdtsc();
-		while (rdtsc() - t < s->settle_cycles)
+		while (rdtsc() - t < s->settle_cycles && !s->abort)
 			cpu_relax();
+		if (s->abort)
+			break;
+		s->phase = WAIT_HANDLED;
 		s->send_tsc[i] = rdtsc();
 		apic_send_ipi(1, WAKEUP_VECTOR);
-		while (s->handled < i + 1)
+		while (s->handled < i + 1 && !s->abort)
 			cpu_relax();
+		if (s->abort)
+			break;
 		s->sent = i + 1;
 	}
+	s->phase = WAIT_NONE;
 	GUEST_SYNC(s->sent);
 }
 
@@ -799,11 +816,32 @@ static void wakeup_case(bool x2apic, bool halts, const char *id, const char *wha
 			thread_pin(receiver->tid, cpus[1]);
 		}
 	}
-	vcpu_thread_join(sender);
-	series_init(&lib, s->sent ? s->sent : 1);
-	for (i = 0; i < s->sent; i++)
-		series_add(&lib, (s->recv_tsc[i] - s->send_tsc[i]) * 1000000 / khz);
-	report_figure(id, what, &lib, NULL, NULL);
+	/* Watch for progress: a wait that never ends (an IPI not delivered, a
+	 * TSC that does not advance) is reported, not left to the time limit. */
+	{
+		uint64_t last = 0, since = now_ns();
+		enum wakeup_phase stuck = 0;
+
+		while (s->phase != WAIT_NONE) {
+			usleep(10000);
+			if (s->sent != last) {
+				last = s->sent;
+				since = now_ns();
+			} else if (now_ns() - since > STEP_TIMEOUT_NS) {
+				stuck = s->phase;
+				s->abort = true;
+				break;
+			}
+		}
+		vcpu_thread_join(sender);
+		series_init(&lib, s->sent ? s->sent : 1);
+		for (i = 0; i < s->sent; i++)
+			series_add(&lib, (s->recv_tsc[i] - s->send_tsc[i]) * 1000000 / khz);
+		report_figure(id, what, &lib, NULL, NULL);
+		if (stuck)
+			test_fail("no progress for %" PRIu64 " s after %" PRIu64 " IPIs: the sending vCPU was %s",
+				  STEP_TIMEOUT_NS / NS_PER_S, last, wakeup_phase_names[stuck]);
+	}
 	_exit(KSFT_PASS);
 }
 
