@@ -18,8 +18,8 @@
  * the exit, or an I/O result dropped on the way to migration.
  *
  * Negative controls (--negative-control N; each must make its case fail):
- *   1  spin_signal: the host changes the guest's counter while the vCPU is
- *      out; the guest's own state check reports it.
+ *   1  spin_signal: the host puts the vCPU back at its entry point while it
+ *      is out (as if its state were lost); the guest's own check reports it.
  *   2  halt_signal: an interrupt is queued while the vCPU is out, so it
  *      does not stay halted on re-entry.
  *   3  immediate_exit: immediate_exit is left 0; the guest runs.
@@ -72,7 +72,6 @@
 #define HALT_ROUNDS             5
 #define IMMEDIATE_EXIT_REPEATS  3
 #define SIGNAL_EXIT_ROUNDS      10
-#define NC_COUNTER_CORRUPTION   1000
 
 #define WAKE_VECTOR             0x50
 #define KICK_TEST_PORT          0x99
@@ -156,7 +155,7 @@ static struct kick_shared *guest_shared;
 static void spin_guest(void *arg)
 {
 	struct kick_shared *s = arg;
-	uint64_t local = s->counter;
+	uint64_t local = 0;
 
 	while (!s->stop) {
 		/* The register copy and the memory copy move together; a kick
@@ -554,8 +553,9 @@ TEST_CASE(spin_signal, "a signal takes a spinning vCPU out of KVM_RUN with EINTR
 		TEST_ASSERT(at_exit >= at_kick, "counter went back from %" PRIu64 " to %" PRIu64
 			    " across the kick", at_kick, at_exit);
 		expect_quiet(&s->counter, "kicked spinning vCPU");
+		/* As if KVM lost the vCPU's state: back to the entry point. */
 		if (negative_control == NC_SPIN_STATE && round == 1)
-			s->counter += NC_COUNTER_CORRUPTION;
+			vcpu_set_entry(vcpu, spin_guest, s);
 		resumed_from = at_exit;
 	}
 	s->stop = 1;
