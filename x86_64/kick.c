@@ -50,9 +50,6 @@
 #include "threads.h"
 #include "vm.h"
 
-/* TEST_CASE() sets a default .timeout that a case's own .timeout overrides. */
-#pragma GCC diagnostic ignored "-Woverride-init"
-
 /* Bounds for waiting on the host; generous for TCG, never a timing assert. */
 #define GUEST_PROGRESS_TIMEOUT_MS 10000
 #define RUNNER_CALL_TIMEOUT_MS  10000
