@@ -235,30 +235,10 @@ static void expect_hlt_intercepted(struct vcpu *vcpu, struct halt_round d, const
 		    "HLT (%" PRIu64 "); it grew by %" PRIu64, vcpu->id, phase, d.halts, d.halt_exits);
 }
 
-/*
- * Upstream defines what the capability does for kvm_intel and kvm_amd. Any
- * other vendor module (this project's development host runs kvm_pvm) that
- * offers a bit but does not honour it is reported with the evidence and the
- * case skipped: the upstream assertion is not weakened, it cannot apply.
- */
-static void vendor_deviation(const char *fmt, ...)
-{
-	const char *vendor = kvm_vendor_module();
-	char what[320];
-	va_list ap;
-
-	if (!vendor || !strcmp(vendor, "kvm_intel") || !strcmp(vendor, "kvm_amd"))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	test_skip("vendor module %s deviates from upstream KVM: %s", vendor, what);
-}
-
 static void expect_hlt_in_guest(struct vcpu *vcpu, struct halt_round d, const char *phase)
 {
 	if (d.halt_exits && !negative_control)
-		vendor_deviation("KVM_CHECK_EXTENSION offers disabling HLT exits and "
+		skip_if_vendor_deviates("KVM_CHECK_EXTENSION offers disabling HLT exits and "
 				 "KVM_ENABLE_CAP accepts it, but %" PRIu64 " HLTs still made %"
 				 PRIu64 " halt exits", d.halts, d.halt_exits);
 	TEST_ASSERT(d.halt_exits == 0,
@@ -466,7 +446,7 @@ TEST_CASE(mwait_disabled,
 		    PRIu64 " exits for %" PRIu64 " pairs, got %" PRIu64, 2 * nr_mwaits, nr_mwaits, ctl);
 	dis = measure_mwait(nc(NC_MWAIT_WITHOUT_CAP) ? 0 : MWAIT, "MWAIT disabled");
 	if (dis >= nr_mwaits / 2 && !negative_control)
-		vendor_deviation("MWAIT exits disabled, yet %" PRIu64 " MONITOR/MWAIT pairs made %"
+		skip_if_vendor_deviates("MWAIT exits disabled, yet %" PRIu64 " MONITOR/MWAIT pairs made %"
 				 PRIu64 " exits", nr_mwaits, dis);
 	TEST_ASSERT(dis < nr_mwaits / 2,
 		    "MWAIT exits are disabled: expected far fewer exits than the %" PRIu64
@@ -567,7 +547,7 @@ TEST_CASE(cstate_disabled,
 			continue;       /* unknown whether the CPU has it */
 		checked++;
 		if (dis.vector[i] != NO_EXCEPTION && !negative_control)
-			vendor_deviation("CSTATE exits disabled, yet RDMSR 0x%x of a C-state "
+			skip_if_vendor_deviates("CSTATE exits disabled, yet RDMSR 0x%x of a C-state "
 					 "residency MSR the host has still faults (%s)", msrs[i],
 					 exception_name(dis.vector[i]));
 		TEST_ASSERT(dis.vector[i] == NO_EXCEPTION,
@@ -733,5 +713,129 @@ TEST_CASE(refused_after_vcpu_creation,
 		test_diag("this %s kernel refuses it: a backport of the 6.14 rule", kernel_release());
 	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "after refused enable"),
 			       "after refused enable");
+	vm_destroy(vm);
+}
+
+/* ---- vCPU scope and OVERRIDE (proposed, RFC v6 semantics) ---- */
+
+static void require_vcpu_scope(void)
+{
+	char why[160];
+
+	if (nc(NC_ASSUME_VCPU_SCOPE))
+		return;
+	if (!kvm_has_vcpu_disable_exits(why, sizeof(why)))
+		test_skip("per-vCPU KVM_CAP_X86_DISABLE_EXITS (proposed, Kechen Lu RFC v3-v6, not "
+			  "merged) is absent: %s", why);
+}
+
+static void vcpu_disable_exits(struct vcpu *vcpu, uint64_t mask)
+{
+	int r = __vcpu_disable_exits(vcpu, mask, 0);
+
+	TEST_ASSERT(!r, "per-vCPU KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, %s) on vCPU %u: "
+		    "expected success, got %s", bits_str(mask), vcpu->id, strerror(-r));
+}
+
+TEST_CASE(vcpu_scope_one_of_two,
+	  "per-vCPU: HLT exits disabled on one of two vCPUs leave the other intercepting every HLT")
+{
+	struct vm *vm;
+	struct exits_shared *s;
+	struct vcpu *quiet, *loud;
+
+	require_binary_stats();
+	require_vcpu_scope();
+	require_offered(HLT);
+	vm = irqchip_vm();
+	s = halt_shared(vm);
+	quiet = add_halter(vm, 0, s);
+	loud = add_halter(vm, 1, s);
+	vcpu_disable_exits(quiet, HLT);
+	expect_hlt_in_guest(quiet, run_halt_round(quiet, s, "HLT disabled on this vCPU"),
+			    "HLT disabled on this vCPU");
+	expect_hlt_intercepted(loud, run_halt_round(loud, s, "HLT disabled on the other vCPU"),
+			       "HLT disabled on the other vCPU");
+	vm_destroy(vm);
+}
+
+TEST_CASE(vcpu_scope_toggle,
+	  "per-vCPU: disable, then OVERRIDE alone re-enables all exits, then HLT|OVERRIDE disables again; each round follows")
+{
+	struct vm *vm;
+	struct exits_shared *s;
+	struct vcpu *vcpu;
+
+	require_binary_stats();
+	require_vcpu_scope();
+	require_offered(HLT);
+	vm = irqchip_vm();
+	s = halt_shared(vm);
+	vcpu = add_halter(vm, 0, s);
+	vcpu_disable_exits(vcpu, HLT);
+	expect_hlt_in_guest(vcpu, run_halt_round(vcpu, s, "HLT"), "HLT");
+	vcpu_disable_exits(vcpu, OVERRIDE);
+	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "OVERRIDE alone"), "OVERRIDE alone");
+	/* Without OVERRIDE bits only add: an empty mask changes nothing. */
+	vcpu_disable_exits(vcpu, 0);
+	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "empty mask"), "empty mask");
+	vcpu_disable_exits(vcpu, HLT | OVERRIDE);
+	expect_hlt_in_guest(vcpu, run_halt_round(vcpu, s, "HLT|OVERRIDE"), "HLT|OVERRIDE");
+	vm_destroy(vm);
+}
+
+TEST_CASE(vcpu_inherits_vm_setting,
+	  "per-vCPU: vCPUs created after the VM-wide setting inherit it, and OVERRIDE on one vCPU changes only that vCPU")
+{
+	struct vm *vm;
+	struct exits_shared *s;
+	struct vcpu *kept, *overridden;
+
+	require_binary_stats();
+	require_vcpu_scope();
+	require_offered(HLT);
+	vm = vm_with_disabled_exits(HLT);
+	s = halt_shared(vm);
+	kept = add_halter(vm, 0, s);
+	overridden = add_halter(vm, 1, s);
+	expect_hlt_in_guest(kept, run_halt_round(kept, s, "inherited"), "inherited");
+	expect_hlt_in_guest(overridden, run_halt_round(overridden, s, "inherited"), "inherited");
+	vcpu_disable_exits(overridden, OVERRIDE);
+	expect_hlt_intercepted(overridden, run_halt_round(overridden, s, "OVERRIDE on this vCPU"),
+			       "OVERRIDE on this vCPU");
+	expect_hlt_in_guest(kept, run_halt_round(kept, s, "OVERRIDE on the other vCPU"),
+			    "OVERRIDE on the other vCPU");
+	vm_destroy(vm);
+}
+
+static void expect_vcpu_refused(struct vcpu *vcpu, uint64_t mask, uint32_t flags, const char *why)
+{
+	int r = __vcpu_disable_exits(vcpu, mask, flags);
+
+	TEST_ASSERT(r == -EINVAL, "per-vCPU KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, %s, flags "
+		    "0x%x) (%s): expected EINVAL, got %s", bits_str(mask), flags, why,
+		    r ? strerror(-r) : "success");
+}
+
+TEST_CASE(vcpu_scope_bad_input,
+	  "per-vCPU: nonzero flags, unoffered and unknown bits are refused with EINVAL and the vCPU keeps exiting")
+{
+	uint64_t unoffered = DISABLE_EXITS_KNOWN_BITS & ~offered();
+	struct vm *vm;
+	struct exits_shared *s;
+	struct vcpu *vcpu;
+
+	require_binary_stats();
+	require_vcpu_scope();
+	require_offered(HLT);
+	vm = irqchip_vm();
+	s = halt_shared(vm);
+	vcpu = add_halter(vm, 0, s);
+	expect_vcpu_refused(vcpu, HLT, 1, "flags must be 0");
+	if (unoffered)
+		expect_vcpu_refused(vcpu, HLT | (unoffered & -unoffered), 0, "bit not offered");
+	expect_vcpu_refused(vcpu, HLT | (1ull << 62), 0, "unknown bit");
+	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "after refused calls"),
+			       "after refused calls");
 	vm_destroy(vm);
 }

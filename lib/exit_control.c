@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "exit_control.h"
 #include "probe.h"
@@ -91,4 +92,18 @@ void __release_rule_old_behaviour(const char *file, int line, int major, int min
 			    behaviour, major, minor, kernel_release(), observed);
 	test_skip("%s arrived in %d.%d; this kernel is %s (%s)", behaviour, major, minor,
 		  kernel_release(), observed);
+}
+
+void skip_if_vendor_deviates(const char *fmt, ...)
+{
+	const char *vendor = kvm_vendor_module();
+	char what[320];
+	va_list ap;
+
+	if (!vendor || !strcmp(vendor, "kvm_intel") || !strcmp(vendor, "kvm_amd"))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	test_skip("vendor module %s deviates from upstream KVM: %s", vendor, what);
 }
