@@ -751,6 +751,8 @@ TEST_CASE(refused_after_vcpu_creation,
 		    bits_str(mask), strerror(-r));
 	if (!kernel_is_at_least(6, 14))
 		test_diag("this %s kernel refuses it: a backport of the 6.14 rule", kernel_release());
+	if (!vcpu)
+		vcpu = add_halter(vm, 0, s);
 	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "after refused enable"),
 			       "after refused enable");
 	vm_destroy(vm);
