@@ -237,8 +237,9 @@ static struct halt_round run_halt_round(struct vcpu *vcpu, struct exits_shared *
 	 * somewhere below the guest, but not the subject here: reported. */
 	if (d.interrupts != d.wakes)
 		test_diag("vCPU %u, %s: %" PRIu64 " wake-timer interrupts for %" PRIu64 " one-shot "
-			  "timers (an interrupt delivered twice; seen once under QEMU 7.2 TCG "
-			  "nested SVM with HLT in the guest)", vcpu->id, phase, d.interrupts, d.wakes);
+			  "timers (an interrupt delivered twice; seen occasionally in QEMU 7.2 TCG "
+			  "VMs with nested SVM, HLT intercepted or not)", vcpu->id, phase,
+			  d.interrupts, d.wakes);
 	TEST_ASSERT(d.wakes == s->nr_halts && d.halts >= d.wakes,
 		    "vCPU %u (%s): expected %" PRIu64 " timer wakeups from at least as many HLTs, "
 		    "the guest counted %" PRIu64 " wakeups and %" PRIu64 " HLTs", vcpu->id, phase,

@@ -368,7 +368,7 @@ TEST_CASE(clearing_flag_restores,
 	/* HLT (timer-woken), CPUID, RDMSR, WRMSR all stay in KVM. */
 	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_DONE);
 	TEST_ASSERT_EQ(vcpu_stat(vcpu, "halt_exits") - halt_exits, 1);
-	TEST_ASSERT_EQ(s->interrupts, 1);
+	TEST_ASSERT_GE(s->interrupts, 1);       /* its timer woke it */
 	vm_destroy(vm);
 }
 
