@@ -552,7 +552,9 @@ int vcpu_run(struct vcpu *vcpu)
 	long ret;
 
 	test_note_vcpu_run(vcpu->id, true);
+	__atomic_add_fetch(&vcpu->run_count, 1, __ATOMIC_SEQ_CST);
 	ret = ioctl(vcpu->fd, KVM_RUN, NULL);
+	__atomic_add_fetch(&vcpu->run_count, 1, __ATOMIC_SEQ_CST);
 	test_note_vcpu_run(vcpu->id, false);
 	return ret < 0 ? -errno : 0;
 }

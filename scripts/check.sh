@@ -40,6 +40,7 @@ for part in $parts; do
 	host) run_part "suite on this host's /dev/kvm" "$top/scripts/run_tests.sh" -d "$build" ;;
 	vm)
 		if [ -x "$top/scripts/vm-run" ]; then
+			run_part "VM runner self-tests" make -C "$top" --no-print-directory vm_selftest
 			run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory vm_run_tests
 		else
 			echo "=== suite in a QEMU VM: skipped (no VM runner in this tree)"

@@ -1,25 +1,27 @@
 #!/bin/bash
-# The VM runner's own tests: every scripts/tests/test-*.sh, in name order
-# (test-boot.sh boots $KERNEL, default sid, so it needs the archive once).
-# Prints each file's TAP, then one closing line:
-#   vm_selftest: N passed, N failed
-# counting test files. Exit status 0 when all passed.
+# The VM runner's own tests: every scripts/tests/test-*.sh in name order
+# (test-vm-boot.sh boots $KERNEL, default sid: the archive is needed once).
+# Prints each file's TAP, then the cases added up over all files:
+#   N passed, N failed, 0 skipped
+# Exit status 0 when every file passed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-passed=0
-failed=0
+log=$(mktemp "${TMPDIR:-/tmp}/kvm-regress-vmselftest.XXXXXX")
+trap 'rm -f "$log"' EXIT
+status=0
 for t in "$here"/test-*.sh; do
 	name=${t##*/}
 	echo "# $name"
 	start=$(date +%s)
-	if "$t"; then
-		passed=$((passed + 1))
-		echo "# $name: ok ($(($(date +%s) - start)) s)"
-	else
-		failed=$((failed + 1))
-		echo "# $name: FAILED ($(($(date +%s) - start)) s)"
-	fi
+	rc=0
+	"$t" | tee -a "$log" || rc=$?
+	echo "# $name: $([ "$rc" -eq 0 ] && echo ok || echo FAILED) ($(($(date +%s) - start)) s)"
+	[ "$rc" -eq 0 ] || status=1
 done
-echo "vm_selftest: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+passed=$(grep -c '^ok ' "$log" || true)
+failed=$(grep -c '^not ok ' "$log" || true)
+# A file that died before its TAP said so still counts as a failure.
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "$passed passed, $failed failed, 0 skipped"
+exit "$status"
