@@ -31,9 +31,6 @@
 #include "threads.h"
 #include "vm.h"
 
-/* TEST_CASE(..., .timeout = S) overrides the harness default on purpose. */
-#pragma GCC diagnostic ignored "-Woverride-init"
-
 #define STABILITY_BLOCKS        5
 #define STABLE_SPREAD_X1000     50      /* block medians within 5% of the median */
 #define MIN_ITERATIONS          10      /* a figure never has fewer samples than this... */
