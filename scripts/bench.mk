@@ -14,7 +14,10 @@ BENCH_SUITE    ?= 1
 BENCH_ARGS     ?=
 VM_BENCH_FLAGS ?=
 
-bench: all $(BENCH_BIN)
+# Built with everything else, so a library change that breaks it shows at once.
+all: $(BENCH_BIN)
+
+bench: all
 	@scripts/bench/bench.sh -d $(O) -s $(BENCH_SUITE) -- $(BENCH_ARGS)
 
 vm_bench:
