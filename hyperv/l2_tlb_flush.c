@@ -24,6 +24,12 @@
  * host. "A different VM_ID is not flushed" is only checked through that
  * statistic: an old translation surviving is never guaranteed by hardware.
  *
+ * Negative control: --negative-control 1 has the sender's L2 change PTEs
+ * without flushing; the live targeting case then fails with stale reads in
+ * the worker's L2 and the parked "VP_ID named" check with an unchanged
+ * statistic (seen in a sid TCG VM). The VM_ID/VP_ID exclusions are the
+ * mirror images of those checks (+1 vs +0 on the same statistic).
+ *
  * Nested VMX (eVMCS) cases are built but skip without VMX (QEMU TCG has
  * none); they run on Intel hosts with KVM_CAP_HYPERV_ENLIGHTENED_VMCS.
  */

@@ -18,9 +18,12 @@
  * returned: memory corruption in the guest.
  *
  * Negative control: --negative-control 1 skips every flush hypercall (the
- * PTE changes stay); each flush case must then fail with a stale read on a
- * host where stale translations are observable. That mode also runs without
- * Hyper-V, so it can be shown on any KVM.
+ * PTE changes stay); each flush case must then fail with a stale read (or,
+ * for parked targets, an unchanged tlb_flush statistic). Add --yield-spins 0
+ * so waiting vCPUs never exit: under QEMU TCG any exit flushes the emulated
+ * TLB and hides staleness. In a sid (7.2) TCG VM all 13 flush cases then
+ * fail. That mode also runs without Hyper-V; on a shadow-paging host (PVM)
+ * staleness was never observed (guest PTE writes are trapped and flushed).
  */
 #include <stdatomic.h>
 
