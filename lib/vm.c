@@ -359,6 +359,7 @@ struct vm *vm_create(const struct vm_options *opts)
 	struct vm_options defaults = { 0 };
 	struct kvm_userspace_memory_region region;
 	struct vm *vm = calloc(1, sizeof(*vm));
+	pthread_mutexattr_t lock_attr;
 	uint64_t gpa;
 	uint8_t *map;
 
@@ -366,7 +367,12 @@ struct vm *vm_create(const struct vm_options *opts)
 	vm->opts = opts ? *opts : defaults;
 	if (!vm->opts.memory_mb)
 		vm->opts.memory_mb = DEFAULT_MEMORY_MB;
-	pthread_mutex_init(&vm->lock, NULL);
+	/* Recursive: vm_map_page()/vm_pte() allocate page-table pages
+	 * (vm_alloc_gpa() locks too) while holding it. */
+	pthread_mutexattr_init(&lock_attr);
+	pthread_mutexattr_settype(&lock_attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&vm->lock, &lock_attr);
+	pthread_mutexattr_destroy(&lock_attr);
 	vm->kvm_fd = kvm_dev_fd();
 	vm->fd = kvm_ioctl(vm, KVM_CREATE_VM, vm->opts.vm_type);
 	vm->stats_fd = -1;
