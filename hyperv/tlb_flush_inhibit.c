@@ -1035,7 +1035,7 @@ static bool judge_control_ran(const char *case_ident)
 
 TEST_CASE(suspends_each_call,
 	  "a flush of each kind, slow and fast, aimed at an inhibited vCPU suspends the caller "
-	  "at the VMCALL until the inhibit is cleared", .timeout = 180)
+	  "at the VMCALL until the inhibit is cleared", .timeout = 90)
 {
 	const struct test_layout layout = { .nr_targets = 1, .nr_flushers = 1 };
 	const uint32_t target = 0, flusher = 1;
@@ -1069,7 +1069,7 @@ static const struct hv_flush_spec all_encodings[] = {
 
 TEST_CASE(only_targets_matter,
 	  "only the target set decides: an excluded inhibited vCPU does not delay a flush, and "
-	  "'all processors' includes the inhibited vCPU and the caller itself", .timeout = 240)
+	  "'all processors' includes the inhibited vCPU and the caller itself", .timeout = 120)
 {
 	const struct test_layout layout = { .nr_targets = 2, .nr_flushers = 1 };
 	const uint32_t inhibited = 0, other = 1, flusher = 2;
@@ -1138,7 +1138,7 @@ TEST_CASE(only_targets_matter,
 
 TEST_CASE(selective_wake,
 	  "clearing one inhibit wakes exactly the flushers waiting on that vCPU, and a flusher "
-	  "that also targets another inhibited vCPU suspends again", .timeout = 120)
+	  "that also targets another inhibited vCPU suspends again", .timeout = 60)
 {
 	const struct test_layout layout = { .nr_targets = 2, .nr_flushers = 4 };
 	const uint32_t a = 0, b = 1, fa[2] = { 2, 3 }, fb = 4, fab = 5;
@@ -1205,7 +1205,7 @@ TEST_CASE(selective_wake,
 
 TEST_CASE(events_while_suspended,
 	  "a suspended vCPU returns EINTR on a signal and stays suspended, and takes a pending "
-	  "interrupt exactly once after it resumes, before the retried hypercall", .timeout = 120)
+	  "interrupt exactly once after it resumes, before the retried hypercall", .timeout = 60)
 {
 	const struct test_layout layout = { .nr_targets = 1, .nr_flushers = 1, .apic = true };
 	const uint32_t target = 0, flusher = 1;
@@ -1432,7 +1432,7 @@ static bool stress_frozen(struct stress_state *st, uint32_t target)
 
 TEST_CASE(ordering_stress,
 	  "inhibits toggled in random order never let a flush complete while a target is "
-	  "inhibited and never lose a wakeup", .timeout = 120, .stress = true)
+	  "inhibited and never lose a wakeup", .timeout = 60, .stress = true)
 {
 	struct test_layout layout;
 	struct stress_state st = { 0 };
@@ -1537,7 +1537,7 @@ TEST_CASE(documented_flags,
 
 TEST_CASE(repeated_and_odd_input,
 	  "setting a value twice, non-zero reserved bytes, other inhibit values and an "
-	  "unreadable argument behave coherently", .timeout = 120)
+	  "unreadable argument behave coherently", .timeout = 60)
 {
 	const struct test_layout layout = { .nr_targets = 1, .nr_flushers = 1 };
 	const uint32_t target = 0, flusher = 1;
