@@ -41,6 +41,18 @@
  * --negative-control 100 pretends the interface exists (the ioctl becomes a
  * no-op, as on a kernel that wrongly returns 0): on real KVM with Hyper-V the
  * cases must fail at their first check.
+ *
+ * --simulate-series 1 plays the posted semantics in userspace on a kernel
+ * with Hyper-V but without the series, to exercise this test's own machinery
+ * (runners, signals, statistics, verdicts) on its passing paths: the flusher
+ * is single-stepped (KVM_GUESTDBG_SINGLESTEP) up to the VMCALL; if a target is
+ * "inhibited" the runner parks the vCPU in MP state UNINITIALIZED, where
+ * KVM_RUN blocks in kvm_vcpu_block() like a suspended vCPU; a "clear" wakes
+ * exactly the vCPUs waiting on that vCPU. A woken vCPU whose other targets are
+ * still inhibited re-enters through a one-instruction stub (a VM exit, as the
+ * real retry of the VMCALL would be) and parks again; otherwise it resumes at
+ * the VMCALL. The debug exits and the MP state are hidden from the verdicts.
+ * It proves nothing about a kernel.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -77,6 +89,9 @@ static uint64_t nr_stress_targets = 3;
 TEST_OPTION("targets", nr_stress_targets, "case 5: inhibited target vCPUs (1-8)");
 static uint64_t nr_stress_flushers = 3;
 TEST_OPTION("flushers", nr_stress_flushers, "case 5: flusher vCPUs (1-8)");
+static uint64_t simulate;
+TEST_OPTION("simulate-series", simulate,
+	    "1: emulate the posted semantics in userspace (tests this test, not the kernel)");
 static uint64_t negative_control;
 TEST_OPTION("negative-control", negative_control,
 	    "1-19: feed a verdict a faulty observation; 100: pretend the ioctl works (must fail)");
@@ -184,6 +199,13 @@ struct flusher {
 	uint64_t seq;
 	uint64_t hypercalls_at_post;
 	char what[128];
+	/* --simulate-series */
+	uint64_t sim_targets;           /* vCPU mask of the current request */
+	int sim_waiting_on;             /* under sim_lock */
+	atomic_bool sim_wake;           /* leave the MP state UNINITIALIZED */
+	atomic_uint sim_wakes_sent;     /* signals the simulation sent */
+	unsigned int sim_wakes_handled; /* runner only */
+	bool sim_suspended;             /* runner only */
 };
 
 struct inhibit_test {
@@ -195,7 +217,11 @@ struct inhibit_test {
 	bool inhibited[MAX_VCPUS];      /* as set by us: KVM cannot be asked */
 	uint64_t vmcall_rip;            /* the VMCALL in the hypercall page */
 	uint64_t page;                  /* RAX at the VMCALL (lib/hyperv_call.S) */
+	uint8_t sim_inhibit[MAX_VCPUS]; /* --simulate-series, under sim_lock */
 };
+
+static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inhibit_test *sim_test;
 
 static void poll_pause(unsigned int polls)
 {
@@ -215,6 +241,130 @@ static void poll_pause(unsigned int polls)
 		(bool)(cond);                                                  \
 	})
 
+/* ---- --simulate-series: the posted semantics, played by userspace ---- */
+
+static void sim_set_mp_state(struct vcpu *v, uint32_t state)
+{
+	struct kvm_mp_state mp = { .mp_state = state };
+
+	vcpu_ioctl(v, KVM_SET_MP_STATE, &mp);
+}
+
+/* Single-step the flusher (to stop it at the VMCALL), or stop doing so. */
+static void sim_arm_breakpoint(struct inhibit_test *t, struct vcpu *v, bool arm)
+{
+	struct kvm_guest_debug dbg = { 0 };
+
+	if (arm)
+		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	vcpu_ioctl(v, KVM_SET_GUEST_DEBUG, &dbg);
+}
+
+/* A woken vCPU retries through this: "jmp *%rax" lands on the VMCALL
+ * (RAX holds the hypercall page, whose first instruction it is). */
+void sim_retry_stub(void);
+__asm__(".pushsection .text\n"
+	"sim_retry_stub: jmp *%rax\n"
+	".popsection");
+
+static int sim_first_inhibited(struct inhibit_test *t, uint64_t targets)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_vcpus; i++)
+		if ((targets & BITL(i)) && t->sim_inhibit[i])
+			return i;
+	return -1;
+}
+
+/* The ioctl: flags checked as documented; otherwise as posted v1. */
+static long sim_set_inhibit(struct vcpu *v, uint8_t inhibit, uint16_t flags)
+{
+	struct inhibit_test *t = sim_test;
+	unsigned int i;
+
+	if (flags)
+		return -EINVAL;
+	pthread_mutex_lock(&sim_lock);
+	t->sim_inhibit[v->id] = inhibit;
+	for (i = 0; !inhibit && i < t->nr_vcpus; i++) {
+		struct flusher *f = &t->fl[i];
+
+		if (!f->vcpu || f->sim_waiting_on != (int)v->id)
+			continue;
+		f->sim_waiting_on = -1;
+		atomic_store(&f->sim_wake, true);
+		atomic_fetch_add(&f->sim_wakes_sent, 1);
+		f->vcpu->run->immediate_exit = 1;       /* no lost wakeup between runs */
+		vcpu_kick(f->vcpu);
+	}
+	pthread_mutex_unlock(&sim_lock);
+	return 0;
+}
+
+static void sim_before_run(struct flusher *f)
+{
+	struct inhibit_test *t = sim_test;
+	struct kvm_regs regs;
+	bool again;
+
+	if (!atomic_exchange(&f->sim_wake, false) || !f->sim_suspended)
+		return;
+	f->sim_suspended = false;
+	sim_set_mp_state(f->vcpu, KVM_MP_STATE_RUNNABLE);
+	pthread_mutex_lock(&sim_lock);
+	again = sim_first_inhibited(t, f->sim_targets) >= 0;
+	pthread_mutex_unlock(&sim_lock);
+	if (again) {
+		/* Retry through the guest: one stepped instruction, then the
+		 * VMCALL is judged again in sim_after_run(). */
+		vcpu_get_regs(f->vcpu, &regs);
+		regs.rip = (uint64_t)sim_retry_stub;
+		vcpu_set_regs(f->vcpu, &regs);
+		/* KVM keeps TF only at the RIP where stepping began: re-arm. */
+		sim_arm_breakpoint(t, f->vcpu, true);
+	} else {
+		sim_arm_breakpoint(t, f->vcpu, false);  /* resume at the VMCALL */
+	}
+}
+
+/* An EINTR the simulation's wakeup signal may have caused. */
+static bool sim_eintr(struct flusher *f)
+{
+	unsigned int sent = atomic_load(&f->sim_wakes_sent);
+
+	if (!simulate || sent == f->sim_wakes_handled)
+		return false;
+	f->sim_wakes_handled = sent;
+	return true;
+}
+
+/* True if the exit was the simulation's own business. */
+static bool sim_after_run(struct flusher *f, struct guest_msg *msg, int err)
+{
+	struct inhibit_test *t = sim_test;
+	struct vcpu *v = f->vcpu;
+	int i;
+
+	if (!msg && err == EAGAIN && f->sim_suspended)
+		return true;    /* event pending while "suspended": KVM_RUN spins */
+	if (msg || err || v->run->exit_reason != KVM_EXIT_DEBUG)
+		return false;
+	if (v->run->debug.arch.pc != t->vmcall_rip)
+		return true;    /* still stepping towards the VMCALL */
+	pthread_mutex_lock(&sim_lock);
+	i = sim_first_inhibited(t, f->sim_targets);
+	if (i >= 0) {
+		f->sim_waiting_on = i;
+		f->sim_suspended = true;
+		sim_set_mp_state(v, KVM_MP_STATE_UNINITIALIZED);
+	} else {
+		sim_arm_breakpoint(t, v, false);
+	}
+	pthread_mutex_unlock(&sim_lock);
+	return true;
+}
+
 static void runner(struct vcpu *vcpu)
 {
 	struct flusher *f = vcpu->test_data;
@@ -226,11 +376,18 @@ static void runner(struct vcpu *vcpu)
 	for (;;) {
 		for (polls = 0; !atomic_load(&f->allow_run); polls++)
 			poll_pause(polls);
+		if (simulate)
+			sim_before_run(f);
 		msg = vcpu_next_msg(vcpu, &err);
+		if (simulate && sim_after_run(f, msg, err))
+			continue;
 		if (!msg && err == EINTR) {
+			bool by_simulation = sim_eintr(f);
 			unsigned int sent = atomic_load(&f->kicks_sent);
 
 			vcpu->run->immediate_exit = 0;
+			if (sent == f->kicks_handled && by_simulation)
+				continue;
 			if (sent == f->kicks_handled) {
 				snprintf(f->foreign_desc, sizeof(f->foreign_desc),
 					 "KVM_RUN returned EINTR without a signal from the test");
@@ -240,7 +397,8 @@ static void runner(struct vcpu *vcpu)
 			vcpu_get_regs(vcpu, &regs);
 			f->snap = (struct kick_snapshot){
 				.err = err, .exit_reason = vcpu->run->exit_reason,
-				.rip = regs.rip, .rax = regs.rax, .mp_state = vcpu_mp_state(vcpu),
+				.rip = regs.rip, .rax = regs.rax,
+				.mp_state = f->sim_suspended ? KVM_MP_STATE_RUNNABLE : vcpu_mp_state(vcpu),
 			};
 			if (f->want_lapic)
 				vcpu_get_lapic(vcpu, &f->lapic);
@@ -315,6 +473,8 @@ static long raw_set_inhibit(struct vcpu *v, uint8_t inhibit, uint16_t flags, uin
 	memset(arg.reserved, reserved, sizeof(arg.reserved));
 	if (negative_control == LIVE_CONTROL)
 		return 0;
+	if (simulate)
+		return sim_set_inhibit(v, inhibit, flags);
 	return __vcpu_ioctl(v, KVM_HYPERV_SET_TLB_FLUSH_INHIBIT, &arg);
 }
 
@@ -358,6 +518,11 @@ static void require_inhibit_interface(void)
 	if (negative_control == LIVE_CONTROL) {
 		test_diag("NEGATIVE CONTROL: pretending KVM_HYPERV_SET_TLB_FLUSH_INHIBIT works "
 			  "(every call is a no-op); the checks below must fail");
+		return;
+	}
+	if (simulate) {
+		test_diag("SIMULATION: the series' semantics are played by this test in userspace; "
+			  "a pass says nothing about the kernel");
 		return;
 	}
 
@@ -405,7 +570,8 @@ struct test_layout {
 
 static struct inhibit_test *test_create(const struct test_layout *l)
 {
-	struct vm_options opts = { .irqchip = l->apic };
+	/* The simulation parks vCPUs in an MP state, which needs a LAPIC. */
+	struct vm_options opts = { .irqchip = l->apic || simulate };
 	struct inhibit_test *t = calloc(1, sizeof(*t));
 	uint64_t dummy;
 	unsigned int i;
@@ -413,6 +579,7 @@ static struct inhibit_test *test_create(const struct test_layout *l)
 	TEST_ASSERT(t, "out of memory");
 	TEST_ASSERT(l->nr_targets + l->nr_flushers <= MAX_VCPUS, "at most %d vCPUs", MAX_VCPUS);
 	t->vm = vm_create(&opts);
+	sim_test = t;
 	t->sh = vm_alloc(t->vm, sizeof(*t->sh));
 	t->sh->use_apic = l->apic;
 	t->nr_vcpus = l->nr_targets + l->nr_flushers;
@@ -434,6 +601,7 @@ static struct inhibit_test *test_create(const struct test_layout *l)
 		t->fl[i].vcpu = v;
 		t->fl[i].slot = &t->sh->slot[i];
 		t->fl[i].want_lapic = l->apic;
+		t->fl[i].sim_waiting_on = -1;
 		v->test_data = &t->fl[i];
 	}
 	for (i = l->nr_targets; i < t->nr_vcpus; i++) {
@@ -496,6 +664,11 @@ static uint64_t post_flush(struct inhibit_test *t, uint32_t id, const struct hv_
 	describe(f->what, sizeof(f->what), spec);
 	s->irqs_on = irqs_on;
 	f->hypercalls_at_post = vcpu_stat(f->vcpu, "hypercalls");
+	if (simulate) {
+		f->sim_targets = spec->targets == HV_TARGETS_SPARSE ? spec->vp_mask
+								   : BITL(t->nr_vcpus) - 1;
+		sim_arm_breakpoint(t, f->vcpu, true);   /* the runner is parked */
+	}
 	f->seq++;
 	f->posts++;
 	s->req_seq = f->seq;
@@ -696,9 +869,10 @@ static void suspend_and_release(struct inhibit_test *t, uint32_t flusher, uint32
 	snprintf(context, sizeof(context), "after the inhibit of vCPU %u was cleared", target);
 	observe_release(t, flusher, seq, context, &ro);
 	CHECK(judge_release(&ro));
-	test_diag("%s: suspended (%u signal(s) each gave EINTR at the VMCALL); completed %" PRIu64
-		  " us after clearing; 'hypercalls' +%" PRIu64 " while suspended", so.what,
-		  so.nr_kicks, ro.latency_ns / 1000, so.hypercalls_delta);
+	test_diag("%s: suspended at the VMCALL (%u signal(s): EINTR, nothing written, blocked "
+		  "again); completed %" PRIu64 " us after clearing; 'hypercalls' +%" PRIu64
+		  " while suspended", so.what, so.nr_kicks, ro.latency_ns / 1000,
+		  so.hypercalls_delta);
 }
 
 /* A flush that must complete without waiting for anybody. */
@@ -1556,7 +1730,7 @@ TEST_CASE(repeated_and_odd_input,
 	set_inhibit(t, target, false);                      /* clearing twice: no-op */
 	flush_completes(t, flusher, &spec, "after the inhibit was cleared twice");
 
-	CHECK(judge_efault(negative_control == LIVE_CONTROL ? 0 :
+	CHECK(judge_efault(negative_control == LIVE_CONTROL ? 0 : simulate ? -EFAULT :
 			   __vcpu_ioctl(t->vcpu[target], KVM_HYPERV_SET_TLB_FLUSH_INHIBIT, NULL)));
 
 	/* Undocumented inputs: either rejected without effect, or accepted
@@ -1595,7 +1769,7 @@ TEST_CASE(no_hyperv_context,
 
 	if (judge_control_ran("no_hyperv_context"))
 		return;
-	TEST_REQUIRE(negative_control != LIVE_CONTROL, "needs the real ioctl");
+	TEST_REQUIRE(negative_control != LIVE_CONTROL && !simulate, "needs the real ioctl");
 	t = test_create(&layout);
 	test_progress("KVM_HYPERV_SET_TLB_FLUSH_INHIBIT on vCPU %u, which has no Hyper-V context: "
 		      "posted v1 dereferences the context unchecked, so a crash here is that bug "
