@@ -109,6 +109,7 @@ struct flusher_slot {
 	volatile uint64_t result;       /* guest: RAX it returned */
 	volatile uint64_t irq_count;    /* guest: IRQ_VECTOR taken */
 	volatile uint64_t irq_rip;      /* guest: where the last one interrupted */
+	volatile uint64_t irq_rip_first;
 	volatile uint64_t irq_done_seq; /* guest: done_seq when it arrived */
 };
 
@@ -123,7 +124,8 @@ static void guest_irq(struct ex_regs *regs)
 {
 	struct flusher_slot *s = &guest_shared->slot[guest_vcpu_id()];
 
-	s->irq_count++;
+	if (!s->irq_count++)
+		s->irq_rip_first = regs->rip;
 	s->irq_rip = regs->rip;
 	s->irq_done_seq = s->done_seq;
 	apic_eoi();
@@ -980,7 +982,7 @@ struct irq_obs {
 	bool done_while_suspended;
 	bool irr_pending, isr_set;
 	struct release_obs rel;
-	uint64_t count_final, irq_rip, vmcall_rip, irq_done_seq, seq;
+	uint64_t count_final, irq_rip, irq_rip_first, vmcall_rip, irq_done_seq, seq;
 };
 
 static const char *judge_irq(const struct irq_obs *o)
@@ -1001,8 +1003,10 @@ static const char *judge_irq(const struct irq_obs *o)
 	if ((v = judge_release(&o->rel)))
 		return v;
 	if (o->count_final != 1)
-		return VERDICT("vCPU %u took the interrupt %" PRIu64 " time(s) after resuming, "
-			       "expected exactly once", o->vcpu, o->count_final);
+		return VERDICT("vCPU %u took the interrupt %" PRIu64 " time(s) after resuming "
+			       "(first at RIP 0x%" PRIx64 ", last at 0x%" PRIx64 "; the VMCALL is "
+			       "0x%" PRIx64 "), expected exactly once", o->vcpu, o->count_final,
+			       o->irq_rip_first, o->irq_rip, o->vmcall_rip);
 	if (o->irq_rip != o->vmcall_rip || o->irq_done_seq == o->seq)
 		return VERDICT("vCPU %u took the interrupt at RIP 0x%" PRIx64 " (hypercall %s), "
 			       "expected at the VMCALL 0x%" PRIx64 " before the retried hypercall",
@@ -1427,6 +1431,7 @@ TEST_CASE(events_while_suspended,
 	observe_release(t, flusher, o.seq, "after the inhibit of vCPU 0 was cleared", &o.rel);
 	o.count_final = f->slot->irq_count;
 	o.irq_rip = f->slot->irq_rip;
+	o.irq_rip_first = f->slot->irq_rip_first;
 	o.irq_done_seq = f->slot->irq_done_seq;
 	o.vmcall_rip = t->vmcall_rip;
 	CHECK(judge_irq(&o));
