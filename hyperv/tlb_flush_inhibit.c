@@ -644,7 +644,7 @@ static void test_destroy(struct inhibit_test *t)
 
 static void describe(char *buf, size_t len, const struct hv_flush_spec *s)
 {
-	int n = snprintf(buf, len, "%s (%s) to ", hv_flush_call_name(s->call),
+	int n = snprintf(buf, len, "%s (%s) to ", hv_flush_call_name(hv_flush_call_code(s->call)),
 			 s->fast ? "fast" : "slow");
 
 	if (s->targets == HV_TARGETS_SPARSE)
@@ -837,7 +837,7 @@ static void observe_release(struct inhibit_test *t, uint32_t id, uint64_t seq,
 	snprintf(o->what, sizeof(o->what), "vCPU %u: %s", id, f->what);
 	o->context = context;
 	o->bound_ms = bound_ms;
-	o->rep_cnt = f->slot->call.rep_cnt;
+	o->rep_cnt = f->slot->call.f.rep_cnt;
 	o->completed = WAIT_UNTIL((f->slot->done_seq == seq && idle(f)) ||
 				  atomic_load(&f->foreign_returns), bound_ms) &&
 		       f->slot->done_seq == seq;
@@ -1494,7 +1494,7 @@ static void stress_fill_obs(struct stress_state *st, uint32_t id, struct stress_
 	o->covered = s->covered;
 	o->completed = f->slot->done_seq == s->seq;
 	o->result = f->slot->result;
-	o->rep_cnt = f->slot->call.rep_cnt;
+	o->rep_cnt = f->slot->call.f.rep_cnt;
 	o->bound_ns = bound_ms * 1000000ull;
 	o->owed_ns = s->owed_since ? now_ns() - s->owed_since : 0;
 	o->blocking = blocking(f);

@@ -9,8 +9,9 @@
  *           .targets = HV_TARGETS_SPARSE, .vp_mask = BITL(2) });
  *   ... guest: uint64_t rax = hv_flush_issue(a);
  *
- * Slow calls read their input from a page the args carry (GPA in RDX);
- * fast calls carry it in RDX, R8 and XMM halves. VP indexes 0..63 only.
+ * A scenario-level vocabulary (which call, which kind of target set) over
+ * hyperv.h's struct hv_flush encoding, for tests that prepare the call on the
+ * host and only issue it in the guest. VP indexes 0..63 only.
  */
 #ifndef KVMTEST_HYPERV_FLUSH_H
 #define KVMTEST_HYPERV_FLUSH_H
@@ -40,14 +41,11 @@ struct hv_flush_spec {
 	uint64_t vp_mask;       /* HV_TARGETS_SPARSE; Ex with 0 = empty set */
 };
 
-/* A prepared call. Lives in guest memory (vm_alloc) with its input page. */
+/* A prepared call (hyperv.h's request encoding) with the page its slow form
+ * reads its input from. Lives in guest memory (vm_alloc). */
 struct hv_flush_args {
-	uint64_t control;
-	uint64_t rdx, r8;       /* slow: input/output GPA; fast: first two words */
-	uint64_t xmm[HV_FAST_XMM_HALVES];
-	bool fast;
-	uint32_t rep_cnt;       /* reps the result must report completed */
-	uint64_t input_page;    /* host == guest pointer, 2 pages: input, output */
+	struct hv_flush f;      /* f.rep_cnt: reps the result must report completed */
+	void *input_page;       /* host == guest pointer */
 };
 
 /* Number of List entries (GVAs) the List calls flush. */
@@ -55,8 +53,8 @@ struct hv_flush_args {
 
 /* ---- host side ---- */
 void hv_flush_prepare(struct vm *vm, struct hv_flush_args *a, const struct hv_flush_spec *spec);
-/* "HvFlushVirtualAddressListEx (fast)" etc. */
-const char *hv_flush_call_name(enum hv_flush_call call);
+/* The hypercall code of a call (hv_flush_call_name() names it). */
+uint16_t hv_flush_call_code(enum hv_flush_call call);
 const char *hv_flush_targets_name(enum hv_flush_targets targets);
 /* Address of the VMCALL/VMMCALL instruction KVM wrote into the hypercall
  * page (valid once a guest has enabled hypercalls), or 0 if not found. */
