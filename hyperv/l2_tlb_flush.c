@@ -53,10 +53,20 @@
 #define OTHER_VM_ID     0x5678
 
 #define TEST_GVA        0x100000000000ull
-#define NR_TEST_PAGES   16
+#define NR_TEST_PAGES   32
 #define L1_VMMCALL_RESULT 0x4c31c0deull /* what L1 answers an exiting hypercall with */
 #define NOT_A_FLUSH_CALL HVCALL_SEND_IPI /* an L2 hypercall L0 must leave to L1 */
 #define NR_FLUSH_FORMS  8               /* 4 calls x slow/fast */
+/* The two-ring cases: an L1 sender, the worker, an L2 sender. */
+#define L1_SENDER       0
+#define L2_SENDER       2
+#define NR_RING_VCPUS   3
+#define L2_SENDER_VP_INDEX 3            /* not the worker's VP index */
+#define HV_TLB_FLUSH_FIFO_SIZE 16       /* KVM_HV_TLB_FLUSH_FIFO_SIZE, per ring */
+#define L1_FLUSH_GVAS   2               /* GVAs per L1 List call ... */
+#define L2_FLUSH_GVAS   3               /* ... and per L2 call: the counts tell the rings apart */
+/* L2 calls of L2_FLUSH_GVAS that no longer fit in one ring. */
+#define L2_OVERFLOW_CALLS (HV_TLB_FLUSH_FIFO_SIZE / L2_FLUSH_GVAS + 1)
 #define MAX_DESCS       8
 #define CASE_TIMEOUT_S  150
 #define MSG_TIMEOUT_MS  140000
@@ -65,7 +75,11 @@ static uint64_t rounds_per_scenario = 16;
 TEST_OPTION("rounds", rounds_per_scenario, "flush rounds per target scenario");
 static uint64_t negative_control;
 TEST_OPTION("negative-control", negative_control,
-	    "1: L2 changes PTEs but skips the flush hypercalls (flush cases must fail)");
+	    "1: L2 changes PTEs but skips the flush hypercalls (flush cases must fail); "
+	    "2: two-ring cases issue the L1 flushes from L2 and the L2 flushes from L1 (each "
+	    "lands on the other ring); "
+	    "3: ring overflow cases send one L2 call fewer (no overflow)");
+enum { NEG_NONE, NEG_SKIP_L2_FLUSH, NEG_SWAP_LEVELS, NEG_NO_OVERFLOW };
 
 enum l2_program {
 	L2_FLUSH_FORMS,         /* each flush form once, then a non-flush call */
@@ -73,6 +87,7 @@ enum l2_program {
 	L2_SENDER_ROUNDS,       /* live stale-read rounds */
 	L2_SENDER_BURSTS,       /* host-driven flushes */
 	L2_WORKER,              /* tlbcheck worker */
+	L2_SCRIPT,              /* host-driven steps in L1 and L2 (the two-ring cases) */
 };
 
 enum vp_set_kind { SET_VP_IDS, SET_ALL_FLAG, SET_GENERIC_ALL };
@@ -121,6 +136,10 @@ struct l2_shared {
 	struct l2_desc desc[MAX_DESCS];
 	bool stop;
 	uint32_t burst;                 /* host-driven: desc to issue next */
+	/* L2_SCRIPT: the next step of each vCPU and its flush arguments */
+	volatile uint32_t op[NR_L1 + 2];
+	uint32_t op_desc[NR_L1 + 2];
+	uint64_t op_pages[NR_L1 + 2];
 };
 
 /* ---- L2 ---- */
@@ -234,6 +253,65 @@ static void l2_sender_bursts(struct l2_shared *s)
 	}
 }
 
+/*
+ * L2_SCRIPT: each vCPU reports "ready" with the level it is at and runs the
+ * step the host then sets, in L1 or in L2. Only the worker loads and checks
+ * translations (tlbcheck result slot 0).
+ */
+enum script_op {
+	OP_NONE,
+	OP_LOAD,                /* flush locally, load every test translation */
+	OP_CHECK,               /* read the pages the host names in tc->changed */
+	OP_FLUSH,               /* remap op_pages, flush them with desc op_desc */
+	OP_ENTER_L2,            /* L1: (first) VMRUN / resume L2 until it yields */
+	OP_EXIT_TO_L1,          /* L2: yield to L1 (a hypercall L1 intercepts) */
+};
+#define SCRIPT_READY_L1 0x5c01
+#define SCRIPT_READY_L2 0x5c02
+#define SCRIPT_WORKER_SLOT 0
+#define L2_YIELD_CONTROL hv_control(NOT_A_FLUSH_CALL, false, 0, 0)
+
+/* The steps both levels run; false for the level-specific ones. */
+static bool script_step(struct l2_shared *s, uint32_t id, bool in_l2)
+{
+	struct l2_desc *d = &s->desc[s->op_desc[id]];
+	uint64_t result;
+
+	switch (s->op[id]) {
+	case OP_LOAD:
+		tlbcheck_worker_step(s->tc, SCRIPT_WORKER_SLOT, TLBCHECK_PREPARE);
+		return true;
+	case OP_CHECK:
+		tlbcheck_worker_step(s->tc, SCRIPT_WORKER_SLOT, TLBCHECK_CHECK);
+		return true;
+	case OP_FLUSH:
+		tlbcheck_remap(s->tc, s->op_pages[id]);
+		if (in_l2 && s->negative)
+			return true;
+		result = l2_flush(s, d, s->op_pages[id]);
+		GUEST_ASSERT_MSG(hv_status(result) == HV_STATUS_SUCCESS, "%s: %s (%s) returned 0x%llx",
+				 in_l2 ? "L2" : "L1", d->what, hv_flush_call_name(d->code),
+				 (unsigned long long)result);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void l2_script(struct l2_shared *s)
+{
+	uint32_t id = guest_vcpu_id();
+
+	for (;;) {
+		GUEST_SYNC(SCRIPT_READY_L2);
+		if (script_step(s, id, true))
+			continue;
+		GUEST_ASSERT_MSG(s->op[id] == OP_EXIT_TO_L1, "L2 (vCPU %u): step %u is not an L2 step",
+				 id, s->op[id]);
+		hyperv_hypercall(L2_YIELD_CONTROL, 0, 0);
+	}
+}
+
 static void l2_main(void *arg)
 {
 	struct l2_shared *s = arg;
@@ -244,6 +322,7 @@ static void l2_main(void *arg)
 	case L2_SENDER_ROUNDS:    l2_sender_rounds(s); break;
 	case L2_SENDER_BURSTS:    l2_sender_bursts(s); break;
 	case L2_WORKER:           tlbcheck_worker(s->tc, 0); break;
+	case L2_SCRIPT:           l2_script(s); break;
 	}
 }
 
@@ -258,13 +337,12 @@ static bool handle_vmmcall(struct l2_shared *s, struct l1_result *r, uint64_t ri
 	return true;
 }
 
-static void l1_svm(struct l2_shared *s, uint32_t id)
+/* VMCB for l2_main with this vCPU's enlightenments (VM_ID, VP_ID, ...). */
+static void l1_svm_setup(struct l2_shared *s, uint32_t id)
 {
 	struct svm_vcpu *svm = s->svm[id];
 	struct l1_cfg *cfg = &s->cfg[id];
-	struct l1_result *r = &s->res[id];
 	struct hv_vmcb_enlightenments *enl;
-	uint64_t exit;
 
 	svm_enable(svm);
 	svm_init_vmcb(svm, l2_main, s);
@@ -273,6 +351,15 @@ static void l1_svm(struct l2_shared *s, uint32_t id)
 	enl->hv_vp_id = cfg->vp_id;
 	enl->hv_vm_id = cfg->vm_id;
 	enl->partition_assist_page = guest_gpa(s->pa);
+}
+
+static void l1_svm(struct l2_shared *s, uint32_t id)
+{
+	struct svm_vcpu *svm = s->svm[id];
+	struct l1_result *r = &s->res[id];
+	uint64_t exit;
+
+	l1_svm_setup(s, id);
 	for (;;) {
 		exit = svm_run(svm);
 		switch (exit) {
@@ -301,13 +388,12 @@ static void l1_svm(struct l2_shared *s, uint32_t id)
 	}
 }
 
-static void l1_vmx(struct l2_shared *s, uint32_t id)
+/* eVMCS for l2_main with this vCPU's enlightenments. */
+static void l1_vmx_setup(struct l2_shared *s, uint32_t id)
 {
 	struct vmx_vcpu *vmx = s->vmx[id];
 	struct l1_cfg *cfg = &s->cfg[id];
-	struct l1_result *r = &s->res[id];
 	struct hv_evmcs *evmcs;
-	uint32_t reason;
 
 	vmx_enable(vmx);
 	vmx_init_evmcs(vmx, l2_main, s, s->assist[id]);
@@ -316,6 +402,17 @@ static void l1_vmx(struct l2_shared *s, uint32_t id)
 	evmcs->hv_vp_id = cfg->vp_id;
 	evmcs->hv_vm_id = cfg->vm_id;
 	evmcs->partition_assist_page = guest_gpa(s->pa);
+}
+
+static void l1_vmx(struct l2_shared *s, uint32_t id)
+{
+	struct vmx_vcpu *vmx = s->vmx[id];
+	struct l1_result *r = &s->res[id];
+	struct hv_evmcs *evmcs;
+	uint32_t reason;
+
+	l1_vmx_setup(s, id);
+	evmcs = vmx->evmcs;
 	for (;;) {
 		reason = vmx_run(vmx);
 		switch (reason) {
@@ -342,6 +439,49 @@ static void l1_vmx(struct l2_shared *s, uint32_t id)
 	}
 }
 
+/* L2_SCRIPT, L1 side: run L2 until it yields back (OP_EXIT_TO_L1). */
+static void l1_script_run_l2(struct l2_shared *s, uint32_t id)
+{
+	if (s->use_vmx) {
+		struct vmx_vcpu *vmx = s->vmx[id];
+		uint32_t reason = vmx_run(vmx);
+
+		GUEST_ASSERT_MSG(reason == VMX_EXIT_VMCALL && vmx->l2.rcx == L2_YIELD_CONTROL,
+				 "L1 (vCPU %u): expected L2 to yield with a VMCALL, got exit reason "
+				 "0x%x, L2 rcx 0x%llx", id, reason, (unsigned long long)vmx->l2.rcx);
+		vmx_skip(vmx);
+	} else {
+		struct svm_vcpu *svm = s->svm[id];
+		uint64_t exit = svm_run(svm);
+
+		GUEST_ASSERT_MSG(exit == SVM_EXIT_VMMCALL && svm->l2.rcx == L2_YIELD_CONTROL,
+				 "L1 (vCPU %u): expected L2 to yield with a VMMCALL, got %s, L2 rcx "
+				 "0x%llx", id, svm_exit_name(exit), (unsigned long long)svm->l2.rcx);
+		svm_skip(svm, VMMCALL_LEN);
+	}
+}
+
+static void l1_script(struct l2_shared *s, uint32_t id)
+{
+	bool l2_set_up = false;
+
+	for (;;) {
+		GUEST_SYNC(SCRIPT_READY_L1);
+		if (script_step(s, id, false))
+			continue;
+		GUEST_ASSERT_MSG(s->op[id] == OP_ENTER_L2, "L1 (vCPU %u): step %u is not an L1 step",
+				 id, s->op[id]);
+		if (!l2_set_up) {
+			if (s->use_vmx)
+				l1_vmx_setup(s, id);
+			else
+				l1_svm_setup(s, id);
+			l2_set_up = true;
+		}
+		l1_script_run_l2(s, id);
+	}
+}
+
 static void l1_main(void *arg)
 {
 	struct l2_shared *s = arg;
@@ -350,7 +490,9 @@ static void l1_main(void *arg)
 	hyperv_enable_hypercalls();
 	s->assist[id]->nested_features = s->cfg[id].direct_hypercall ? HV_VP_ASSIST_DIRECT_HYPERCALL : 0;
 	hyperv_enable_vp_assist(s->assist[id]);
-	if (s->use_vmx)
+	if (s->cfg[id].program == L2_SCRIPT)
+		l1_script(s, id);
+	else if (s->use_vmx)
 		l1_vmx(s, id);
 	else
 		l1_svm(s, id);
@@ -388,7 +530,7 @@ static void l2_vm_create(struct l2_vm *lv, uint32_t nr, bool vmx)
 	lv->nr = nr;
 	s = lv->s = vm_alloc(lv->vm, sizeof(*s));
 	s->use_vmx = vmx;
-	s->negative = negative_control;
+	s->negative = negative_control == NEG_SKIP_L2_FLUSH;
 	s->rounds = rounds_per_scenario;
 	s->pa = vm_alloc(lv->vm, PAGE_SIZE);
 	s->tc = tlbcheck_create(lv->vm, TEST_GVA, NR_TEST_PAGES, 1);
@@ -687,6 +829,289 @@ TEST_CASE(svm_l2_flush_skips_other_vm_id, "nSVM: an L2 flush does not reach an L
 	run_parked(false, false);
 }
 
+/* ---- the two rings: L1 flushes vs L2 flushes on the same target ---- */
+
+/*
+ * Every vCPU keeps two FIFOs ("rings"): flushes issued by L1 go to the
+ * targets' L1 ring, flushes issued by an L2 to their L2 ring, and a vCPU
+ * processes (and counts in tlb_flush) only the ring of the level it is about
+ * to run. Each scenario parks the worker in L1 or in L2, queues L1 List
+ * flushes (L1_FLUSH_GVAS entries, by VP index, from an L1 sender) and/or L2
+ * flushes (L2_FLUSH_GVAS entries each, by VP_ID, from another vCPU's L2),
+ * resumes the worker at the same level and compares its tlb_flush statistic
+ * with what that level's ring must give: +0 when only the other ring got
+ * entries (the separation check), one per entry (or 1, see ring_stat_ok())
+ * when its own ring did (the control that processing is visible at all).
+ *
+ * What KVM does and what can be seen of it (seen on 6.12 and 7.2, nSVM
+ * under QEMU TCG):
+ * - A target parked in L2 cannot be made to run L1 before it services its
+ *   L2 ring: on the next KVM_RUN, pending requests (the flush among them) are
+ *   serviced before any event that could force an exit to L1. So "L2 entries
+ *   are not consumed while the target runs L1" is set up with the worker
+ *   already back in L1 (its L2's VM_ID/VP_ID stay latched from its VMRUN).
+ * - Every L1<->L2 transition re-raises the flush request, but each
+ *   transition also counted exactly +1 by itself (a full flush of the entered
+ *   context, which supersedes and discards that level's ring), with or
+ *   without queued entries. So whether L2 entries queued for a worker in L1
+ *   are still pending when it re-enters L2 (and L1 entries when it returns
+ *   to L1) is not observable; after the transition only "at most that ring's
+ *   entries plus one full flush" is checked.
+ * - The per-entry count holds up to 6.x; 7.2 on AMD turns the first entry
+ *   into a full flush (+1 for any non-empty ring), so the overflow fallback
+ *   (15 entries + 1 flush-all = 16) is only told apart from a plain flush on
+ *   kernels that count per entry (trixie's 6.12 does).
+ * - The stale reads checked along the way cannot fail under TCG (every exit
+ *   flushes QEMU's TLB) nor after a transition (its full flush); they guard
+ *   the same-level steps on hardware.
+ */
+struct ring_scenario {
+	const char *what;
+	bool worker_in_l2;      /* where the worker is while the flushes queue up */
+	uint32_t l1_calls;      /* L1 List calls, L1_FLUSH_GVAS pages each */
+	uint32_t l2_calls;      /* L2 ListEx calls, L2_FLUSH_GVAS pages each */
+};
+
+enum { DESC_L1, DESC_L2 };
+
+/*
+ * What a target's tlb_flush statistic gains when it processes a ring fed
+ * `calls` List calls of `gvas` entries each (abi.md topic 4): a call's
+ * entries are queued only if fewer than the free slots (one is always kept
+ * for "flush all"), otherwise one flush-all entry is; processing counts each
+ * GVA entry before the first flush-all, and the flush-all fallback once.
+ */
+static uint64_t ring_expected(uint32_t calls, uint32_t gvas, bool *overflowed)
+{
+	uint32_t used = 0, counted = 0, i;
+	bool flush_all = false;
+
+	for (i = 0; i < calls; i++) {
+		uint32_t avail = HV_TLB_FLUSH_FIFO_SIZE - used;
+
+		if (gvas < avail) {
+			used += gvas;
+			if (!flush_all)
+				counted += gvas;
+		} else if (avail) {
+			used++;
+			flush_all = true;
+		}
+	}
+	if (overflowed)
+		*overflowed = flush_all;
+	return counted + flush_all;
+}
+
+/*
+ * Whether a tlb_flush change fits processing a ring that holds `want` by the
+ * model above: nothing queued must not count; otherwise one per entry, or 1
+ * when KVM flushes the whole guest TLB instead (7.2 on AMD: INVLPGA is not
+ * trusted, the first entry turns into a full flush).
+ */
+static bool ring_stat_ok(uint64_t delta, uint64_t want)
+{
+	return want ? delta == want || delta == 1 : delta == 0;
+}
+
+/* A check that reports its failure and lets the other scenarios run. */
+#define RING_CHECK(failed, cond, fmt, ...)					\
+	do {									\
+		if (!(cond)) {							\
+			test_diag("FAILED: " fmt, ##__VA_ARGS__);		\
+			(failed)++;						\
+		}								\
+	} while (0)
+
+/* Set vCPU id's next step, run it to its next "ready", check the level. */
+static void script(struct l2_vm *lv, uint32_t id, enum script_op op, uint64_t ready)
+{
+	uint64_t got;
+
+	lv->s->op[id] = op;
+	got = vcpu_sync(lv->vcpus[id]);
+	TEST_ASSERT(got == ready, "vCPU %u: after step %u expected it ready in %s, got "
+		    "GUEST_SYNC(0x%" PRIx64 ")", id, op, ready == SCRIPT_READY_L2 ? "L2" : "L1", got);
+}
+
+static void script_flush(struct l2_vm *lv, uint32_t id, uint32_t desc, uint64_t pages,
+			 uint64_t ready)
+{
+	lv->s->op_desc[id] = desc;
+	lv->s->op_pages[id] = pages;
+	script(lv, id, OP_FLUSH, ready);
+}
+
+/* The next n test pages. */
+static uint64_t take_pages(uint32_t *next, uint32_t n)
+{
+	uint64_t pages = (BITL(n) - 1) << *next;
+
+	*next += n;
+	TEST_ASSERT(*next <= NR_TEST_PAGES, "scenario needs %u test pages, have %u", *next,
+		    NR_TEST_PAGES);
+	return pages;
+}
+
+/* Runs one scenario; returns how many of its statistic checks failed (each
+ * is reported as it fails, so a case shows every scenario's verdict). */
+static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
+{
+	uint32_t l2_calls = sc->l2_calls, next_page = 0, failed = 0, i;
+	bool in_l2 = sc->worker_in_l2, l1_overflow, l2_overflow;
+	uint64_t here_ready = in_l2 ? SCRIPT_READY_L2 : SCRIPT_READY_L1;
+	uint64_t there_ready = in_l2 ? SCRIPT_READY_L1 : SCRIPT_READY_L2;
+	uint64_t l1_pages = 0, l2_pages = 0, pages, base, mid, end, want_here, want_there;
+	uint64_t want_l1 = ring_expected(sc->l1_calls, L1_FLUSH_GVAS, &l1_overflow);
+	uint64_t want_l2 = ring_expected(sc->l2_calls, L2_FLUSH_GVAS, &l2_overflow);
+	const char *here = in_l2 ? "L2" : "L1", *there = in_l2 ? "L1" : "L2";
+	struct l2_shared *s;
+	struct l2_desc *d;
+	struct l2_vm lv;
+	struct vcpu *w;
+
+	if (negative_control == NEG_NO_OVERFLOW && l2_overflow)
+		l2_calls--;
+	want_here = in_l2 ? want_l2 : want_l1;
+	want_there = in_l2 ? want_l1 : want_l2;
+
+	l2_vm_create(&lv, NR_RING_VCPUS, vmx);
+	s = lv.s;
+	w = lv.vcpus[WORKER];
+	vcpu_set_vp_index(lv.vcpus[L2_SENDER], L2_SENDER_VP_INDEX);
+	for (i = 0; i < NR_RING_VCPUS; i++)
+		s->cfg[i].program = L2_SCRIPT;
+	d = add_desc(s, "List naming the worker's VP index", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+		     false, SET_VP_IDS);
+	d->ids[d->nr_ids++] = WORKER_VP_INDEX;
+	d = add_desc(s, "fast ListEx naming the worker's VP_ID", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
+		     true, SET_VP_IDS);
+	d->ids[d->nr_ids++] = WORKER_VP_ID;
+
+	for (i = 0; i < NR_RING_VCPUS; i++)
+		TEST_ASSERT_EQ(vcpu_sync(lv.vcpus[i]), SCRIPT_READY_L1);
+	/* The L2 sender runs its L2 and the worker has run its L2 (VM_ID and
+	 * VP_ID latched, nested page tables built) before counting starts. */
+	script(&lv, L2_SENDER, OP_ENTER_L2, SCRIPT_READY_L2);
+	script(&lv, WORKER, OP_ENTER_L2, SCRIPT_READY_L2);
+	script(&lv, WORKER, OP_LOAD, SCRIPT_READY_L2);
+	if (!in_l2) {
+		script(&lv, WORKER, OP_EXIT_TO_L1, SCRIPT_READY_L1);
+		script(&lv, WORKER, OP_LOAD, SCRIPT_READY_L1);
+	}
+
+	base = vcpu_stat(w, "tlb_flush");
+	for (i = 0; i < sc->l1_calls; i++) {
+		pages = take_pages(&next_page, L1_FLUSH_GVAS);
+		l1_pages |= pages;
+		if (negative_control == NEG_SWAP_LEVELS)
+			script_flush(&lv, L2_SENDER, DESC_L2, pages, SCRIPT_READY_L2);
+		else
+			script_flush(&lv, L1_SENDER, DESC_L1, pages, SCRIPT_READY_L1);
+	}
+	for (i = 0; i < l2_calls; i++) {
+		pages = take_pages(&next_page, L2_FLUSH_GVAS);
+		l2_pages |= pages;
+		if (negative_control == NEG_SWAP_LEVELS)
+			script_flush(&lv, L1_SENDER, DESC_L1, pages, SCRIPT_READY_L1);
+		else
+			script_flush(&lv, L2_SENDER, DESC_L2, pages, SCRIPT_READY_L2);
+	}
+
+	/* Resume the worker where it was; it reads the pages its ring covers. */
+	s->tc->targets = BITL(SCRIPT_WORKER_SLOT);
+	s->tc->changed = in_l2 ? l2_pages : l1_pages;
+	script(&lv, WORKER, OP_CHECK, here_ready);
+	mid = vcpu_stat(w, "tlb_flush");
+	/* Then to the other level, which reads the pages of the other ring. */
+	script(&lv, WORKER, in_l2 ? OP_EXIT_TO_L1 : OP_ENTER_L2, there_ready);
+	s->tc->changed = in_l2 ? l1_pages : l2_pages;
+	script(&lv, WORKER, OP_CHECK, there_ready);
+	end = vcpu_stat(w, "tlb_flush");
+
+	test_diag("%s: %u L1 call(s) x %u GVAs (ring: %" PRIu64 "%s), %u L2 call(s) x %u GVAs "
+		  "(ring: %" PRIu64 "%s); worker's tlb_flush back in %s +%" PRIu64 ", after "
+		  "moving to %s +%" PRIu64, sc->what, sc->l1_calls, L1_FLUSH_GVAS, want_l1,
+		  l1_overflow ? ", overflowed" : "", l2_calls, L2_FLUSH_GVAS, want_l2,
+		  l2_overflow ? ", overflowed" : "", here, mid - base, there, end - mid);
+	if (want_here)
+		RING_CHECK(failed, ring_stat_ok(mid - base, want_here),
+			   "%s: the worker resumed in %s and its tlb_flush statistic moved by %"
+			   PRIu64 "; expected %" PRIu64 " (one per entry of its %s ring) or 1 (a full "
+			   "flush instead)", sc->what, here, mid - base, want_here, here);
+	else
+		RING_CHECK(failed, mid - base == 0,
+			   "%s: the worker resumed in %s and its tlb_flush statistic moved by %"
+			   PRIu64 "; expected 0: its %s ring is empty, the entries queued for it "
+			   "(%" PRIu64 " on its %s ring) are not for this level", sc->what, here,
+			   mid - base, here, want_there, there);
+	RING_CHECK(failed, end - mid <= want_there + 1,
+		    "%s: moving the worker to %s moved tlb_flush by %" PRIu64 "; expected at most "
+		    "the %" PRIu64 " entries of its %s ring plus one full flush", sc->what, there,
+		    end - mid, want_there, there);
+	tlbcheck_assert_no_stale(s->tc, sc->what, NULL);
+	vm_destroy(lv.vm);
+	return failed;
+}
+
+static void run_ring_scenarios(bool vmx, const struct ring_scenario *sc, uint32_t n)
+{
+	uint32_t failed = 0, i;
+
+	for (i = 0; i < n; i++)
+		failed += run_ring_scenario(vmx, &sc[i]);
+	TEST_ASSERT(!failed, "%u tlb_flush check(s) failed, see the lines above", failed);
+}
+#define RUN_RING_SCENARIOS(vmx, table) \
+	run_ring_scenarios(vmx, table, sizeof(table) / sizeof(table[0]))
+
+/* Worker in L1: L2 entries must not be processed there (the check), L1
+ * entries must (the control that processing in L1 is visible at all). */
+static const struct ring_scenario ring_worker_in_l1[] = {
+	{ "worker in L1, an L2 flush queued", false, 0, 1 },
+	{ "worker in L1, an L1 flush queued", false, 1, 0 },
+};
+/* Worker in L2: the mirror image. */
+static const struct ring_scenario ring_worker_in_l2[] = {
+	{ "worker in L2, an L1 flush queued", true, 1, 0 },
+	{ "worker in L2, an L2 flush queued", true, 0, 1 },
+};
+static const struct ring_scenario ring_overflow[] = {
+	{ "worker in L2, its L2 ring overflowed by L2 calls", true, 0, L2_OVERFLOW_CALLS },
+	{ "worker in L1, its L2 ring overflowed by L2 calls", false, 0, L2_OVERFLOW_CALLS },
+};
+
+static void run_ring_overflow(bool vmx)
+{
+	bool overflowed;
+
+	ring_expected(L2_OVERFLOW_CALLS, L2_FLUSH_GVAS, &overflowed);
+	TEST_ASSERT(overflowed, "%d calls of %d GVAs do not overflow a %d-entry ring",
+		    L2_OVERFLOW_CALLS, L2_FLUSH_GVAS, HV_TLB_FLUSH_FIFO_SIZE);
+	RUN_RING_SCENARIOS(vmx, ring_overflow);
+}
+
+TEST_CASE(svm_l1_ring_in_l1, "nSVM: a vCPU resuming in L1 processes only its L1 ring; L2 flushes queued meanwhile are not consumed as L1 flushes",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	require_binary_stats();
+	RUN_RING_SCENARIOS(false, ring_worker_in_l1);
+}
+
+TEST_CASE(svm_l2_ring_in_l2, "nSVM: a vCPU resuming in L2 processes only its L2 ring; an L1 flush aimed at it is not consumed as an L2 flush",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	require_binary_stats();
+	RUN_RING_SCENARIOS(false, ring_worker_in_l2);
+}
+
+TEST_CASE(svm_l2_ring_overflow, "nSVM: L2 calls overflowing a vCPU's L2 ring fall back to one flush-all and leave its L1 ring alone",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	require_binary_stats();
+	run_ring_overflow(false);
+}
+
 /* ---- nested VMX with eVMCS: same scenarios ---- */
 
 TEST_CASE(vmx_l0_handles_l2_flush, "nVMX/eVMCS: L0 handles an enlightened L2's flush hypercalls (no VMCALL exit, RIP advanced, success in RAX)",
@@ -719,4 +1144,25 @@ TEST_CASE(vmx_l2_flush_skips_other_vm_id, "nVMX/eVMCS: an L2 flush does not reac
 {
 	require_binary_stats();
 	run_parked(true, false);
+}
+
+TEST_CASE(vmx_l1_ring_in_l1, "nVMX/eVMCS: a vCPU resuming in L1 processes only its L1 ring; L2 flushes queued meanwhile are not consumed as L1 flushes",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	require_binary_stats();
+	RUN_RING_SCENARIOS(true, ring_worker_in_l1);
+}
+
+TEST_CASE(vmx_l2_ring_in_l2, "nVMX/eVMCS: a vCPU resuming in L2 processes only its L2 ring; an L1 flush aimed at it is not consumed as an L2 flush",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	require_binary_stats();
+	RUN_RING_SCENARIOS(true, ring_worker_in_l2);
+}
+
+TEST_CASE(vmx_l2_ring_overflow, "nVMX/eVMCS: L2 calls overflowing a vCPU's L2 ring fall back to one flush-all and leave its L1 ring alone",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	require_binary_stats();
+	run_ring_overflow(true);
 }
