@@ -30,6 +30,17 @@
  * statistic (seen in a sid TCG VM). The VM_ID/VP_ID exclusions are the
  * mirror images of those checks (+1 vs +0 on the same statistic).
  *
+ * The two rings (see "the two rings" below): a worker parked in L1 must not
+ * process L2 flushes queued for it, one parked in L2 not L1 flushes, and an
+ * L2 ring overflowed from L2 falls back to one flush-all without touching
+ * the L1 ring; all judged by the worker's tlb_flush statistic. Negative
+ * controls (seen in sid 7.2 and trixie 6.12 TCG VMs): --negative-control 2
+ * issues the L1 flushes from L2 and the L2 flushes from L1, and every one of
+ * those checks fails; --negative-control 1 fails the "own ring processed"
+ * controls in L2; --negative-control 3 (one L2 call short of overflowing)
+ * fails the overflow count (15, not 16) where KVM counts per entry (6.12;
+ * 7.2 on AMD turns any non-empty ring into one full flush, so not there).
+ *
  * Nested VMX (eVMCS) cases are built but skip without VMX (QEMU TCG has
  * none); they run on Intel hosts with KVM_CAP_HYPERV_ENLIGHTENED_VMCS.
  */
