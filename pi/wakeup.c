@@ -110,8 +110,9 @@ static const char *const path_names[NR_PATHS] = {
 #define SPINS_PER_YIELD       64
 /* Guest latency samples kept per kind (the rest are counted, not kept). */
 #define LATENCY_SAMPLES       (1u << 18)
-/* How long a lenient host gets to deliver after STI (pause iterations). */
-#define LATE_STI_WINDOW_SPINS 1000000
+/* How long a lenient host gets to deliver after STI. */
+#define LATE_STI_WINDOW_US    10000
+#define LATE_STI_EXTRA_US     50
 /* The host sender's sleep while all halters have an interrupt in flight. */
 #define HOST_WAIT_US          10
 /* The negative controls act at this send / handled wake. */
@@ -337,8 +338,10 @@ static void halt_once(struct halter *h)
 	uint64_t causes = h->causes;
 
 	h->halts++;
-	if (gshared->negative_control == NC_MISCOUNT_HALT && h->halts == NEGATIVE_CONTROL_AT)
-		h->halts++;
+	if (gshared->negative_control == NC_MISCOUNT_HALT && h->halts == NEGATIVE_CONTROL_AT) {
+		h->halts++;     /* claims an extra HLT (and its return) */
+		h->wakes++;
+	}
 	safe_halt();
 	cli();
 	h->wakes++;
@@ -407,8 +410,8 @@ static void halt_with_if0(struct wake_shared *s, struct halter *h)
 				   guest_vcpu_id(), (unsigned long long)seq, IF0_VECTOR,
 				   apic_irr_pending(IF0_VECTOR) ? "still" : "no longer",
 				   (unsigned long long)(h->if0_fixed - fixed));
-		GUEST_ASSERT_MSG(h->if0_fixed == fixed,
-				 "vCPU %u: a fixed interrupt was delivered while IF=0", guest_vcpu_id());
+		GUEST_ASSERT_MSG(h->if0_fixed == fixed, "vCPU %u: a fixed interrupt was delivered "
+				 "while halted with IF=0", guest_vcpu_id());
 		GUEST_ASSERT_MSG(apic_irr_pending(IF0_VECTOR),
 				 "vCPU %u: the fixed interrupt (vector 0x%x) sent before the NMI is "
 				 "not pending in the IRR after the NMI woke HLT: it was lost",
@@ -421,7 +424,7 @@ static void halt_with_if0(struct wake_shared *s, struct halter *h)
 		 */
 		__asm__ volatile("sti; nop; cli" ::: "memory");
 		if (h->if0_fixed == fixed) {
-			uint64_t spins = 0;
+			uint64_t start = rdtsc(), now;
 
 			GUEST_ASSERT_MSG(!s->strict_sti_window,
 					 "vCPU %u: the pending fixed interrupt was not taken at the "
@@ -429,7 +432,14 @@ static void halt_with_if0(struct wake_shared *s, struct halter *h)
 					 guest_vcpu_id(), (unsigned long long)seq);
 			s->if0_late++;
 			sti();
-			while (h->if0_fixed == fixed && spins++ < LATE_STI_WINDOW_SPINS)
+			do {
+				cpu_relax();
+				now = rdtsc();
+			} while (h->if0_fixed == fixed &&
+				 now - start < us_to_tsc(LATE_STI_WINDOW_US));
+			/* Twice as long again, to see a second delivery if any. */
+			now += 2 * (now - start) + us_to_tsc(LATE_STI_EXTRA_US);
+			while (rdtsc() < now)
 				cpu_relax();
 			cli();
 		}
@@ -621,6 +631,7 @@ struct scenario {
 	bool migrate;
 	bool compete;
 	enum halt_poll_setting poll;
+	bool require_posted;            /* IPIs must not trap (IPI virtualization) */
 };
 
 struct halt_stats { uint64_t exits, poll_ok, poll_tried, poll_invalid, wakeup; };
@@ -650,6 +661,7 @@ struct wake_case {
 	struct halter *th[MAX_TRACKED];
 	uint32_t nr_tracked;
 	struct halt_stats stats_before[MAX_TRACKED];
+	uint64_t sender_exits_before;
 	struct channel ch[MAX_CHANNELS];
 	uint32_t nr_channels;
 	int irqfd[MAX_HALTERS];
@@ -704,15 +716,18 @@ static void vcpu_thread_fn(struct vcpu *vcpu)
 
 struct pending_watch {
 	uint64_t sent;                  /* the send being watched */
+	struct migration move;          /* the thread's last move when it was first seen */
+	bool moved;
 	uint64_t since_ns;              /* when the monitor first saw it pending */
 	uint64_t halts;                 /* guest HLT count last seen ... */
 	uint64_t halts_seen_ns;         /* ... and when it last changed */
 };
 
-static void describe_move(struct wake_case *wc, struct vcpu *v, uint64_t sent_ns, char *buf,
-			  size_t len)
+static void describe_move(struct wake_case *wc, struct vcpu *v, struct pending_watch *w,
+			  char *buf, size_t len)
 {
-	struct migration mv;
+	struct migration mv = w->move, now;
+	uint64_t sent_ns = w->since_ns;
 	char to[32];
 
 	if (wc->sc->compete) {
@@ -723,8 +738,13 @@ static void describe_move(struct wake_case *wc, struct vcpu *v, uint64_t sent_ns
 			snprintf(buf, len, "its thread is not pinned");
 		return;
 	}
-	if (!migrator_last(wc->migrator, v->tid, &mv)) {
+	if (!migrator_last(wc->migrator, v->tid, &now)) {
 		snprintf(buf, len, "its thread was never moved");
+		return;
+	}
+	if (!w->moved) {
+		snprintf(buf, len, "its thread was first moved after the send (%" PRIu64 " moves "
+			 "since)", now.seq);
 		return;
 	}
 	if (mv.to_cpu >= 0)
@@ -733,10 +753,9 @@ static void describe_move(struct wake_case *wc, struct vcpu *v, uint64_t sent_ns
 		snprintf(to, sizeof(to), "node %d", mv.to_node);
 	else
 		snprintf(to, sizeof(to), "all CPUs");
-	snprintf(buf, len, "its thread was last moved from CPU %d to %s %" PRIu64 " us %s the "
-		 "send (move #%" PRIu64 ", thread state %c at the move)", mv.from_cpu, to,
-		 (mv.when_ns > sent_ns ? mv.when_ns - sent_ns : sent_ns - mv.when_ns) / 1000,
-		 mv.when_ns > sent_ns ? "after" : "before", mv.seq, mv.state);
+	snprintf(buf, len, "its thread was moved from CPU %d to %s %" PRIu64 " us before the "
+		 "send (thread state %c), %" PRIu64 " more moves since", mv.from_cpu, to,
+		 (sent_ns - mv.when_ns) / 1000, mv.state, now.seq - mv.seq);
 }
 
 static __attribute__((noreturn))
@@ -759,7 +778,7 @@ void report_lost_wakeup(struct wake_case *wc, struct channel *c, struct pending_
 			 h->sent_path[h->last_path]);
 	thread_where(v->tid, &cpu, &state);
 	__vcpu_stat(v, "blocking", &blocking);
-	describe_move(wc, v, w->since_ns, move, sizeof(move));
+	describe_move(wc, v, w, move, sizeof(move));
 	test_diag("lost wakeup: vCPU %u, %s; guest %s (HLT #%" PRIu64 ", its HLT count last "
 		  "moved %" PRIu64 " ms ago); KVM 'blocking' = %" PRIu64 "; host thread %d in "
 		  "state %c on CPU %d; %s", v->id, what, halted ? "halted" : "not halted", h->halts,
@@ -800,6 +819,7 @@ static void *monitor_main(void *arg)
 			if (!w->since_ns || w->sent != sent) {
 				w->sent = sent;
 				w->since_ns = now;
+				w->moved = migrator_last(wc->migrator, c->v->tid, &w->move);
 				continue;
 			}
 			if (now - w->since_ns > bound_ns)
@@ -1191,6 +1211,28 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 		read_halt_stats(wc->tv[i], &wc->stats_before[i]);
 		__vcpu_stat(wc->tv[i], "blocking", &(uint64_t){ 0 });
 	}
+	wc->sender_exits_before = vcpu_stat(wc->sender, "exits");
+}
+
+/*
+ * With IPI virtualization the sender's ICR writes do not exit: its exits
+ * other than HLT stay far below the IPIs it sent. Trapped IPIs cost at
+ * least one exit each.
+ */
+static void check_posted(struct wake_case *wc)
+{
+	uint64_t ipis = 0, exits, halts;
+	uint32_t i;
+
+	for (i = 0; i < wc->nr_halters; i++)
+		ipis += wc->s->h[i].sent_path[PATH_IPI_PHYSICAL];
+	exits = vcpu_stat(wc->sender, "exits") - wc->sender_exits_before;
+	halts = vcpu_stat(wc->sender, "halt_exits") - wc->stats_before[wc->nr_halters].exits;
+	test_diag("sender: %" PRIu64 " IPIs, %" PRIu64 " VM exits of which %" PRIu64 " HLT",
+		  ipis, exits, halts);
+	TEST_ASSERT(exits - halts < ipis / 2, "IPIs were not virtualized: the sender took %"
+		    PRIu64 " non-HLT exits for %" PRIu64 " IPIs, expected far fewer with IPIv",
+		    exits - halts, ipis);
 }
 
 /* Every interrupt sent was handled, once, on every path; prints the counts. */
@@ -1311,6 +1353,8 @@ static void run_scenario(const struct scenario *sc)
 	for (p = 0; p < NR_LAT; p++)
 		diag_tsc_latency(s, (enum latency_kind)p);
 	check_halt_stats(wc);
+	if (sc->require_posted)
+		check_posted(wc);
 	vm_destroy(wc->vm);
 	free(wc);
 }
@@ -1404,4 +1448,18 @@ TEST_CASE(if0_nmi, "a vCPU halted with IF=0 ignores a fixed IPI, wakes for an NM
 	  "the IPI exactly once after STI", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
 	run_scenario(&(struct scenario){ .mode = HALT_WITH_IF0, .migrate = true });
+}
+
+TEST_CASE(posted_path, "on Intel with APICv and IPI virtualization, IPIs to halted vCPUs are "
+	  "posted, not trapped", .timeout = CASE_TIMEOUT_S, .stress = true)
+{
+	const char *mod = kvm_vendor_module();
+
+	TEST_REQUIRE(mod && !strcmp(mod, "kvm_intel"), "posted-interrupt wakeups need kvm_intel "
+		     "(APICv); /dev/kvm here is backed by %s", mod ? mod : "an unknown module");
+	require_module_param("kvm_intel", "enable_apicv");
+	require_module_param("kvm_intel", "enable_ipiv");
+	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER,
+					 .guest_paths = PATH_BIT(PATH_IPI_PHYSICAL),
+					 .x2apic = true, .migrate = true, .require_posted = true });
 }
