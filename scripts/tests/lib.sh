@@ -1,0 +1,55 @@
+# Helpers for the VM runner's tests (sourced; bash). Each test file prints
+# TAP ("ok N - what", "not ok N - what" with "#" detail lines, then "1..N")
+# and exits 1 if anything failed; run.sh adds the files up.
+# shellcheck shell=bash disable=SC2034 # the variables are for the tests that source this
+set -euo pipefail
+
+tests=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+data=$tests/data
+scripts=$(dirname "$tests")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvm-regress-vmtest.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+count=0
+failures=0
+
+pass() { count=$((count + 1)); echo "ok $count - $1"; }
+fail() {
+	count=$((count + 1)); failures=$((failures + 1))
+	echo "not ok $count - $1"
+	shift
+	[ $# -eq 0 ] || printf '%s\n' "$@" | sed 's/^/#   /'
+}
+
+# expect WHAT STATUS CMD... :: PATTERN...
+# Runs CMD with stdout and stderr into $tmp/out (kept for further checks);
+# passes when it exits with STATUS and its output matches every PATTERN
+# (extended regular expressions, one line each).
+expect() {
+	local what=$1 want=$2 rc=0 pattern
+	shift 2
+	local -a cmd=()
+	while [ $# -gt 0 ] && [ "$1" != :: ]; do cmd+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	"${cmd[@]}" >"$tmp/out" 2>&1 || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		fail "$what" "exit status $rc, expected $want; output:" "$(sed 's/^/    /' "$tmp/out" | tail -n 25)"
+		return 0
+	fi
+	for pattern in "$@"; do
+		if ! grep -qE -- "$pattern" "$tmp/out"; then
+			fail "$what" "no line matches /$pattern/ in the output:" "$(sed 's/^/    /' "$tmp/out" | tail -n 25)"
+			return 0
+		fi
+	done
+	pass "$what"
+}
+
+# same WHAT EXPECTED_FILE ACTUAL_FILE
+same() {
+	if diff -u "$2" "$3" >"$tmp/diff"; then pass "$1"; else fail "$1" "$(cat "$tmp/diff")"; fi
+}
+
+done_testing() {
+	echo "1..$count"
+	[ "$failures" -eq 0 ]
+}

@@ -1,0 +1,50 @@
+#!/bin/bash
+# The console checker on canned console logs: what is KTAP, and which runs
+# must fail (kernel problems, cut-off streams, failed suites, taint).
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+check() { "$scripts/vm/console-check" --ktap "$tmp/ktap" <"$data/console/$1.log"; }
+
+expect "a clean run passes" 0 check pass :: '^vm-run: suite: 2 passed, 0 failed, 1 skipped$'
+same "the KTAP of a clean run is the stream between the markers, without CRs" \
+	"$data/console/pass.ktap" "$tmp/ktap"
+"$scripts/vm/console-check" --ktap "$tmp/ktap" <"$data/console/pass.log" >"$tmp/stdout" 2>/dev/null
+same "the KTAP goes to stdout as well" "$data/console/pass.ktap" "$tmp/stdout"
+
+expect "a kernel message inside the stream, and a test printing BUG:, do not fail a run" 0 \
+	check interleaved :: '^vm-run: suite: '
+if grep -q 'unhandled rdmsr' "$tmp/ktap"; then
+	fail "kernel messages are kept out of the KTAP" "$(cat "$tmp/ktap")"
+elif ! grep -q '# guest says: BUG:' "$tmp/ktap"; then
+	fail "kernel messages are kept out of the KTAP, test output is not" "$(cat "$tmp/ktap")"
+else
+	pass "kernel messages are kept out of the KTAP, test output is not"
+fi
+
+expect "an oops during the run fails it and is shown" 1 check oops :: \
+	'^vm-run: FAIL: kernel problem reported on the console:$' \
+	'^    \[ *4\.400200\] Oops: 0000' '^    \[ *4\.400400\] Call Trace:' \
+	'^vm-run: FAIL: the run tainted the kernel: D \(128\)$'
+expect "a panic fails the run: problem shown, stream cut off" 1 check panic :: \
+	'^vm-run: FAIL: the KTAP stream was cut off' \
+	'^    \[ *4\.500000\] Kernel panic - not syncing: Fatal exception$'
+expect "a hung VM (stream stops) fails with the last console lines" 1 check hung :: \
+	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: last console lines:$' \
+	'^        1\.\.2$'
+expect "a WARN while loading KVM fails a run whose tests passed" 1 check warn-at-load :: \
+	'^vm-run: FAIL: kernel problem reported on the console:$' \
+	'WARNING: CPU: 0 PID: 1 at arch/x86/kvm/svm/svm\.c'
+expect "a failed test fails the run" 1 check test-failed :: \
+	'^vm-run: FAIL: the suite exited with status 1$' '^vm-run: suite: 1 passed, 1 failed'
+expect "an init that found no suite fails the run" 1 check no-suite :: \
+	'^vm-run: FAIL: the test suite never started' \
+	'^vm-run: FAIL: the VM init gave up with status 127$' \
+	'^    kvm-regress: no test suite at /suite/run_tests.sh$'
+expect "a taint flag set during the run fails it, even without a splat" 1 check taint :: \
+	'^vm-run: FAIL: the run tainted the kernel: L \(16384\)$'
+expect "an empty console (QEMU never ran) fails" 1 check empty :: \
+	'^vm-run: FAIL: the test suite never started'
+expect "console-check refuses a missing --ktap" 2 "$scripts/vm/console-check" :: \
+	'^console-check: --ktap FILE is required$'
+done_testing

@@ -1,0 +1,61 @@
+#!/bin/bash
+# mkinitramfs on a made-up modules tree: dependency order from modules.dep
+# (not a fixed list), decompression of .xz/.zst/.gz, built-in modules, the
+# argument file, and what init needs.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+mods=$tmp/lib/modules/9.9.9-test
+mkdir -p "$mods/kernel/arch/x86/kvm" "$mods/kernel/virt/lib" "$mods/kernel/drivers/crypto/ccp" \
+	"$mods/kernel/crypto" "$tmp/suite"
+# Each "module" is a line of text naming itself, compressed as on some kernel.
+echo kvm-amd | zstd -q >"$mods/kernel/arch/x86/kvm/kvm-amd.ko.zst"
+echo kvm | xz >"$mods/kernel/arch/x86/kvm/kvm.ko.xz"
+echo irqbypass | gzip >"$mods/kernel/virt/lib/irqbypass.ko.gz"
+echo ccp >"$mods/kernel/drivers/crypto/ccp/ccp.ko"
+echo sha-fake >"$mods/kernel/crypto/sha-fake.ko"
+cat >"$mods/modules.dep" <<'DEP'
+kernel/arch/x86/kvm/kvm-amd.ko.zst: kernel/drivers/crypto/ccp/ccp.ko kernel/arch/x86/kvm/kvm.ko.xz kernel/virt/lib/irqbypass.ko.gz
+kernel/arch/x86/kvm/kvm.ko.xz: kernel/virt/lib/irqbypass.ko.gz
+kernel/virt/lib/irqbypass.ko.gz:
+kernel/drivers/crypto/ccp/ccp.ko: kernel/crypto/sha-fake.ko
+kernel/crypto/sha-fake.ko:
+DEP
+echo kernel/arch/x86/kvm/kvm-intel.ko >"$mods/modules.builtin"
+printf '#!/bin/sh\necho "KTAP version 1"\n' >"$tmp/suite/run_tests.sh"
+chmod +x "$tmp/suite/run_tests.sh"
+
+expect "an initramfs is built" 0 "$scripts/vm/mkinitramfs" --out "$tmp/initrd.gz" \
+	--suite "$tmp/suite" --modules "$mods" -- x86_64/smoke -- --duration "5 s" ::
+mkdir "$tmp/root"
+(cd "$tmp/root" && gzip -dc "$tmp/initrd.gz" | cpio -id --quiet)
+printf '%s\n' irqbypass.ko kvm.ko sha_fake.ko ccp.ko "kvm_amd.ko nested=1" >"$tmp/amd.expected"
+same "kvm_amd and everything it needs, dependencies first, nested=1 on kvm_amd" \
+	"$tmp/amd.expected" "$tmp/root/lib/modules/amd.list"
+if [ -f "$tmp/root/lib/modules/intel.list" ] && [ ! -s "$tmp/root/lib/modules/intel.list" ]; then
+	pass "a built-in kvm_intel needs no module"
+else
+	fail "a built-in kvm_intel needs no module" "$(cat "$tmp/root/lib/modules/intel.list" 2>&1)"
+fi
+bad=
+for m in irqbypass kvm ccp kvm_amd sha_fake; do
+	[ "$(cat "$tmp/root/lib/modules/$m.ko" 2>&1)" = "${m//_/-}" ] || bad="$bad $m"
+done
+if [ -z "$bad" ]; then pass "modules are decompressed (.xz, .zst, .gz, plain)"; else fail "modules are decompressed" "wrong:$bad"; fi
+printf '%s\n' x86_64/smoke -- --duration "5 s" >"$tmp/args.expected"
+same "the run_tests.sh arguments, one per line, spaces kept" "$tmp/args.expected" "$tmp/root/kvm-regress.args"
+missing=
+for f in init bin/busybox bin/sh bin/kvm-caps suite/run_tests.sh; do
+	[ -x "$tmp/root/$f" ] || missing="$missing $f"
+done
+if [ -z "$missing" ]; then pass "init, busybox, kvm-caps and the suite are there"; else fail "init, busybox, kvm-caps and the suite are there" "missing:$missing"; fi
+
+sed -i '/^kernel\/crypto\/sha-fake.ko:/d' "$mods/modules.dep"
+expect "a dependency without its own modules.dep entry is an error" 1 "$scripts/vm/mkinitramfs" \
+	--out "$tmp/x.gz" --suite "$tmp/suite" --modules "$mods" :: \
+	'^mkinitramfs: modules.dep: kernel/crypto/sha-fake.ko \(needed by kernel/drivers/crypto/ccp/ccp.ko\) has no entry$'
+expect "a modules directory without modules.dep is an error" 1 "$scripts/vm/mkinitramfs" \
+	--out "$tmp/x.gz" --suite "$tmp/suite" --modules "$tmp" :: '^mkinitramfs: no modules.dep in'
+expect "an argument with a newline is refused" 1 "$scripts/vm/mkinitramfs" \
+	--out "$tmp/x.gz" --suite "$tmp/suite" -- $'a\nb' :: '^mkinitramfs: arguments with a newline'
+done_testing

@@ -1,0 +1,26 @@
+# VM runner targets (included by the Makefile). See README.md, "Running in a VM".
+#
+#   make vm_run_tests [KERNEL=sid|bookworm|trixie|/path/bzImage [MODULES=DIR]]
+#                     [TESTS="coll/bin[:case] ..."] [ARGS="..."] [VM_FLAGS="--mem 4096 --numa"]
+#   make matrix [KERNELS="bookworm trixie sid"] [TESTS=...] [ARGS=...] [VM_FLAGS=...]
+#   make vm_selftest   the VM runner's own tests (one real boot of $(KERNEL))
+#   make vm_deps       install the Debian packages the VM runner needs
+
+KERNEL   ?= sid
+KERNELS  ?= bookworm trixie sid
+MODULES  ?=
+VM_FLAGS ?=
+
+vm_deps:
+	@scripts/deps.sh build vm
+
+vm_run_tests: vm_deps
+	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+
+matrix: vm_deps
+	@scripts/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+
+vm_selftest: vm_deps
+	@KERNEL=$(KERNEL) scripts/tests/run.sh
+
+.PHONY: vm_deps vm_run_tests matrix vm_selftest
