@@ -1278,8 +1278,10 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 	require_kvm_cap(KVM_CAP_SIGNAL_MSI);     /* also the stop interrupt */
 	if (sc->x2apic)
 		require_kvm_cpu_feature(X86_FEATURE_X2APIC);
+	/* KVM emulates the TSC-deadline timer when it has the capability; older
+	 * kernels leave the CPUID bit for userspace to set. */
 	if (sc->timer_paths & PATH_BIT(PATH_TIMER_TSC_DEADLINE))
-		require_kvm_cpu_feature(X86_FEATURE_TSC_DEADLINE);
+		require_kvm_cap(KVM_CAP_TSC_DEADLINE_TIMER);
 	if (sc->host_paths & PATH_BIT(PATH_IRQFD))
 		require_kvm_cap(KVM_CAP_IRQFD);
 
@@ -1296,6 +1298,8 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 	wc->sender = vcpu_add(wc->vm, SENDER_ID, guest_sender, s);
 	for (i = 0; i < wc->nr_halters; i++) {
 		wc->halters[i] = vcpu_add(wc->vm, FIRST_HALTER_ID + i, guest_halter, s);
+		if (sc->timer_paths & PATH_BIT(PATH_TIMER_TSC_DEADLINE))
+			vcpu_set_cpuid_feature(wc->halters[i], X86_FEATURE_TSC_DEADLINE);
 		wc->tv[wc->nr_tracked] = wc->halters[i];
 		wc->th[wc->nr_tracked++] = &s->h[i];
 		add_channel(wc, &s->h[i].sent, &s->h[i].handled, &s->h[i], wc->halters[i], -1);
