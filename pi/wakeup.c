@@ -29,7 +29,8 @@
  * with what the guest did. Latencies are diagnostics only.
  *
  * Hidden option --negative-control N shows each check firing:
- *   1 the sender "forgets" one interrupt (the lost-wakeup detector fires),
+ *   1 the sender "forgets" one interrupt, or a halter its timer (the
+ *     lost-wakeup detector fires),
  *   2 the IF=0 halter halts with IF=1 (a fixed interrupt wakes it),
  *   3 one wake is not accounted by its handler (wake without cause),
  *   4 the guest miscounts its HLTs by one (halt_exits disagrees),
@@ -426,7 +427,9 @@ static void halt_for_timer(struct wake_shared *s, struct halter *h, struct test_
 		h->sent_path[path]++;
 		h->sent++;
 		h->deadline_tsc = rdtsc() + us_to_tsc(us);
-		if (path == PATH_TIMER_TSC_DEADLINE)
+		if (s->negative_control == NC_FORGET_SEND && n == NEGATIVE_CONTROL_AT)
+			;       /* "forgets" to arm the timer it waits for */
+		else if (path == PATH_TIMER_TSC_DEADLINE)
 			apic_timer_tsc_deadline(PATH_VECTOR(path), h->deadline_tsc);
 		else    /* divide-by-1 ticks of KVM's 1 GHz APIC bus: nanoseconds */
 			apic_timer_oneshot(PATH_VECTOR(path), (uint32_t)(us * 1000));
