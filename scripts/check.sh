@@ -41,7 +41,11 @@ for part in $parts; do
 	vm)
 		if [ -x "$top/scripts/vm-run" ]; then
 			run_part "VM runner self-tests" make -C "$top" --no-print-directory vm_selftest
-			run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory vm_run_tests
+			# The binaries' own limits add up to well over an hour (sized
+			# for the worst case of every case under TCG); the whole suite
+			# takes a few minutes, so a hung guest kernel is cut off sooner.
+			run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory \
+				vm_run_tests VM_FLAGS="--timeout ${VM_TIMEOUT:-1800}"
 		else
 			echo "=== suite in a QEMU VM: skipped (no VM runner in this tree)"
 		fi
