@@ -74,7 +74,7 @@ case_result() {
 
 # Result of a case without a control, run once per binary/case/args.
 baseline() {  # baseline BINARY CASE ARGS -> result as case_result prints it
-	key=$(printf '%s|%s|%s' "$1" "$2" "$3" | cksum | cut -d' ' -f1)
+	key=$(printf '%s_%s_%s' "$1" "$2" "$3" | tr -c 'A-Za-z0-9_' '-')
 	if [ ! -f "$tmp/base.$key" ]; then
 		run_case "$tmp/base.$key.out" "$1" "$2" 0 "$3"
 		case_result "$tmp/base.$key.out" >"$tmp/base.$key"
@@ -82,11 +82,13 @@ baseline() {  # baseline BINARY CASE ARGS -> result as case_result prints it
 	cat "$tmp/base.$key"
 }
 
+baseline_out() { baseline "$@" >/dev/null; echo "$tmp/base.$key.out"; }
+
 # Probes from the table: name -> "BINARY|CASE|ARGS|pass" or "...|skip REGEX".
 probe_def() { grep -E "^probe[[:space:]]+$1[[:space:]]*\|" "$table" | head -n 1 | sed 's/^probe[[:space:]]*[^|]*|//'; }
 
 describe() {  # a case_result in words
-	case $1 in pass) echo passes ;; skip*) echo "skips: ${1#skip }" ;; *) echo "fails" ;; esac
+	case $1 in pass) echo passes ;; skip*) echo "skips: ${1#skip }" ;; fail*) echo "fails" ;; *) echo "$1" ;; esac
 }
 
 # need WORD BINARY CASE ARGS: prints nothing when met, else why not; status 2
@@ -115,6 +117,12 @@ need() {
 	pass)
 		[ "$r" = pass ] && return 0
 		echo "needs $word ($pbin:$pcase passes), but it $(describe "$r")"; return 1 ;;
+	pass-without\ *)
+		re=${pwant#pass-without }
+		out=$(baseline_out "$pbin" "$pcase" "$pargs")
+		if [ "$r" = pass ] && ! grep -E '^#' "$out" | grep -Eq -- "$re"; then return 0; fi
+		[ "$r" = pass ] && r="passes, printing: $(grep -E '^#' "$out" | grep -E -- "$re" | head -n 1)"
+		echo "needs $word ($pbin:$pcase passes without a diagnostic matching /$re/), but it $(describe "$r")"; return 1 ;;
 	skip\ *)
 		re=${pwant#skip }
 		case $r in
