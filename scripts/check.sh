@@ -46,6 +46,9 @@ for part in $parts; do
 			# takes a few minutes, so a hung guest kernel is cut off sooner.
 			run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory \
 				vm_run_tests VM_FLAGS="--timeout ${VM_TIMEOUT:-1800}"
+			# The controls only a VM can show (Hyper-V, nested SVM).
+			run_part "negative controls in a QEMU VM (${KERNEL:-sid})" make -C "$top" \
+				--no-print-directory vm_negative_controls VM_FLAGS="--timeout ${VM_TIMEOUT:-1800}"
 		else
 			echo "=== suite in a QEMU VM: skipped (no VM runner in this tree)"
 		fi
