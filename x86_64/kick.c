@@ -1300,7 +1300,10 @@ TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly o
 		vcpu_thread_start(st->v[i].vcpu, stress_vcpu_thread);
 	TEST_ASSERT(!pthread_create(&kicker, NULL, stress_kicker, st), "pthread_create failed");
 	start = now_ns();
+	/* At least one whole progress window, so the progress check always runs. */
 	end_min = start + duration_s * 1000000000ull;
+	if (end_min < start + (progress_window_ms + STRESS_MONITOR_MS) * 1000000ull)
+		end_min = start + (progress_window_ms + STRESS_MONITOR_MS) * 1000000ull;
 	end_max = end_min + STRESS_MAX_EXTRA_S * 1000000000ull;
 	next_window = start + progress_window_ms * 1000000ull;
 	for (;;) {
