@@ -65,9 +65,7 @@ enum negative_control {
 	NC_AFTER_VCPU_IS_BEFORE,        /* enable before the vCPU exists */
 	NC_ASSUME_VCPU_SCOPE,           /* treat the per-vCPU probe's EINVAL as support */
 };
-static uint64_t negative_control;
-TEST_OPTION("negative-control", negative_control,
-	    "self-test: make check N see wrong behaviour and fail (0 = off)");
+TEST_NEGATIVE_CONTROLS("see the negative_control enum in the source");
 
 /* ---- shared with the guest ---- */
 
@@ -133,7 +131,7 @@ static bool nc_active;
 
 static bool nc(enum negative_control which)
 {
-	if (negative_control != which)
+	if (test_opts.negative_control != which)
 		return false;
 	nc_active = true;
 	test_diag("negative control %d active: this case is expected to FAIL", which);

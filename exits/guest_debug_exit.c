@@ -43,9 +43,7 @@ enum negative_control {
 	NC_MASK_CLAIMS_FLAG,            /* pretend KVM_CAP_SET_GUEST_DEBUG2 lists the flag */
 	NC_WRONG_RIP,                   /* expect RIP at, not past, the instruction */
 };
-static uint64_t negative_control;
-TEST_OPTION("negative-control", negative_control,
-	    "self-test: make check N see wrong behaviour and fail (0 = off)");
+TEST_NEGATIVE_CONTROLS("see the negative_control enum in the source");
 
 struct dbg_shared {
 	uint32_t wake_ticks;
@@ -140,7 +138,7 @@ static bool nc_active;
 
 static bool nc(enum negative_control which)
 {
-	if (negative_control != which)
+	if (test_opts.negative_control != which)
 		return false;
 	nc_active = true;
 	test_diag("negative control %d active: this case is expected to FAIL", which);
@@ -175,7 +173,7 @@ static uint32_t guest_debug_valid_mask(void)
 {
 	uint32_t mask = kvm_check_cap(KVM_CAP_SET_GUEST_DEBUG2);
 
-	if (negative_control == NC_MASK_CLAIMS_FLAG)
+	if (test_opts.negative_control == NC_MASK_CLAIMS_FLAG)
 		mask |= KVM_GUESTDBG_EXIT_USERSPACE;
 	return mask;
 }

@@ -84,9 +84,7 @@
 
 static uint64_t rounds_per_scenario = 16;
 TEST_OPTION("rounds", rounds_per_scenario, "flush rounds per target scenario");
-static uint64_t negative_control;
-TEST_OPTION("negative-control", negative_control,
-	    "1: L2 changes PTEs but skips the flush hypercalls (flush cases must fail); "
+TEST_NEGATIVE_CONTROLS("1: L2 changes PTEs but skips the flush hypercalls (flush cases must fail); "
 	    "2: two-ring cases issue the L1 flushes from L2 and the L2 flushes from L1 (each "
 	    "lands on the other ring); "
 	    "3: ring overflow cases send one L2 call fewer (no overflow)");
@@ -541,7 +539,7 @@ static void l2_vm_create(struct l2_vm *lv, uint32_t nr, bool vmx)
 	lv->nr = nr;
 	s = lv->s = vm_alloc(lv->vm, sizeof(*s));
 	s->use_vmx = vmx;
-	s->negative = negative_control == NEG_SKIP_L2_FLUSH;
+	s->negative = test_opts.negative_control == NEG_SKIP_L2_FLUSH;
 	s->rounds = rounds_per_scenario;
 	s->pa = vm_alloc(lv->vm, PAGE_SIZE);
 	s->tc = tlbcheck_create(lv->vm, TEST_GVA, NR_TEST_PAGES, 1);
@@ -981,7 +979,7 @@ static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
 	struct l2_vm lv;
 	struct vcpu *w;
 
-	if (negative_control == NEG_NO_OVERFLOW && l2_overflow)
+	if (test_opts.negative_control == NEG_NO_OVERFLOW && l2_overflow)
 		l2_calls--;
 	want_here = in_l2 ? want_l2 : want_l1;
 	want_there = in_l2 ? want_l1 : want_l2;
@@ -1015,7 +1013,7 @@ static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
 	for (i = 0; i < sc->l1_calls; i++) {
 		pages = take_pages(&next_page, L1_FLUSH_GVAS);
 		l1_pages |= pages;
-		if (negative_control == NEG_SWAP_LEVELS)
+		if (test_opts.negative_control == NEG_SWAP_LEVELS)
 			script_flush(&lv, L2_SENDER, DESC_L2, pages, SCRIPT_READY_L2);
 		else
 			script_flush(&lv, L1_SENDER, DESC_L1, pages, SCRIPT_READY_L1);
@@ -1023,7 +1021,7 @@ static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
 	for (i = 0; i < l2_calls; i++) {
 		pages = take_pages(&next_page, L2_FLUSH_GVAS);
 		l2_pages |= pages;
-		if (negative_control == NEG_SWAP_LEVELS)
+		if (test_opts.negative_control == NEG_SWAP_LEVELS)
 			script_flush(&lv, L1_SENDER, DESC_L1, pages, SCRIPT_READY_L1);
 		else
 			script_flush(&lv, L2_SENDER, DESC_L2, pages, SCRIPT_READY_L2);

@@ -60,12 +60,10 @@ static const uint32_t worker_vp[NR_WORKERS] = { 7, 64 };
 
 static uint64_t rounds_per_scenario = 16;
 TEST_OPTION("rounds", rounds_per_scenario, "flush rounds per target scenario");
-static uint64_t negative_control;
 static uint64_t yield_spins = DEFAULT_YIELD_SPINS;
 TEST_OPTION("yield-spins", yield_spins,
 	    "spins before a waiting vCPU lets its host thread yield (0: never; TCG flushes on exit)");
-TEST_OPTION("negative-control", negative_control,
-	    "1: change PTEs but skip the flush hypercalls (flush cases must fail)");
+TEST_NEGATIVE_CONTROLS("1: change PTEs but skip the flush hypercalls (flush cases must fail)");
 
 enum target_kind {
 	TARGET_VPS,             /* the VPs listed (mask or sparse banks) */
@@ -254,7 +252,7 @@ enum stat_model {
 
 static enum stat_model flush_stat_model(struct vcpu *vcpu)
 {
-	if (negative_control || !kvm_hv_has(vcpu, HV_FEATURE_GVA_RANGES))
+	if (test_opts.negative_control || !kvm_hv_has(vcpu, HV_FEATURE_GVA_RANGES))
 		return STAT_ANY;
 	if (module_param_enabled("kvm_intel", "ept"))
 		return STAT_PER_GVA;
@@ -268,13 +266,13 @@ static void flush_vm_create(struct flush_vm *fv, void (*sender_fn)(void *))
 	struct flush_shared *s;
 	int i;
 
-	if (!negative_control) {
+	if (!test_opts.negative_control) {
 		require_hyperv();
 		require_kvm_cap(KVM_CAP_HYPERV_TLBFLUSH);
 	}
 	fv->vm = vm_create(NULL);
 	s = fv->s = vm_alloc(fv->vm, sizeof(*s));
-	s->negative = negative_control;
+	s->negative = test_opts.negative_control;
 	s->rounds = rounds_per_scenario;
 	s->ram_size = fv->vm->ram_size;
 	s->input = vm_alloc(fv->vm, PAGE_SIZE);
@@ -283,7 +281,7 @@ static void flush_vm_create(struct flush_vm *fv, void (*sender_fn)(void *))
 	fv->sender = vcpu_add(fv->vm, SENDER_ID, sender_fn, s);
 	for (i = 0; i < NR_WORKERS; i++)
 		fv->workers[i] = vcpu_add(fv->vm, SENDER_ID + 1 + i, guest_worker, s);
-	if (!negative_control) {
+	if (!test_opts.negative_control) {
 		vcpu_enable_hyperv(fv->sender);
 		vcpu_set_vp_index(fv->sender, SENDER_VP);
 		for (i = 0; i < NR_WORKERS; i++) {
@@ -857,7 +855,7 @@ TEST_CASE(bad_input, "malformed flush calls return their documented status and b
 	struct flush_vm fv;
 	struct flush_desc *d;
 
-	TEST_REQUIRE(!negative_control, "not a flush case: no negative control");
+	TEST_REQUIRE(!test_opts.negative_control, "not a flush case: no negative control");
 	flush_vm_create(&fv, guest_bad_input);
 	fv.s->fifo_series = kvm_hv_has(fv.sender, HV_FEATURE_GVA_RANGES);
 	d = add_scenario(fv.s, "ListEx to all VPs after the malformed calls",
@@ -952,7 +950,7 @@ TEST_CASE(enforce_cpuid, "with KVM_CAP_HYPERV_ENFORCE_CPUID a flush call without
 	struct vm *vm;
 	int v;
 
-	TEST_REQUIRE(!negative_control, "not a flush case: no negative control");
+	TEST_REQUIRE(!test_opts.negative_control, "not a flush case: no negative control");
 	require_hyperv();
 	require_kvm_cap(KVM_CAP_HYPERV_TLBFLUSH);
 	require_kvm_cap(KVM_CAP_HYPERV_ENFORCE_CPUID);

@@ -92,9 +92,7 @@ TEST_OPTION("flushers", nr_stress_flushers, "case 5: flusher vCPUs (1-8)");
 static uint64_t simulate;
 TEST_OPTION("simulate-series", simulate,
 	    "1: emulate the posted semantics in userspace (tests this test, not the kernel)");
-static uint64_t negative_control;
-TEST_OPTION("negative-control", negative_control,
-	    "1-19: feed a verdict a faulty observation; 100: pretend the ioctl works (must fail)");
+TEST_NEGATIVE_CONTROLS("1-19: feed a verdict a faulty observation; 100: pretend the ioctl works (must fail)");
 
 /* ------------------------------------------------------------------------
  * Shared with the guest: one slot per flusher vCPU.
@@ -473,7 +471,7 @@ static long raw_set_inhibit(struct vcpu *v, uint8_t inhibit, uint16_t flags, uin
 	struct kvm_hyperv_tlb_flush_inhibit arg = { .flags = flags, .inhibit = inhibit };
 
 	memset(arg.reserved, reserved, sizeof(arg.reserved));
-	if (negative_control == LIVE_CONTROL)
+	if (test_opts.negative_control == LIVE_CONTROL)
 		return 0;
 	if (simulate)
 		return sim_set_inhibit(v, inhibit, flags);
@@ -517,7 +515,7 @@ static void require_inhibit_interface(void)
 		     "KVM_CAP_HYPERV_CPUID not supported, needed to probe KVM_HYPERV_SET_TLB_FLUSH_INHIBIT");
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_HYPERV_TLBFLUSH) > 0,
 		     "KVM_CAP_HYPERV_TLBFLUSH not supported: no PV TLB flush hypercalls to inhibit");
-	if (negative_control == LIVE_CONTROL) {
+	if (test_opts.negative_control == LIVE_CONTROL) {
 		test_diag("NEGATIVE CONTROL: pretending KVM_HYPERV_SET_TLB_FLUSH_INHIBIT works "
 			  "(every call is a no-op); the checks below must fail");
 		return;
@@ -1183,26 +1181,26 @@ static bool judge_control_ran(const char *case_ident)
 	const struct judge_control *c;
 	const char *v;
 
-	if (!negative_control || negative_control == LIVE_CONTROL) {
+	if (!test_opts.negative_control || test_opts.negative_control == LIVE_CONTROL) {
 		require_inhibit_interface();
 		diag_bounds();
 		return false;
 	}
-	if (negative_control > NR_JUDGE_CONTROLS)
+	if (test_opts.negative_control > NR_JUDGE_CONTROLS)
 		test_skip("--negative-control %" PRIu64 " does not exist (1-%d, %d)",
-			  negative_control, NR_JUDGE_CONTROLS, LIVE_CONTROL);
-	c = &judge_controls[negative_control - 1];
+			  test_opts.negative_control, NR_JUDGE_CONTROLS, LIVE_CONTROL);
+	c = &judge_controls[test_opts.negative_control - 1];
 	if (strcmp(c->case_ident, case_ident))
-		test_skip("negative control %" PRIu64 " concerns case %s", negative_control,
+		test_skip("negative control %" PRIu64 " concerns case %s", test_opts.negative_control,
 			  c->case_ident);
 	v = c->run(false);
 	TEST_ASSERT(!v, "negative control broken: the verdict rejects the conforming "
 		    "recording: %s", v);
 	v = c->run(true);
 	if (v)
-		test_fail("NEGATIVE CONTROL %" PRIu64 " (%s): %s", negative_control, c->fault, v);
+		test_fail("NEGATIVE CONTROL %" PRIu64 " (%s): %s", test_opts.negative_control, c->fault, v);
 	test_diag("NEGATIVE CONTROL %" PRIu64 " (%s) did NOT fire: the check is ineffective",
-		  negative_control, c->fault);
+		  test_opts.negative_control, c->fault);
 	return true;
 }
 
@@ -1735,7 +1733,7 @@ TEST_CASE(repeated_and_odd_input,
 	set_inhibit(t, target, false);                      /* clearing twice: no-op */
 	flush_completes(t, flusher, &spec, "after the inhibit was cleared twice");
 
-	CHECK(judge_efault(negative_control == LIVE_CONTROL ? 0 : simulate ? -EFAULT :
+	CHECK(judge_efault(test_opts.negative_control == LIVE_CONTROL ? 0 : simulate ? -EFAULT :
 			   __vcpu_ioctl(t->vcpu[target], KVM_HYPERV_SET_TLB_FLUSH_INHIBIT, NULL)));
 
 	/* Undocumented inputs: either rejected without effect, or accepted
@@ -1774,7 +1772,7 @@ TEST_CASE(no_hyperv_context,
 
 	if (judge_control_ran("no_hyperv_context"))
 		return;
-	TEST_REQUIRE(negative_control != LIVE_CONTROL && !simulate, "needs the real ioctl");
+	TEST_REQUIRE(test_opts.negative_control != LIVE_CONTROL && !simulate, "needs the real ioctl");
 	t = test_create(&layout);
 	test_progress("KVM_HYPERV_SET_TLB_FLUSH_INHIBIT on vCPU %u, which has no Hyper-V context: "
 		      "posted v1 dereferences the context unchecked, so a crash here is that bug "

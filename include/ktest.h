@@ -62,6 +62,7 @@ struct test_options {
 	uint64_t seed;
 	uint64_t duration;      /* seconds, 0 = case default */
 	uint64_t iterations;    /* 0 = case default */
+	uint64_t negative_control;  /* --negative-control N, 0 = off */
 	bool verbose;
 };
 extern struct test_options test_opts;
@@ -93,6 +94,19 @@ void test_register_option(struct test_option *opt);
 	__attribute__((constructor)) static void test_register_option_##var(void) \
 	{                                                                     \
 		test_register_option(&test_option_##var);                     \
+	}
+
+/*
+ * --negative-control N (every binary): make check N see the wrong behaviour
+ * on purpose, to show that it can fail; lib/tests/negative_controls.txt
+ * lists each control with the failure it must produce. A binary describes
+ * its controls for -h with TEST_NEGATIVE_CONTROLS("1: ...; 2: ...").
+ */
+extern const char *test_negative_control_help;
+#define TEST_NEGATIVE_CONTROLS(text)                                          \
+	__attribute__((constructor)) static void test_negative_controls_help(void) \
+	{                                                                     \
+		test_negative_control_help = (text);                          \
 	}
 
 /* Binaries that do not use /dev/kvm (unit tests of the host-side library)

@@ -27,6 +27,7 @@
 
 struct test_options test_opts;
 bool test_binary_needs_kvm = true;
+const char *test_negative_control_help;
 
 static struct test_case *cases[MAX_CASES];
 static int nr_cases;
@@ -231,7 +232,8 @@ static void usage(FILE *out, const char *prog)
 {
 	int i;
 
-	fprintf(out, "usage: %s [-l] [-t NAME] [-v] [--seed N] [--duration S] [--iterations N] [--time-limit]", prog);
+	fprintf(out, "usage: %s [-l] [-t NAME] [-v] [--seed N] [--duration S] [--iterations N] [--time-limit]%s",
+		prog, test_negative_control_help ? " [--negative-control N]" : "");
 	for (i = 0; i < nr_options; i++)
 		fprintf(out, " [--%s N]", options[i]->name);
 	fprintf(out, "\n");
@@ -244,6 +246,9 @@ static void usage(FILE *out, const char *prog)
 		     "  --duration S    seconds for stress cases\n"
 		     "  --iterations N  iterations for stress cases\n"
 		     "  --time-limit    print this run's worst-case seconds and exit\n");
+	if (test_negative_control_help)
+		fprintf(out, "  --negative-control N  make a check fail on purpose (validation of the\n"
+			     "                  test itself): %s\n", test_negative_control_help);
 	for (i = 0; i < nr_options; i++)
 		fprintf(out, "  --%-14s %s (default %" PRIu64 ")\n", options[i]->name,
 			options[i]->help, *options[i]->value);
@@ -414,16 +419,18 @@ static void kick_handler(int sig) { (void)sig; }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SEED = 256, OPT_DURATION, OPT_ITERATIONS, OPT_TIME_LIMIT, OPT_EXTRA };
+	enum { OPT_SEED = 256, OPT_DURATION, OPT_ITERATIONS, OPT_TIME_LIMIT, OPT_NEGATIVE_CONTROL,
+	       OPT_EXTRA };
 	struct option longopts[8 + MAX_OPTIONS] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "iterations", required_argument, NULL, OPT_ITERATIONS },
 		{ "time-limit", no_argument, NULL, OPT_TIME_LIMIT },
+		{ "negative-control", required_argument, NULL, OPT_NEGATIVE_CONTROL },
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct test_case *selected[MAX_CASES];
-	int nr_selected = 0, i, opt, nr_base = 5;
+	int nr_selected = 0, i, opt, nr_base = 6;
 	int passed = 0, failed = 0, skipped = 0;
 	bool list = false, time_limit = false, seed_given = false;
 	const char *prog = argv[0];
@@ -464,6 +471,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TIME_LIMIT:
 			time_limit = true;
+			break;
+		case OPT_NEGATIVE_CONTROL:
+			test_opts.negative_control = parse_u64(prog, "negative-control", optarg);
 			break;
 		case ':':
 			usage_error(prog, "option '%s' needs a value", argv[optind - 1]);

@@ -131,13 +131,12 @@ static uint64_t lost_wakeup_ms = 3000;
 static uint64_t max_delay_us = 300;
 static uint64_t nr_halters_opt = 3;
 static uint64_t kick_percent = 10;
-static uint64_t negative_control;
 TEST_OPTION("migrate-interval", migrate_interval_us, "mean microseconds between thread migrations");
 TEST_OPTION("lost-wakeup-ms", lost_wakeup_ms, "an interrupt pending this long is a lost wakeup");
 TEST_OPTION("max-delay-us", max_delay_us, "longest random delay before a send");
 TEST_OPTION("halters", nr_halters_opt, "halting vCPUs per case (1-4)");
 TEST_OPTION("kick-percent", kick_percent, "migrations that also signal the thread out of KVM_RUN");
-TEST_OPTION("negative-control", negative_control, "hidden: make one check fail on purpose (1-5)");
+TEST_NEGATIVE_CONTROLS("1-5, see the file header");
 
 enum latency_kind { LAT_IPI, LAT_MSI, LAT_NMI, LAT_TIMER, NR_LAT };
 static const char *const latency_names[NR_LAT] = {
@@ -1352,7 +1351,7 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 	s->timer_paths = sc->timer_paths;
 	s->x2apic = sc->x2apic;
 	s->max_delay_us = max_delay_us;
-	s->negative_control = negative_control;
+	s->negative_control = test_opts.negative_control;
 	/* PVM delivers an interrupt pending at STI a few instructions late. */
 	s->strict_sti_window = !(mod && !strcmp(mod, "kvm_pvm"));
 	s->tsc_khz = (uint64_t)vcpu_ioctl(wc->sender, KVM_GET_TSC_KHZ, 0);
@@ -1363,7 +1362,7 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 	test_rng_init(&wc->host_rng, 20);
 	for (p = 0; p < NR_LAT; p++)
 		s->samples[p] = vm_alloc(wc->vm, LATENCY_SAMPLES * sizeof(uint64_t));
-	if (negative_control == NC_FORGET_SEND)
+	if (test_opts.negative_control == NC_FORGET_SEND)
 		wc->host_forget_at = NEGATIVE_CONTROL_AT;
 	for (i = 0; i < wc->nr_halters; i++)
 		if (sc->host_paths & PATH_BIT(PATH_IRQFD))

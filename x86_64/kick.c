@@ -108,9 +108,7 @@ enum {
 	NC_STRESS_STALL,
 };
 
-static uint64_t negative_control;
-TEST_OPTION("negative-control", negative_control,
-	    "make one check fail on purpose (see the file header; 0 = off)");
+TEST_NEGATIVE_CONTROLS("1-10, see the file header");
 static uint64_t kick_bound_ms = 2000;
 TEST_OPTION("kick-bound-ms", kick_bound_ms,
 	    "longest a kick may take to end KVM_RUN before it counts as lost");
@@ -551,7 +549,7 @@ TEST_CASE(spin_signal, "a signal takes a spinning vCPU out of KVM_RUN with EINTR
 			    " across the kick", at_kick, at_exit);
 		expect_quiet(&s->counter, "kicked spinning vCPU");
 		/* As if KVM lost the vCPU's state: back to the entry point. */
-		if (negative_control == NC_SPIN_STATE && round == 1)
+		if (test_opts.negative_control == NC_SPIN_STATE && round == 1)
 			vcpu_set_entry(vcpu, spin_guest, s);
 		resumed_from = at_exit;
 	}
@@ -590,7 +588,7 @@ TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with
 			    "expected KVM_MP_STATE_HALTED (%u)", mp, KVM_MP_STATE_HALTED);
 		TEST_ASSERT_EQ(s->wakeups, round - 1);
 
-		if (negative_control == NC_HALT_WAKES)
+		if (test_opts.negative_control == NC_HALT_WAKES)
 			vm_signal_msi(vm, 0, WAKE_VECTOR);
 		runner_run(r);
 		sleep_us(STAY_HALTED_MS * 1000);
@@ -619,7 +617,7 @@ static void immediate_exit_run(struct runner *r, struct kick_shared *s, const ch
 	uint64_t counter = s->counter;
 
 	vcpu_get_regs(vcpu, &before);
-	vcpu->run->immediate_exit = negative_control == NC_IMMEDIATE_RUNS_GUEST ? 0 : 1;
+	vcpu->run->immediate_exit = test_opts.negative_control == NC_IMMEDIATE_RUNS_GUEST ? 0 : 1;
 	runner_run(r);
 	if (!runner_wait(r, kick_bound_ms)) {
 		vcpu_kick_out(vcpu, kick_bound_ms);
@@ -686,7 +684,7 @@ static void immediate_exit_after_io(struct vcpu *vcpu, const char *what)
 {
 	int ret;
 
-	if (negative_control == NC_IO_NOT_COMPLETED)
+	if (test_opts.negative_control == NC_IO_NOT_COMPLETED)
 		return;
 	vcpu->run->immediate_exit = 1;
 	ret = vcpu_run(vcpu);
@@ -775,7 +773,7 @@ TEST_CASE(handler_sets_immediate_exit, "a kick landing outside KVM_RUN is not lo
 	s = vm_alloc(vm, sizeof(*s));
 	vcpu = vcpu_add(vm, 0, spin_guest, s);
 	r = runner_create(vcpu, false, false);
-	r->handler.set_immediate_exit = negative_control != NC_HANDLER_LOSES_KICK;
+	r->handler.set_immediate_exit = test_opts.negative_control != NC_HANDLER_LOSES_KICK;
 
 	/* Inside KVM_RUN: EINTR from the signal itself; the handler then runs
 	 * on the way out and sets immediate_exit, which the VMM clears. */
@@ -844,7 +842,7 @@ TEST_CASE(mask_kick_inside_run, "with KVM_SET_SIGNAL_MASK a kick blocked in the 
 {
 	struct kick_shared *s;
 	struct vm *vm;
-	struct runner *r = masked_spinner(&vm, &s, negative_control != NC_NO_SIGNAL_MASK);
+	struct runner *r = masked_spinner(&vm, &s, test_opts.negative_control != NC_NO_SIGNAL_MASK);
 
 	runner_run(r);
 	wait_beyond(&s->counter, SPIN_PROGRESS_STEPS, "spinning vCPU");
@@ -900,7 +898,7 @@ TEST_CASE(mask_bad_len, "KVM_SET_SIGNAL_MASK rejects a len other than the kernel
 	static const uint32_t bad_lens[] = { 0, 1, 4, 7, 9, 16, sizeof(sigset_t), UINT32_MAX,
 					     KVM_SIGSET_BYTES /* only for negative control 7 */ };
 	unsigned int nr = sizeof(bad_lens) / sizeof(bad_lens[0]) -
-			  (negative_control == NC_MASK_LEN ? 0 : 1);
+			  (test_opts.negative_control == NC_MASK_LEN ? 0 : 1);
 	struct vm *vm = vm_create(NULL);
 	struct vcpu *vcpu = vcpu_add(vm, 0, spin_guest, NULL);
 	struct kvm_signal_mask *edge;
@@ -1021,7 +1019,7 @@ TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit
 		runner_wait_exit(rh, "woken halted vCPU");
 		expect_sync(rh, "woken halted vCPU");
 	}
-	if (negative_control == NC_SIGNAL_EXITS_MISCOUNT)
+	if (test_opts.negative_control == NC_SIGNAL_EXITS_MISCOUNT)
 		spin_exits++;
 	spin_delta = vcpu_stat(spinner, "signal_exits") - spin_before;
 	halt_delta = vcpu_stat(halter, "signal_exits") - halt_before;
@@ -1287,9 +1285,9 @@ TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly o
 		sv->vcpu->test_data = sv;
 		pthread_mutex_init(&sv->lock, NULL);
 	}
-	if (negative_control == NC_STRESS_LOST_KICK)
+	if (test_opts.negative_control == NC_STRESS_LOST_KICK)
 		st->v[0].no_kvm_mask = true;
-	if (negative_control == NC_STRESS_STALL)
+	if (test_opts.negative_control == NC_STRESS_STALL)
 		st->s->w[0].stall = 1;
 	test_diag("%u vCPUs (%u halting), kicks for %" PRIu64 " s and at least %" PRIu64
 		  " kicks (at most %" PRIu64 " s), bound %" PRIu64 " ms", st->n,
