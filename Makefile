@@ -34,7 +34,12 @@ SELFTEST_SRCS := $(wildcard lib/tests/*.c)
 SELFTEST_BINS := $(patsubst lib/tests/%.c,$(O)/lib/tests/%,$(SELFTEST_SRCS))
 HEADERS     := $(wildcard include/*.h)
 
-all: $(TEST_BINS) $(SELFTEST_BINS)
+all: $(O)/.deps-build $(TEST_BINS) $(SELFTEST_BINS)
+
+# Fresh machines: install (as root) or name the missing packages first.
+$(O)/.deps-build: scripts/deps.sh
+	@scripts/deps.sh build
+	@mkdir -p $(O) && touch $@
 
 # V=1 shows the full commands.
 ifeq ($(V),1)
@@ -62,8 +67,23 @@ $(O)/%: %.c $(LIB_OBJS) $(HEADERS)
 	$(quiet) "  CCLD    $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
+# TESTS="collection/binary[:case] ..." selects; ARGS="--duration 5" passes through;
+# RESULTS=DIR also writes DIR/host.ktap, DIR/host.xml (JUnit) and DIR/host.json.
+RUN_SUITE = scripts/run_tests.sh -d $(O) $(TESTS) $(if $(ARGS),-- $(ARGS))
 run_tests: all
-	@scripts/run_tests.sh -d $(O) $(TESTS)
+ifeq ($(RESULTS),)
+	@$(RUN_SUITE)
+else
+	@mkdir -p $(RESULTS)
+	@{ $(RUN_SUITE); echo $$? >$(RESULTS)/.rc; } | tee $(RESULTS)/host.ktap
+	@scripts/ktap-results --junit $(RESULTS)/host.xml --json $(RESULTS)/host.json $(RESULTS)/host.ktap
+	@exit $$(cat $(RESULTS)/.rc)
+endif
+
+# The project's own tests, the suite on this host, and the suite in a VM.
+check: all
+	@scripts/deps.sh check
+	@scripts/check.sh $(O)
 
 install: all
 	@test -n "$(INSTALL_PATH)" || { echo "make install: set INSTALL_PATH=DIR" >&2; exit 2; }
@@ -74,5 +94,5 @@ clean:
 
 -include scripts/*.mk
 
-.PHONY: all run_tests install clean
+.PHONY: all run_tests check install clean
 .SECONDARY:

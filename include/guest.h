@@ -65,6 +65,8 @@ struct guest_cpu {
 	uint64_t fault_error_code;      /* %gs:24 */
 	uint32_t vcpu_id;
 	bool x2apic;                    /* apic.h: which interface apic_*() use */
+	uint64_t ram_base;              /* GVA of guest physical address 0 */
+	void *hypercall_page;           /* hyperv.h: the VM's Hyper-V hypercall page */
 	struct guest_msg *msg;          /* where messages go (an L2 shares its L1's) */
 	struct guest_msg own_msg;
 };
@@ -81,6 +83,13 @@ static inline struct guest_cpu *this_cpu(void)
 }
 
 static inline uint32_t guest_vcpu_id(void) { return this_cpu()->vcpu_id; }
+
+/* Guest physical address of memory from vm_alloc() (guest RAM is mapped at
+ * GVA = ram_base + GPA). */
+static inline uint64_t guest_gpa(const void *p)
+{
+	return (uint64_t)p - this_cpu()->ram_base;
+}
 
 /* Messages to the host. */
 void guest_send_msg(uint32_t type, const char *file, uint32_t line,

@@ -33,10 +33,12 @@ struct test_case {
 	const char *ident;      /* short name, for -t */
 	const char *name;       /* reads as a sentence in the TAP output */
 	void (*fn)(void);
-	unsigned int timeout;   /* seconds; stress cases add --duration */
+	unsigned int timeout;   /* seconds (0: TEST_DEFAULT_TIMEOUT); stress cases add --duration */
 	bool stress;            /* bounded by --duration / --iterations */
 	int line;               /* cases run in source order */
 };
+
+#define TEST_DEFAULT_TIMEOUT 30
 
 void test_register(struct test_case *tc);
 
@@ -44,7 +46,7 @@ void test_register(struct test_case *tc);
 	static void test_fn_##id(void);                                       \
 	static struct test_case test_case_##id = {                            \
 		.ident = #id, .name = sentence, .fn = test_fn_##id,           \
-		.timeout = 30, .line = __LINE__, __VA_ARGS__                  \
+		.line = __LINE__, __VA_ARGS__                                 \
 	};                                                                    \
 	__attribute__((constructor)) static void test_register_##id(void)    \
 	{                                                                     \

@@ -23,5 +23,7 @@ const char *kvm_vendor_module(void);
 /* Running kernel release (uname -r) and a version comparison. */
 const char *kernel_release(void);
 bool kernel_is_at_least(int major, int minor);
+/* The same test on any release string ("6.12.57+deb13-amd64"). */
+bool release_is_at_least(const char *release, int major, int minor);
 
 #endif

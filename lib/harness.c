@@ -57,6 +57,8 @@ void test_register(struct test_case *tc)
 		fprintf(stderr, "too many test cases (max %d)\n", MAX_CASES);
 		exit(KSFT_USAGE);
 	}
+	if (!tc->timeout)
+		tc->timeout = TEST_DEFAULT_TIMEOUT;
 	/* Constructors may run in any order: keep the cases in source order. */
 	for (i = nr_cases; i > 0 && cases[i - 1]->line > tc->line; i--)
 		cases[i] = cases[i - 1];
@@ -333,6 +335,7 @@ enum case_result { CASE_PASS, CASE_FAIL, CASE_SKIP };
 static enum case_result run_case(int number, struct test_case *tc)
 {
 	unsigned int limit = case_time_limit(tc);
+	uint64_t start = now_ns();
 	struct pollfd pfd;
 	int status, pidfd, ret;
 	pid_t pid;
@@ -373,6 +376,7 @@ static enum case_result run_case(int number, struct test_case *tc)
 	close(pidfd);
 	/* Threads the case left behind (none should) die with their group. */
 	kill(-pid, SIGKILL);
+	test_diag("duration_ms: %" PRIu64, (now_ns() - start) / 1000000);
 
 	if (WIFSIGNALED(status)) {
 		test_diag("case crashed with %s", signal_name(WTERMSIG(status)));

@@ -71,10 +71,16 @@ const char *kernel_release(void)
 	return u.release;
 }
 
-bool kernel_is_at_least(int major, int minor)
+bool release_is_at_least(const char *release, int major, int minor)
 {
 	int ma = 0, mi = 0;
 
-	sscanf(kernel_release(), "%d.%d", &ma, &mi);
+	if (sscanf(release, "%d.%d", &ma, &mi) != 2)
+		return false;
 	return ma > major || (ma == major && mi >= minor);
+}
+
+bool kernel_is_at_least(int major, int minor)
+{
+	return release_is_at_least(kernel_release(), major, minor);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "symbols.h"
 #include "vm.h"
 
 static const char *const exit_names[] = {
@@ -40,9 +41,13 @@ void vcpu_describe_exit(struct vcpu *vcpu, char *buf, size_t len)
 	struct kvm_regs regs;
 	int n;
 
+	char sym[128];
+
 	vcpu_get_regs(vcpu, &regs);
 	n = snprintf(buf, len, "vCPU %u: %s at rip 0x%llx", vcpu->id,
 		     exit_reason_name(run->exit_reason), regs.rip);
+	if (symbolize(regs.rip, sym, sizeof(sym)))
+		n += snprintf(buf + n, len - n, " (%s)", sym);
 	switch (run->exit_reason) {
 	case KVM_EXIT_SHUTDOWN:
 		snprintf(buf + n, len - n, " (triple fault: an exception could not be delivered)");
@@ -108,6 +113,19 @@ void vcpu_set_msg_timeout(struct vcpu *vcpu, uint64_t ms)
 	vcpu->msg_timeout_ms = ms;
 }
 
+/* " (function+0x12)" for the first "rip 0x..." in a guest message, or "". */
+static const char *symbolize_rip_in(const char *text)
+{
+	static __thread char out[160];
+	const char *rip = strstr(text, "rip 0x");
+	char sym[128];
+
+	if (!rip || !symbolize(strtoull(rip + 4, NULL, 16), sym, sizeof(sym)))
+		return "";
+	snprintf(out, sizeof(out), " (%s)", sym);
+	return out;
+}
+
 static bool is_guest_msg_exit(struct kvm_run *run)
 {
 	return run->exit_reason == KVM_EXIT_IO && run->io.port == GUEST_MSG_PORT &&
@@ -151,7 +169,8 @@ struct guest_msg *vcpu_next_msg(struct vcpu *vcpu, int *err)
 			test_diag("vCPU %u: %s", vcpu->id, msg->text);
 			continue;
 		case GUEST_MSG_FAIL:
-			__test_fail(msg->file, msg->line, "guest (vCPU %u): %s", vcpu->id, msg->text);
+			__test_fail(msg->file, msg->line, "guest (vCPU %u): %s%s", vcpu->id, msg->text,
+				    symbolize_rip_in(msg->text));
 		case GUEST_MSG_SYNC:
 		case GUEST_MSG_DONE:
 			watchdog_disarm(vcpu);

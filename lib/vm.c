@@ -433,6 +433,7 @@ struct vcpu *vcpu_add(struct vm *vm, uint32_t id, void (*guest_fn)(void *), void
 	vcpu->cpu->vcpu_id = id;
 	vcpu->cpu->fault_vector = NO_EXCEPTION;
 	vcpu->cpu->msg = &vcpu->cpu->own_msg;
+	vcpu->cpu->ram_base = (uint64_t)vm->ram;
 	vcpu->stack_top = (uint64_t)vm_alloc(vm, GUEST_STACK_SIZE) + GUEST_STACK_SIZE;
 
 	vcpu_init_cpuid(vcpu);

@@ -54,7 +54,10 @@ for s in $selection; do count=$((count + 1)); done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/run_tests.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
+kvm_module=
+for m in /sys/module/kvm_*; do [ -d "$m" ] && kvm_module="$kvm_module ${m##*/}"; done
 echo "KTAP version 1"
+echo "# host: $(uname -n), kernel: $(uname -r), kvm modules:${kvm_module:- none}"
 echo "1..$count"
 n=0; passed=0; failed=0; skipped=0
 for s in $selection; do

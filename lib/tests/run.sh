@@ -1,0 +1,26 @@
+#!/bin/sh
+# The project's own tests (not the suite): library unit tests, the
+# harness's negative controls, the command-line contract and the results
+# converter. Prints one line per test program and the
+# counts line; exit 0 only when all passed.
+set -u
+build=${1:?usage: lib/tests/run.sh BUILD_DIR}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+passed=0; failed=0
+part() {  # part NAME CMD...
+	name=$1; shift
+	start=$(date +%s)
+	if "$@" >"$log" 2>&1; then
+		passed=$((passed + 1)); echo "ok - $name ($(( $(date +%s) - start ))s)"
+	else
+		failed=$((failed + 1)); echo "not ok - $name"; sed 's/^/#   /' "$log"
+	fi
+}
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+part "library unit tests" "$build/lib/tests/unit"
+part "harness negative controls" "$top/lib/tests/check_harness.sh" "$build"
+part "command-line contract" "$top/lib/tests/check_cli.sh" "$build"
+part "KTAP to JUnit/JSON round trip" "$top/lib/tests/check_results.sh"
+part "bisect step on a fake kernel history" "$top/lib/tests/check_bisect.sh"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
