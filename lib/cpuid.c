@@ -30,17 +30,23 @@ const struct kvm_cpuid2 *kvm_supported_cpuid(void)
 	return supported;
 }
 
-const struct kvm_cpuid_entry2 *kvm_supported_cpuid_entry(uint32_t function, uint32_t index)
+/* The entry for function/index; the index only counts where KVM says so. */
+static struct kvm_cpuid_entry2 *find_entry(const struct kvm_cpuid2 *c, uint32_t function,
+					   uint32_t index)
 {
-	const struct kvm_cpuid2 *c = kvm_supported_cpuid();
 	uint32_t i;
 
 	for (i = 0; i < c->nent; i++)
 		if (c->entries[i].function == function &&
 		    (!(c->entries[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
 		     c->entries[i].index == index))
-			return &c->entries[i];
+			return (struct kvm_cpuid_entry2 *)&c->entries[i];
 	return NULL;
+}
+
+const struct kvm_cpuid_entry2 *kvm_supported_cpuid_entry(uint32_t function, uint32_t index)
+{
+	return find_entry(kvm_supported_cpuid(), function, index);
 }
 
 static uint32_t *entry_reg(struct kvm_cpuid_entry2 *e, int reg)
@@ -78,13 +84,10 @@ void vcpu_init_cpuid(struct vcpu *vcpu)
 struct kvm_cpuid_entry2 *vcpu_cpuid_entry(struct vcpu *vcpu, uint32_t function, uint32_t index)
 {
 	struct kvm_cpuid2 *c = vcpu->cpuid;
-	uint32_t i;
+	struct kvm_cpuid_entry2 *e = find_entry(c, function, index);
 
-	for (i = 0; i < c->nent; i++)
-		if (c->entries[i].function == function &&
-		    (!(c->entries[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
-		     c->entries[i].index == index))
-			return &c->entries[i];
+	if (e)
+		return e;
 	TEST_ASSERT(c->nent < MAX_CPUID_ENTRIES, "too many CPUID entries");
 	c->entries[c->nent] = (struct kvm_cpuid_entry2){ .function = function, .index = index };
 	return &c->entries[c->nent++];

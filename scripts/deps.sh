@@ -40,6 +40,8 @@ for group in "$@"; do
 		need cpio have cpio
 		need xz-utils have xz
 		need zstd have zstd
+		need kmod have depmod
+		need debian-archive-keyring test -r /usr/share/keyrings/debian-archive-keyring.gpg
 		;;
 	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm)" >&2; exit 2 ;;
 	esac

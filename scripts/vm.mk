@@ -12,15 +12,15 @@ MODULES  ?=
 VM_FLAGS ?=
 
 vm_deps:
-	@scripts/vm/deps
+	@scripts/deps.sh build vm
 
 vm_run_tests: vm_deps
-	scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 matrix: vm_deps
-	scripts/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 vm_selftest: vm_deps
-	KERNEL=$(KERNEL) scripts/tests/run.sh
+	@KERNEL=$(KERNEL) scripts/tests/run.sh
 
 .PHONY: vm_deps vm_run_tests matrix vm_selftest

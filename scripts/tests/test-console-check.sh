@@ -1,7 +1,7 @@
 #!/bin/bash
 # The console checker on canned console logs: what is KTAP, and which runs
 # must fail (kernel problems, cut-off streams, failed suites, taint).
-# shellcheck source=scripts/tests/lib.sh
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 check() { "$scripts/vm/console-check" --ktap "$tmp/ktap" <"$data/console/$1.log"; }

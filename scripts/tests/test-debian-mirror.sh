@@ -1,7 +1,7 @@
 #!/bin/bash
 # debian-mirror picks the Debian archive out of sample apt configurations
 # (deb822 and one-line), never the security archive or a third party.
-# shellcheck source=scripts/tests/lib.sh
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 mirror() { "$scripts/vm/debian-mirror" --etc "$1"; }

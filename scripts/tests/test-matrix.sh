@@ -1,7 +1,7 @@
 #!/bin/bash
 # The matrix builder on canned KTAP of three kernels: one failed with
 # results, one passed, one left no KTAP at all.
-# shellcheck source=scripts/tests/lib.sh
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 m=$data/matrix

@@ -2,7 +2,7 @@
 # mkinitramfs on a made-up modules tree: dependency order from modules.dep
 # (not a fixed list), decompression of .xz/.zst/.gz, built-in modules, the
 # argument file, and what init needs.
-# shellcheck source=scripts/tests/lib.sh
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 mods=$tmp/lib/modules/9.9.9-test

@@ -1,0 +1,48 @@
+#!/bin/bash
+# shellcheck disable=SC2016 # the fake tests are shell for the VM, expanded there
+# Real boots of a Debian kernel ($KERNEL, default sid; fetched once, then
+# cached) with a made-up suite of shell "binaries" and the project's own
+# run_tests.sh: a pass, a missing test binary, a kernel crash and a hang must
+# come out as PASS, FAIL, FAIL, FAIL, each with the reason.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+kernel=${KERNEL:-sid}
+suite=$tmp/suite
+mkdir -p "$suite/x86_64"
+cp "$scripts/run_tests.sh" "$suite/"
+printf 'x86_64:%s\n' fake_pass fake_gone fake_crash fake_hang >"$suite/kselftest-list.txt"
+# fake_NAME LIMIT BODY: a test binary as a busybox sh script.
+fake() {
+	printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo %s; exit 0; }\necho "KTAP version 1"\necho "1..1"\n%s\n' \
+		"$2" "$3" >"$suite/x86_64/fake_$1"
+	chmod +x "$suite/x86_64/fake_$1"
+}
+fake pass 10 'echo "# NUMA nodes: $(ls -d /sys/devices/system/node/node* | wc -l)"
+[ -c /dev/kvm ] && { echo "ok 1 /dev/kvm is there"; exit 0; }
+echo "not ok 1 /dev/kvm is there"; exit 1'
+fake crash 10 'echo c >/proc/sysrq-trigger; sleep 5; echo "ok 1 still alive"'
+fake hang 600 'sleep 600'
+
+vm() { "$scripts/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" "$@"; }
+
+expect "a passing test passes, on two NUMA nodes" 0 vm --numa x86_64/fake_pass :: \
+	'^ok 1 x86_64/fake_pass' '^    # NUMA nodes: 2$' "^vm-run: $kernel \(.*\): PASS$" \
+	'^kvm-regress: KVM api=12 .*HYPERV=1'
+if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
+	grep -q '^### kvm-regress status=0 ###$' "$tmp/results/vm-$kernel.console.log"; then
+	pass "the KTAP and the console log are saved"
+else
+	fail "the KTAP and the console log are saved" "$(ls -l "$tmp/results")"
+fi
+expect "a missing test binary fails the run" 1 vm x86_64/fake_gone :: \
+	'^not ok 1 x86_64/fake_gone # no such test binary$' \
+	'^vm-run: FAIL: the suite exited with status 1$' "^vm-run: $kernel \(.*\): FAIL$"
+expect "a kernel crash during a test fails the run and is shown" 1 vm x86_64/fake_crash :: \
+	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: FAIL: kernel problem reported' \
+	'^    \[ *[0-9.]+\] Kernel panic - not syncing' "^vm-run: $kernel \(.*\): FAIL$"
+expect "a hung VM is killed at the time limit and fails" 1 vm --timeout 20 x86_64/fake_hang :: \
+	'^vm-run: FAIL: the VM did not finish within 20 s and was killed$' \
+	'^vm-run: FAIL: the (KTAP stream was cut off|test suite never started)' \
+	"^vm-run: $kernel \(.*\): FAIL$"
+done_testing

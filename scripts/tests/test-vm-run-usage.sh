@@ -1,0 +1,43 @@
+#!/bin/bash
+# Bad input to vm-run and vm-matrix: exit status 2 and one clear line,
+# before anything is downloaded or booted.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# usage WHAT PATTERN CMD...: status 2 and one line of output, matching PATTERN
+usage() {
+	local what=$1 pattern=$2 rc=0
+	shift 2
+	"$@" >"$tmp/out" 2>&1 || rc=$?
+	if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -qE -- "$pattern" "$tmp/out"; then
+		pass "$what"
+	else
+		fail "$what" "exit status $rc (expected 2); output (expected one line matching /$pattern/):" \
+			"$(cat "$tmp/out")"
+	fi
+}
+run=$scripts/vm-run
+: >"$tmp/bzImage"
+
+usage "unknown option" "^vm-run: unknown option '--bogus'" "$run" --bogus
+usage "memory not a number" "^vm-run: --mem 'lots': a number of MB" "$run" --mem lots
+usage "zero vCPUs" "^vm-run: --smp '0': a number from 1 to 64" "$run" --smp 0
+usage "NUMA with an odd number of vCPUs" "^vm-run: --numa needs an even --smp" "$run" --numa --smp 3
+usage "timeout not a number" "^vm-run: --timeout '1m'" "$run" --timeout 1m
+usage "unknown accelerator" "^vm-run: --accel 'hvf': auto, tcg or kvm" "$run" --accel hvf
+usage "option without its value" "^vm-run: --kernel needs a value" "$run" --kernel
+usage "unknown kernel" "^vm-run: --kernel 'buster': not bookworm, trixie, sid or a kernel image file" \
+	"$run" --kernel buster
+usage "modules with a Debian kernel" "^vm-run: --modules goes with --kernel PATH" \
+	"$run" --kernel sid --modules "$tmp"
+usage "modules directory without modules.dep" "^vm-run: --modules '$tmp': no modules.dep" \
+	"$run" --kernel "$tmp/bzImage" --modules "$tmp"
+usage "selection that is not collection/binary" "^vm-run: selection 'smoke': expected collection/binary" \
+	"$run" smoke
+usage "no QEMU" "^vm-run: /nonexistent/qemu not found" env QEMU=/nonexistent/qemu "$run"
+usage "suite directory that is no suite" "^vm-run: --suite '$tmp': no run_tests.sh" \
+	"$run" --kernel "$tmp/bzImage" --suite "$tmp"
+usage "matrix: unknown kernel" "^vm-matrix: --kernels: unknown Debian release 'buster'" \
+	"$scripts/vm-matrix" --kernels "sid buster"
+usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/vm-matrix" --bogus
+done_testing
