@@ -13,7 +13,8 @@
 #     kvm.ko, a parameter in kvm-amd.ko) is seen by marker_probe in a VM that
 #     boots the stock kernel with the rebuilt modules, where the suite's smoke
 #     test passes too;
-#   - negative control: marker_probe fails on this host's stock KVM.
+#   - negative controls: marker_probe fails in a VM with Debian's own modules,
+#     and on this host's stock KVM.
 # shellcheck source=scripts/tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -89,7 +90,15 @@ expect "with the patched modules, the VM sees the series and the smoke test pass
 grep -E '^vm-run: .*VM ran' "$tmp/out" | sed 's/^/# /' || true
 echo "# build + boot + run with the series: $(($(date +%s) - start)) s"
 
-# --- negative control: the probe on stock KVM -------------------------------------
+# --- negative controls: the probe on stock KVM ------------------------------------
+start=$(date +%s)
+expect "negative control: in a VM with Debian's own modules the probe fails both cases" 1 \
+	"$scripts/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" patch/marker_probe :: \
+	'^    # .*reports 0x1 for KVM_CAP_CHECK_EXTENSION_VM, expected the marker 0x6b766d \(the stock value' \
+	'^    not ok 1 KVM_CHECK_EXTENSION' \
+	'^    # .*kvm_amd has no parameter kvm_regress_marker .*the loaded kvm-amd.ko is not the patched one$' \
+	'^    not ok 2 kvm_amd has' "^vm-run: $kernel \(.*\): FAIL$"
+echo "# stock boot + run: $(($(date +%s) - start)) s"
 if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then
 	expect "negative control: on this host's stock KVM the probe fails, naming the stock value" 1 \
 		"$suite/patch/marker_probe" -t check_extension_marker :: \
