@@ -6,6 +6,8 @@
 #   - a series that does not apply, does not build, or reaches outside KVM's
 #     modules stops with the patch's name and the first error;
 #   - Documentation/ and tools/ changes are left out with a note;
+#   - a header the series changes wins over the linux-headers package's copy
+#     (patch/header/ uses a define only the patched header has);
 #   - Debian's own source, rebuilt in the chroot, gives the same machine code
 #     as Debian's modules (and the tree is back to pristine after the failed
 #     series above);
@@ -29,6 +31,8 @@ expect "a patch that does not apply is named, with git's error" 1 km "$patchdir/
 	'^kvm-modules: patch 1 of 1, 0001-KVM-marker-against-another-kernel.patch, does not apply to Debian' \
 	'^    error: patch failed: virt/kvm/kvm_main.c:[0-9]+$'
 echo "# first kvm-modules run: $(($(date +%s) - start)) s (includes the one-time download and clean build)"
+grep -E '^(fetch-kernel: .*(downloaded|MiB)|kvm-modules: (downloaded|toolchain|clean build took|kernel built|chroot compiler))' \
+	"$tmp/out" | sed 's/^/# /' || true
 expect "a patch outside KVM's modules and headers is refused, naming the file" 1 km "$patchdir/outside" :: \
 	'^kvm-modules: patch 1 of 1, 0001-x86-kvm-guest-change.patch, changes files outside' \
 	'^    arch/x86/kernel/kvm.c$'
@@ -37,6 +41,14 @@ expect "a patch that does not build is named, with the compiler's first error" 1
 	"error: 'KVM_REGRESS_NO_SUCH_MARKER' undeclared"
 expect "Documentation/ and tools/ changes are left out with a note" 0 km "$patchdir/docs-only" :: \
 	'left out \(not part of the modules\): Documentation/virt/kvm/kvm-regress-note.rst tools/testing/selftests/kvm/kvm_regress_note.c$'
+
+start=$(date +%s)
+expect "a header the series changes is the one the modules are built with (a marker only it has)" 0 \
+	km "$patchdir/good" "$patchdir/header" :: \
+	'^kvm-modules: applied 3 patch\(es\): 0001-.* 0002-.* 0003-KVM-SVM-use-a-marker-from-a-patched-header.patch$' \
+	'^kvm-modules: note: the series changes headers' \
+	'^    0003-KVM-SVM-use-a-marker-from-a-patched-header.patch: include/linux/kvm_irqfd.h$'
+echo "# build with the header series: $(($(date +%s) - start)) s"
 
 # --- Debian's own source: the same code as Debian's modules --------------------
 start=$(date +%s)
