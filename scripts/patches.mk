@@ -3,13 +3,16 @@
 #
 #   make vm_run_tests KERNEL=sid PATCHES=DIR    (the target is in scripts/vm.mk)
 #   make kvm_modules KERNEL=sid [PATCHES=DIR]   only build the modules (scripts/kvm-modules)
-#   make patch_selftest [KERNEL=sid]            tests of the above, one real VM boot;
-#                                               slow once (download, clean build), then ~minutes
+#   make patch_selftest [KERNEL=sid]            tests of the above, two short VM boots;
+#                                               a few minutes from a cold cache, ~1-2 min warm
 
-kvm_modules:
+patch_deps:
+	@scripts/deps.sh build vm patches
+
+kvm_modules: patch_deps
 	@scripts/kvm-modules $(KERNEL) $(PATCHES)
 
-patch_selftest: vm_deps
+patch_selftest: patch_deps
 	@KERNEL=$(KERNEL) scripts/tests/patch-selftest.sh
 
-.PHONY: kvm_modules patch_selftest
+.PHONY: patch_deps kvm_modules patch_selftest

@@ -14,7 +14,7 @@ PATCHES  ?=
 VM_FLAGS ?=
 
 vm_deps:
-	@scripts/deps.sh build vm
+	@scripts/deps.sh build vm $(if $(PATCHES),patches)
 
 vm_run_tests: vm_deps
 	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
