@@ -17,7 +17,7 @@
 #     test passes too;
 #   - negative controls: marker_probe fails in a VM with Debian's own modules,
 #     and on this host's stock KVM.
-# shellcheck source=scripts/tests/lib.sh
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 kernel=${KERNEL:-sid}
