@@ -10,7 +10,9 @@
  *
  * Each case runs in a forked child with a time limit, so a crash or a hung
  * vCPU is one failed case and the others still run. Output is KTAP v1 that
- * `prove` accepts; exit codes follow kselftest (0 pass, 1 fail, 4 skip).
+ * `prove` accepts; exit codes follow kselftest (0 pass, 1 fail, 4 skip; under
+ * a TAP harness that sets HARNESS_ACTIVE, as prove does, "all skipped" exits 0
+ * because the harness reads the skips from the stream).
  *
  * Common options for every binary: -l, -t NAME, -v, --seed N, --duration S,
  * --iterations N, --time-limit; a binary adds its own with TEST_OPTION().

@@ -42,6 +42,7 @@ for group in "$@"; do
 		need zstd have zstd
 		need kmod have depmod
 		need debian-archive-keyring test -r /usr/share/keyrings/debian-archive-keyring.gpg
+		need python3 have python3      # results JSON/JUnit and the matrix
 		;;
 	patches)   # scripts/kvm-modules and its self-test
 		need git have git

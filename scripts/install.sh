@@ -3,7 +3,9 @@
 #   DIR/run_tests.sh, DIR/kselftest-list.txt ("collection:test" lines),
 #   DIR/<collection>/<test>, DIR/<collection>/settings (kselftest "timeout="
 #   for the slowest test of the collection) and DIR/time-limits.txt (one
-#   "collection:test seconds" line per test, as each binary reports it).
+#   "collection:test seconds" line per test, as each binary reports it),
+#   plus check_negative_controls.sh and negative_controls.txt (the test of
+#   the tests, lib/tests/).
 # usage: install.sh BUILD_DIR INSTALL_PATH collection/test...
 set -eu
 [ $# -ge 2 ] || { echo "usage: install.sh BUILD_DIR INSTALL_PATH collection/test..." >&2; exit 2; }
@@ -23,3 +25,4 @@ for t in "$@"; do
 	if [ -z "$old" ] || [ "$limit" -gt "$old" ]; then echo "timeout=$limit" >"$dest/$c/settings"; fi
 done
 cp "$here/run_tests.sh" "$dest/run_tests.sh"
+cp "$here/../lib/tests/check_negative_controls.sh" "$here/../lib/tests/negative_controls.txt" "$dest/"

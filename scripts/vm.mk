@@ -6,6 +6,7 @@
 #   make matrix [KERNELS="bookworm trixie sid"] [TESTS=...] [ARGS=...] [VM_FLAGS=...]
 #   make vm_selftest   the VM runner's own tests (one real boot of $(KERNEL))
 #   make vm_deps       install the Debian packages the VM runner needs
+#   make vm_negative_controls   the negative-control checker in a VM (below)
 
 KERNEL   ?= sid
 KERNELS  ?= bookworm trixie sid
@@ -26,3 +27,11 @@ vm_selftest: vm_deps
 	@KERNEL=$(KERNEL) scripts/tests/run.sh
 
 .PHONY: vm_deps vm_run_tests matrix vm_selftest
+
+# The negative controls (lib/tests/negative_controls.txt) in a VM, where the
+# Hyper-V and nested rows can fail as they must:
+#   make vm_negative_controls [KERNEL=sid] [TESTS="hyperv/tlb_flush ..."] [VM_FLAGS=...]
+vm_negative_controls: vm_deps
+	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
+
+.PHONY: vm_negative_controls

@@ -54,6 +54,11 @@ fi
 
 quiet_prove() { prove -Q "$@" >/dev/null 2>&1; }
 check "prove accepts a binary's own output" quiet_prove --exec '' "$bin"
+printf '#!/bin/sh\nexec %s -t missing_capability\n' "$build/lib/tests/harness_negative" >"$tmp/all-skip"
+chmod +x "$tmp/all-skip"
+run "$tmp/all-skip"
+check "a binary whose cases all skip exits 4 (kselftest)" rc_is 4
+check "prove accepts a binary whose cases all skip" quiet_prove --exec '' "$tmp/all-skip"
 "$top/scripts/run_tests.sh" -d "$build" x86_64/smoke x86_64/smoke:entry >"$tmp/combined" 2>&1
 echo $? >"$tmp/rc"
 check "the runner passes a passing selection" rc_is 0

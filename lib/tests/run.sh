@@ -22,5 +22,6 @@ part "harness negative controls" "$top/lib/tests/check_harness.sh" "$build"
 part "command-line contract" "$top/lib/tests/check_cli.sh" "$build"
 part "KTAP to JUnit/JSON round trip" "$top/lib/tests/check_results.sh"
 part "bisect step on a fake kernel history" "$top/lib/tests/check_bisect.sh"
+part "negative controls make their cases fail" "$top/lib/tests/check_negative_controls.sh" "$build"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

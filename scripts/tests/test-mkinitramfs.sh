@@ -50,6 +50,17 @@ for f in init bin/busybox bin/sh bin/kvm-caps suite/run_tests.sh; do
 done
 if [ -z "$missing" ]; then pass "init, busybox, kvm-caps and the suite are there"; else fail "init, busybox, kvm-caps and the suite are there" "missing:$missing"; fi
 
+if [ ! -e "$tmp/root/kvm-regress.run" ]; then pass "without --run init runs run_tests.sh (no /kvm-regress.run)"; else fail "without --run there is no /kvm-regress.run" "$(cat "$tmp/root/kvm-regress.run")"; fi
+cp "$tmp/suite/run_tests.sh" "$tmp/suite/other.sh"
+expect "--run names another script of the suite" 0 "$scripts/vm/mkinitramfs" --out "$tmp/run.gz" \
+	--suite "$tmp/suite" --run other.sh ::
+mkdir "$tmp/runroot"
+(cd "$tmp/runroot" && gzip -dc "$tmp/run.gz" | cpio -id --quiet)
+echo other.sh >"$tmp/run.expected"
+same "--run is stored in /kvm-regress.run for init" "$tmp/run.expected" "$tmp/runroot/kvm-regress.run"
+expect "--run of a script the suite lacks is an error" 1 "$scripts/vm/mkinitramfs" \
+	--out "$tmp/x.gz" --suite "$tmp/suite" --run nothere.sh :: "^mkinitramfs: --run 'nothere.sh': no executable"
+
 sed -i '/^kernel\/crypto\/sha-fake.ko:/d' "$mods/modules.dep"
 expect "a dependency without its own modules.dep entry is an error" 1 "$scripts/vm/mkinitramfs" \
 	--out "$tmp/x.gz" --suite "$tmp/suite" --modules "$mods" :: \

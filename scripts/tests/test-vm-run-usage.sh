@@ -24,6 +24,7 @@ usage "memory not a number" "^vm-run: --mem 'lots': a number of MB" "$run" --mem
 usage "zero vCPUs" "^vm-run: --smp '0': a number from 1 to 64" "$run" --smp 0
 usage "NUMA with an odd number of vCPUs" "^vm-run: --numa needs an even --smp" "$run" --numa --smp 3
 usage "timeout not a number" "^vm-run: --timeout '1m'" "$run" --timeout 1m
+usage "--run with a path" "^vm-run: --run '/bin/sh': a script name in the installed suite" "$run" --run /bin/sh
 usage "unknown accelerator" "^vm-run: --accel 'hvf': auto, tcg or kvm" "$run" --accel hvf
 usage "option without its value" "^vm-run: --kernel needs a value" "$run" --kernel
 usage "unknown kernel" "^vm-run: --kernel 'buster': not bookworm, trixie, sid or a kernel image file" \

@@ -1,0 +1,1115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hyper-V PV TLB flush hypercalls (HvFlushVirtualAddressSpace/List and their
+ * Ex forms) reach exactly the vCPUs they name, flush the GVAs they list, and
+ * survive the per-vCPU flush FIFO filling up.
+ *
+ * From: the "Fine-grained TLB flush + L2 TLB flush" series (Vitaly
+ * Kuznetsov, merged for Linux 6.2; seed 002_cc37e591dbd1b36e) that queues
+ * flush requests in 16-entry per-vCPU FIFOs, processes List entries one GVA
+ * (range) at a time and falls back to a full flush when the FIFO overflows.
+ * Numbers: ../shared/reference/abi.md topic 4.
+ *
+ * Method: worker vCPUs with VP indexes in banks 0, 1 and 2 cache the
+ * translations of test pages; the sender points PTEs at new pages, issues
+ * the flush, and every targeted worker must then read the new value
+ * (lib/tlbcheck). A failure means a Windows/Linux guest using these
+ * enlightenments can keep using a stale translation after a remote flush
+ * returned: memory corruption in the guest.
+ *
+ * Negative control: --negative-control 1 skips every flush hypercall (the
+ * PTE changes stay); each flush case must then fail with a stale read (or,
+ * for parked targets, an unchanged tlb_flush statistic). Add --yield-spins 0
+ * so waiting vCPUs never exit: under QEMU TCG any exit flushes the emulated
+ * TLB and hides staleness. In a sid (7.2) TCG VM all 13 flush cases then
+ * fail. That mode also runs without Hyper-V; on a shadow-paging host (PVM)
+ * staleness was never observed (guest PTE writes are trapped and flushed).
+ */
+#include <stdatomic.h>
+
+#include "cpuid.h"
+#include "hyperv.h"
+#include "probe.h"
+#include "stats.h"
+#include "threads.h"
+#include "tlbcheck.h"
+
+#define NR_WORKERS      2
+#define SENDER_ID       0               /* vCPU id; workers are 1..NR_WORKERS */
+/* VP indexes differ from vCPU ids on purpose (KVM's slow mapping path) and
+ * cover three banks: bank 0, the first index of bank 1, and the sender at
+ * the last index of bank 2 (only three vCPUs: TCG hosts have two CPUs). */
+#define SENDER_VP       191
+static const uint32_t worker_vp[NR_WORKERS] = { 7, 64 };
+#define ALL_WORKERS     (BITL(NR_WORKERS) - 1)
+
+#define TEST_GVA        0x100000000000ull       /* far from RAM and the image */
+#define NR_TEST_PAGES   32
+#define LONG_LIST       20                      /* > 15: a "flush all" entry */
+#define FIFO_SIZE       16                      /* KVM_HV_TLB_FLUSH_FIFO_SIZE */
+#define ENTRIES_PER_BURST_CALL 3
+#define UNKNOWN_CALL_CODE 0x0fff                /* no such hypercall */
+#define MAX_SCENARIOS   8
+#define MAX_BURST       8
+#define MAX_VPS         (NR_WORKERS + 1)
+#define DEFAULT_YIELD_SPINS 1000
+
+/* Case time limits cover TCG in a nested VM (10-50x slower than here). */
+#define CASE_TIMEOUT_S  150
+#define MSG_TIMEOUT_MS  140000
+
+static uint64_t rounds_per_scenario = 16;
+TEST_OPTION("rounds", rounds_per_scenario, "flush rounds per target scenario");
+static uint64_t negative_control;
+static uint64_t yield_spins = DEFAULT_YIELD_SPINS;
+TEST_OPTION("yield-spins", yield_spins,
+	    "spins before a waiting vCPU lets its host thread yield (0: never; TCG flushes on exit)");
+TEST_OPTION("negative-control", negative_control,
+	    "1: change PTEs but skip the flush hypercalls (flush cases must fail)");
+
+enum target_kind {
+	TARGET_VPS,             /* the VPs listed (mask or sparse banks) */
+	TARGET_MASK_ZERO,       /* non-Ex, processor_mask == 0: all */
+	TARGET_ALL_FLAG,        /* HV_FLUSH_ALL_PROCESSORS + a partial mask: all */
+	TARGET_SET_ALL,         /* Ex, HV_GENERIC_SET_ALL: all */
+};
+
+struct gva_entry { uint32_t page, additional; };
+
+struct flush_desc {
+	const char *what;               /* string literal, for messages */
+	uint16_t code;
+	bool fast;
+	enum target_kind kind;
+	uint32_t nr_vps;
+	uint32_t vps[MAX_VPS];
+	uint32_t nr_entries;
+	struct gva_entry entries[HV_FLUSH_MAX_GVAS];
+	/* Filled in by the host. */
+	uint64_t pages;                 /* pages the call covers / remaps */
+	uint64_t expect_workers;        /* workers that must be flushed */
+	bool expect_self;
+	bool one_page_per_round;        /* remap one listed page at a time */
+	uint64_t stale;                 /* result */
+};
+
+struct flush_shared {
+	struct tlbcheck *tc;
+	void *input;                    /* the sender's slow-call input page */
+	bool negative;
+	uint64_t rounds;
+	uint64_t ram_size;
+	bool fifo_series;               /* KVM has the 6.2 FIFO/per-GVA flush series */
+	uint32_t nr_scenarios;
+	struct flush_desc sc[MAX_SCENARIOS];
+	/* Host-driven bursts. */
+	uint32_t burst_len;
+	bool stop;
+	struct flush_desc burst[MAX_BURST];
+	/* Stress. */
+	uint64_t seed;
+	uint64_t max_iterations;
+	volatile bool time_up;
+	uint64_t iterations;
+	uint64_t stress_stale;
+	uint64_t stress_calls[4];
+};
+
+/* ---- guest side ---- */
+
+static uint64_t page_gva(uint32_t page) { return TEST_GVA + (uint64_t)page * PAGE_SIZE; }
+
+static void build_flush(const struct flush_desc *d, struct hv_flush *f)
+{
+	uint32_t i;
+
+	hv_flush_init(f, d->code, d->fast);
+	switch (d->kind) {
+	case TARGET_SET_ALL:
+		f->format = HV_GENERIC_SET_ALL;
+		break;
+	case TARGET_ALL_FLAG:
+		f->flags |= HV_FLUSH_ALL_PROCESSORS;
+		/* the mask still names some VPs */
+		__attribute__((fallthrough));
+	case TARGET_VPS:
+		for (i = 0; i < d->nr_vps; i++)
+			hv_flush_add_vp(f, d->vps[i]);
+		break;
+	case TARGET_MASK_ZERO:
+		break;
+	}
+	if (hv_flush_is_list(d->code))
+		for (i = 0; i < d->nr_entries; i++)
+			hv_flush_add_gva(f, page_gva(d->entries[i].page), d->entries[i].additional);
+}
+
+static void issue_flush(struct flush_shared *s, const struct flush_desc *d)
+{
+	struct hv_flush f;
+	uint64_t result, expected;
+
+	if (s->negative)
+		return;
+	build_flush(d, &f);
+	result = hyperv_flush_tlb(s->input, &f);
+	/* Success, and KVM reports every rep as completed. */
+	expected = HV_STATUS_SUCCESS | (uint64_t)f.rep_cnt << HV_HYPERCALL_REP_COMP_OFFSET;
+	GUEST_ASSERT_MSG(result == expected, "%s (%s %s): expected result 0x%llx, got 0x%llx",
+			 d->what, hv_flush_call_name(d->code), d->fast ? "fast" : "slow",
+			 (unsigned long long)expected, (unsigned long long)result);
+}
+
+static void sender_setup(struct flush_shared *s)
+{
+	if (!s->negative)
+		hyperv_enable_hypercalls();
+}
+
+static void guest_sender_scenarios(void *arg)
+{
+	struct flush_shared *s = arg;
+	struct tlbcheck *tc = s->tc;
+	uint32_t i;
+	uint64_t r;
+
+	sender_setup(s);
+	for (i = 0; i < s->nr_scenarios; i++) {
+		struct flush_desc *d = &s->sc[i];
+		uint64_t listed = d->pages;
+
+		for (r = 0; r < s->rounds; r++) {
+			uint64_t pages = listed;
+
+			if (d->one_page_per_round) {
+				/* Rotate through the listed pages: each GVA of
+				 * the list has to be flushed on its own. */
+				uint32_t n = r % __builtin_popcountll(listed), k;
+
+				for (k = 0; k < n; k++)
+					pages &= pages - 1;
+				pages &= -pages;
+			}
+			tlbcheck_prepare(tc, d->expect_self);
+			tlbcheck_remap(tc, pages);
+			issue_flush(s, d);
+			d->stale += tlbcheck_verify(tc, d->expect_workers, d->expect_self);
+		}
+	}
+	tlbcheck_stop(tc);
+}
+
+static void guest_worker(void *arg)
+{
+	struct flush_shared *s = arg;
+
+	tlbcheck_worker(s->tc, guest_vcpu_id() - 1);
+}
+
+#define SENDER_IDLE 0x5e0d
+
+/* Host-driven: remap the burst's pages, then issue its calls back to back. */
+static void guest_sender_bursts(void *arg)
+{
+	struct flush_shared *s = arg;
+	uint64_t pages;
+	uint32_t i;
+
+	sender_setup(s);
+	for (;;) {
+		GUEST_SYNC(SENDER_IDLE);
+		if (s->stop)
+			return;
+		for (pages = 0, i = 0; i < s->burst_len; i++)
+			pages |= s->burst[i].pages;
+		tlbcheck_remap(s->tc, pages);
+		for (i = 0; i < s->burst_len; i++)
+			issue_flush(s, &s->burst[i]);
+	}
+}
+
+/* ---- host side ---- */
+
+struct flush_vm {
+	struct vm *vm;
+	struct vcpu *sender;
+	struct vcpu *workers[NR_WORKERS];
+	struct flush_shared *s;
+};
+
+/*
+ * What the target's tlb_flush statistic says about FIFO processing: each
+ * processed GVA entry counts one, a fall-back full flush counts one. Per-GVA
+ * processing came with the FIFOs (6.2, with the extended-ranges CPUID bit);
+ * with shadow paging KVM always flushes everything. On AMD with NPT, 7.2's
+ * svm_flush_tlb_gva() flushes the whole guest TLB for the first entry and
+ * reports "full" (INVLPGA errata), so there one batch counts one; earlier
+ * kernels flush per GVA, so both are accepted there.
+ */
+enum stat_model {
+	STAT_ANY,               /* only "the target flushed at all" (>= 1) */
+	STAT_PER_GVA,           /* exactly one per entry (+1 per fall-back) */
+	STAT_PER_GVA_OR_ONE,    /* per GVA, or 1 when the vendor flushes it all */
+};
+
+static enum stat_model flush_stat_model(struct vcpu *vcpu)
+{
+	if (negative_control || !kvm_hv_has(vcpu, HV_FEATURE_GVA_RANGES))
+		return STAT_ANY;
+	if (module_param_enabled("kvm_intel", "ept"))
+		return STAT_PER_GVA;
+	if (module_param_enabled("kvm_amd", "npt"))
+		return STAT_PER_GVA_OR_ONE;
+	return STAT_ANY;
+}
+
+static void flush_vm_create(struct flush_vm *fv, void (*sender_fn)(void *))
+{
+	struct flush_shared *s;
+	int i;
+
+	if (!negative_control) {
+		require_hyperv();
+		require_kvm_cap(KVM_CAP_HYPERV_TLBFLUSH);
+	}
+	fv->vm = vm_create(NULL);
+	s = fv->s = vm_alloc(fv->vm, sizeof(*s));
+	s->negative = negative_control;
+	s->rounds = rounds_per_scenario;
+	s->ram_size = fv->vm->ram_size;
+	s->input = vm_alloc(fv->vm, PAGE_SIZE);
+	s->tc = tlbcheck_create(fv->vm, TEST_GVA, NR_TEST_PAGES, NR_WORKERS);
+	s->tc->yield_spins = yield_spins;
+	fv->sender = vcpu_add(fv->vm, SENDER_ID, sender_fn, s);
+	for (i = 0; i < NR_WORKERS; i++)
+		fv->workers[i] = vcpu_add(fv->vm, SENDER_ID + 1 + i, guest_worker, s);
+	if (!negative_control) {
+		vcpu_enable_hyperv(fv->sender);
+		vcpu_set_vp_index(fv->sender, SENDER_VP);
+		for (i = 0; i < NR_WORKERS; i++) {
+			vcpu_enable_hyperv(fv->workers[i]);
+			vcpu_set_vp_index(fv->workers[i], worker_vp[i]);
+		}
+	}
+	vcpu_set_msg_timeout(fv->sender, MSG_TIMEOUT_MS);
+	for (i = 0; i < NR_WORKERS; i++)
+		vcpu_set_msg_timeout(fv->workers[i], MSG_TIMEOUT_MS);
+}
+
+/* Which workers (and whether the sender) a description must reach. */
+static void desc_finish(struct flush_desc *d)
+{
+	uint32_t i, w;
+
+	d->expect_workers = 0;
+	d->expect_self = false;
+	if (d->kind != TARGET_VPS) {
+		d->expect_workers = ALL_WORKERS;
+		d->expect_self = true;
+	} else {
+		for (i = 0; i < d->nr_vps; i++) {
+			if (d->vps[i] == SENDER_VP)
+				d->expect_self = true;
+			for (w = 0; w < NR_WORKERS; w++)
+				if (worker_vp[w] == d->vps[i])
+					d->expect_workers |= BITL(w);
+		}
+	}
+	if (hv_flush_is_list(d->code)) {
+		d->pages = 0;
+		for (i = 0; i < d->nr_entries; i++)
+			d->pages |= (BITL(d->entries[i].additional + 1) - 1) << d->entries[i].page;
+	}
+}
+
+static void run_worker_thread(struct vcpu *vcpu)
+{
+	tlbcheck_run_to_done(vcpu);
+}
+
+/* Sender on this thread, workers on their own: everything races for real. */
+static void run_live(struct flush_vm *fv)
+{
+	int i;
+
+	for (i = 0; i < NR_WORKERS; i++)
+		vcpu_thread_start(fv->workers[i], run_worker_thread);
+	tlbcheck_run_to_done(fv->sender);
+	for (i = 0; i < NR_WORKERS; i++)
+		vcpu_thread_join(fv->workers[i]);
+}
+
+static void assert_scenarios(struct flush_vm *fv, const char *what)
+{
+	struct flush_shared *s = fv->s;
+	uint32_t i;
+
+	tlbcheck_diag(s->tc, what);
+	for (i = 0; i < s->nr_scenarios; i++) {
+		char desc[160];
+
+		if (!s->sc[i].stale)
+			continue;
+		snprintf(desc, sizeof(desc), "%s (%s, %s)", s->sc[i].what,
+			 hv_flush_call_name(s->sc[i].code), s->sc[i].fast ? "fast" : "slow");
+		test_diag("%s: %" PRIu64 " stale reads", desc, s->sc[i].stale);
+		tlbcheck_assert_no_stale(s->tc, desc, worker_vp);
+	}
+	tlbcheck_assert_no_stale(s->tc, what, worker_vp);
+}
+
+static struct flush_desc *add_scenario(struct flush_shared *s, const char *what, uint16_t code,
+				       bool fast, enum target_kind kind)
+{
+	struct flush_desc *d;
+
+	TEST_ASSERT(s->nr_scenarios < MAX_SCENARIOS, "too many scenarios");
+	d = &s->sc[s->nr_scenarios++];
+	memset(d, 0, sizeof(*d));
+	d->what = what;
+	d->code = code;
+	d->fast = fast;
+	d->kind = kind;
+	/* Two non-adjacent pages per round; List calls name them. */
+	d->pages = BITL(1) | BITL(5);
+	d->entries[d->nr_entries++] = (struct gva_entry){ 1, 0 };
+	d->entries[d->nr_entries++] = (struct gva_entry){ 5, 0 };
+	return d;
+}
+
+static void add_vp(struct flush_desc *d, uint32_t vp)
+{
+	d->vps[d->nr_vps++] = vp;
+}
+
+/* The target scenarios every call form runs through. */
+static void add_target_scenarios(struct flush_shared *s, uint16_t code, bool fast)
+{
+	struct flush_desc *d;
+
+	if (!hv_flush_is_ex(code)) {
+		d = add_scenario(s, "one VP named in processor_mask", code, fast, TARGET_VPS);
+		add_vp(d, worker_vp[0]);
+		d = add_scenario(s, "HV_FLUSH_ALL_PROCESSORS with a mask naming one VP (all VPs, caller included)",
+				 code, fast, TARGET_ALL_FLAG);
+		add_vp(d, worker_vp[0]);
+		add_scenario(s, "processor_mask == 0 (all VPs, caller included)", code, fast,
+			     TARGET_MASK_ZERO);
+	} else {
+		d = add_scenario(s, "one VP in bank 0", code, fast, TARGET_VPS);
+		add_vp(d, worker_vp[0]);
+		d = add_scenario(s, "one VP in bank 1 (VP index 64)", code, fast, TARGET_VPS);
+		add_vp(d, worker_vp[1]);
+		d = add_scenario(s, "VPs in two adjacent banks (1, and 2: the caller)", code, fast,
+				 TARGET_VPS);
+		add_vp(d, worker_vp[1]);
+		add_vp(d, SENDER_VP);
+		d = add_scenario(s, "VPs in banks 0 and 2 (packed banks, bank 1 absent; 2: the caller)",
+				 code, fast, TARGET_VPS);
+		add_vp(d, worker_vp[0]);
+		add_vp(d, SENDER_VP);
+		add_scenario(s, "HV_GENERIC_SET_ALL (all VPs, caller included)", code, fast,
+			     TARGET_SET_ALL);
+	}
+}
+
+static void run_call_form(uint16_t code, bool fast)
+{
+	struct flush_vm fv;
+	uint32_t i;
+
+	flush_vm_create(&fv, guest_sender_scenarios);
+	add_target_scenarios(fv.s, code, fast);
+	for (i = 0; i < fv.s->nr_scenarios; i++)
+		desc_finish(&fv.s->sc[i]);
+	run_live(&fv);
+	assert_scenarios(&fv, hv_flush_call_name(code));
+	vm_destroy(fv.vm);
+}
+
+TEST_CASE(space_slow, "HvFlushVirtualAddressSpace (memory input) flushes every VP it targets",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, false);
+}
+
+TEST_CASE(space_fast, "HvFlushVirtualAddressSpace (XMM fast input) flushes every VP it targets",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, true);
+}
+
+TEST_CASE(list_slow, "HvFlushVirtualAddressList (memory input) flushes every VP it targets",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, false);
+}
+
+TEST_CASE(list_fast, "HvFlushVirtualAddressList (XMM fast input) flushes every VP it targets",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, true);
+}
+
+TEST_CASE(space_ex_slow, "HvFlushVirtualAddressSpaceEx (memory input) flushes every VP of its sparse set",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, false);
+}
+
+TEST_CASE(space_ex_fast, "HvFlushVirtualAddressSpaceEx (XMM fast input) flushes every VP of its sparse set",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, true);
+}
+
+TEST_CASE(list_ex_slow, "HvFlushVirtualAddressListEx (memory input) flushes every VP of its sparse set",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false);
+}
+
+TEST_CASE(list_ex_fast, "HvFlushVirtualAddressListEx (XMM fast input) flushes every VP of its sparse set",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, true);
+}
+
+/* ---- host-driven bursts: the target stays out of KVM_RUN meanwhile ---- */
+
+struct burst_check {
+	const char *what;
+	uint32_t worker;                /* the one target */
+	uint64_t per_gva_stat;          /* expected tlb_flush delta with per-GVA flushing */
+};
+
+static void burst_vm_create(struct flush_vm *fv)
+{
+	flush_vm_create(fv, guest_sender_bursts);
+	fv->s->tc->sync_steps = true;
+	require_binary_stats();
+	TEST_ASSERT_EQ(vcpu_sync(fv->sender), SENDER_IDLE);
+}
+
+static struct flush_desc *burst_add(struct flush_shared *s, uint16_t code, bool fast,
+				    uint32_t worker)
+{
+	struct flush_desc *d;
+
+	TEST_ASSERT(s->burst_len < MAX_BURST, "burst too long");
+	d = &s->burst[s->burst_len++];
+	memset(d, 0, sizeof(*d));
+	d->what = "burst call";
+	d->code = code;
+	d->fast = fast;
+	d->kind = TARGET_VPS;
+	add_vp(d, worker_vp[worker]);
+	return d;
+}
+
+/*
+ * Park the target after it loaded its translations, run the burst on the
+ * sender, then let the target read: every remapped page must be new. With
+ * per-GVA flushing the target's tlb_flush statistic tells how its FIFO was
+ * processed: +1 per entry, +1 for a fall-back full flush.
+ */
+static void run_burst(struct flush_vm *fv, const struct burst_check *bc, enum stat_model model)
+{
+	struct flush_shared *s = fv->s;
+	struct vcpu *w = fv->workers[bc->worker];
+	uint64_t before, delta;
+	uint32_t i;
+
+	for (i = 0; i < s->burst_len; i++)
+		desc_finish(&s->burst[i]);
+	tlbcheck_host_step(s->tc, w, TLBCHECK_PREPARE);
+	before = vcpu_stat(w, "tlb_flush");
+	TEST_ASSERT_EQ(vcpu_sync(fv->sender), SENDER_IDLE);
+	s->tc->targets = BITL(bc->worker);
+	tlbcheck_host_step(s->tc, w, TLBCHECK_CHECK);
+	delta = vcpu_stat(w, "tlb_flush") - before;
+	test_diag("%s: target's tlb_flush statistic +%" PRIu64, bc->what, delta);
+	tlbcheck_assert_no_stale(s->tc, bc->what, worker_vp);
+	s->burst_len = 0;
+	TEST_ASSERT(delta >= 1, "%s: the target's tlb_flush statistic did not move: it processed "
+		    "no flush at all", bc->what);
+	if (model == STAT_PER_GVA)
+		TEST_ASSERT(delta == bc->per_gva_stat,
+			    "%s: expected the target to process %" PRIu64 " FIFO entries "
+			    "(tlb_flush +%" PRIu64 "), the statistic moved by %" PRIu64,
+			    bc->what, bc->per_gva_stat, bc->per_gva_stat, delta);
+	if (model == STAT_PER_GVA_OR_ONE)
+		TEST_ASSERT(delta == bc->per_gva_stat || delta == 1,
+			    "%s: expected tlb_flush +%" PRIu64 " (one per FIFO entry) or +1 (the "
+			    "vendor flushed everything at the first entry), got +%" PRIu64,
+			    bc->what, bc->per_gva_stat, delta);
+}
+
+static void burst_vm_destroy(struct flush_vm *fv)
+{
+	fv->s->stop = true;
+	vcpu_expect_done(fv->sender);
+	vm_destroy(fv->vm);
+}
+
+#define EACH_GVA_LISTED 4
+static const uint32_t each_gva_pages[EACH_GVA_LISTED] = { 2, 9, 17, 30 };
+
+TEST_CASE(list_each_gva, "each GVA of a List call is flushed, one entry at a time",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	struct flush_vm fv;
+	struct flush_desc *d;
+	enum stat_model model;
+	uint32_t i, f;
+
+	/* Live: rotate which listed GVA changed, so every entry must work. */
+	flush_vm_create(&fv, guest_sender_scenarios);
+	for (f = 0; f < 2; f++) {
+		d = add_scenario(fv.s, f ? "ListEx naming 4 GVAs, one of them remapped"
+					 : "List naming 4 GVAs, one of them remapped",
+				 f ? HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX : HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+				 false, TARGET_VPS);
+		add_vp(d, worker_vp[f ? 1 : 0]);
+		d->nr_entries = 0;
+		for (i = 0; i < EACH_GVA_LISTED; i++)
+			d->entries[d->nr_entries++] = (struct gva_entry){ each_gva_pages[i], 0 };
+		d->one_page_per_round = true;
+		desc_finish(d);
+	}
+	fv.s->rounds = rounds_per_scenario < 2 * EACH_GVA_LISTED ? 2 * EACH_GVA_LISTED
+								 : rounds_per_scenario;
+	run_live(&fv);
+	assert_scenarios(&fv, "List with one remapped GVA per round");
+	vm_destroy(fv.vm);
+
+	/* Parked target: one FIFO entry per listed GVA. */
+	burst_vm_create(&fv);
+	model = flush_stat_model(fv.sender);
+	for (f = 0; f < 2; f++) {
+		struct burst_check bc = { .what = f ? "fast List of 4 GVAs to a parked target"
+						    : "List of 4 GVAs to a parked target",
+					  .worker = 1, .per_gva_stat = EACH_GVA_LISTED };
+
+		d = burst_add(fv.s, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, f, 1);
+		for (i = 0; i < EACH_GVA_LISTED; i++)
+			d->entries[d->nr_entries++] = (struct gva_entry){ each_gva_pages[i], 0 };
+		run_burst(&fv, &bc, model);
+	}
+	if (model == STAT_ANY)
+		test_diag("per-GVA FIFO processing not expected here (no HV_FEATURE_EXT_GVA_RANGES_FLUSH "
+			  "or no TDP): tlb_flush statistic checked only for >= 1");
+	burst_vm_destroy(&fv);
+}
+
+TEST_CASE(list_over_15, "a List call with more than 15 GVAs (a flush-all FIFO entry) flushes all of them",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	struct flush_vm fv;
+	struct flush_desc *d;
+	uint32_t i;
+
+	flush_vm_create(&fv, guest_sender_scenarios);
+	d = add_scenario(fv.s, "List naming 20 GVAs, all remapped", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+			 false, TARGET_VPS);
+	add_vp(d, worker_vp[0]);
+	d->nr_entries = 0;
+	for (i = 0; i < LONG_LIST; i++)
+		d->entries[d->nr_entries++] = (struct gva_entry){ i, 0 };
+	d = add_scenario(fv.s, "ListEx naming 20 GVAs to all VPs, all remapped",
+			 HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, TARGET_SET_ALL);
+	d->nr_entries = 0;
+	for (i = 0; i < LONG_LIST; i++)
+		d->entries[d->nr_entries++] = (struct gva_entry){ NR_TEST_PAGES - 1 - i, 0 };
+	for (i = 0; i < fv.s->nr_scenarios; i++)
+		desc_finish(&fv.s->sc[i]);
+	run_live(&fv);
+	assert_scenarios(&fv, "List with more than 15 GVAs");
+	vm_destroy(fv.vm);
+
+	burst_vm_create(&fv);
+	{
+		struct burst_check bc = { .what = "List of 20 GVAs to a parked target", .worker = 1,
+					  .per_gva_stat = 1 /* one full flush */ };
+
+		d = burst_add(fv.s, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, 1);
+		for (i = 0; i < LONG_LIST; i++)
+			d->entries[d->nr_entries++] = (struct gva_entry){ i, 0 };
+		run_burst(&fv, &bc, flush_stat_model(fv.sender));
+	}
+	burst_vm_destroy(&fv);
+}
+
+TEST_CASE(fifo_overflow, "back-to-back List calls that overflow a parked target's 16-entry FIFO still flush every GVA",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	/* Calls of 3 entries: 5 fit (an entry list is queued only while it
+	 * leaves a free slot), the 6th queues "flush all", later ones find the
+	 * FIFO full. */
+	static const uint32_t burst_calls[] = { 5, 6, MAX_BURST };
+	uint32_t max_fit = (FIFO_SIZE - 1) / ENTRIES_PER_BURST_CALL;
+	struct flush_vm fv;
+	enum stat_model model;
+	uint32_t b, c, e;
+
+	burst_vm_create(&fv);
+	model = flush_stat_model(fv.sender);
+	for (b = 0; b < sizeof(burst_calls) / sizeof(burst_calls[0]); b++) {
+		char what[96];
+		struct burst_check bc = { .what = what, .worker = 0 };
+		uint32_t fit = burst_calls[b] < max_fit ? burst_calls[b] : max_fit;
+
+		snprintf(what, sizeof(what), "%u List calls of %u GVAs to a parked target",
+			 burst_calls[b], ENTRIES_PER_BURST_CALL);
+		/* Entries that fit are flushed one by one, then one full flush. */
+		bc.per_gva_stat = fit * ENTRIES_PER_BURST_CALL + (burst_calls[b] > fit);
+		for (c = 0; c < burst_calls[b]; c++) {
+			struct flush_desc *d = burst_add(fv.s, c % 2 ? HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST
+								     : HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
+							 c % 3 == 2, 0);
+
+			for (e = 0; e < ENTRIES_PER_BURST_CALL; e++)
+				d->entries[d->nr_entries++] =
+					(struct gva_entry){ c * ENTRIES_PER_BURST_CALL + e, 0 };
+		}
+		run_burst(&fv, &bc, model);
+	}
+	burst_vm_destroy(&fv);
+}
+
+/* Three entries: 4 pages, 1 page, 6 pages. */
+static const struct gva_entry range_entries[] = { { 8, 3 }, { 13, 0 }, { 20, 5 } };
+#define NR_RANGE_ENTRIES (sizeof(range_entries) / sizeof(range_entries[0]))
+
+TEST_CASE(gva_ranges, "List entries with additional pages flush the whole range",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	static const uint16_t codes[] = { HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX };
+	struct flush_vm fv;
+	struct flush_desc *d;
+	uint32_t c, fast, i;
+
+	flush_vm_create(&fv, guest_sender_scenarios);
+	for (c = 0; c < 2; c++)
+		for (fast = 0; fast < 2; fast++) {
+			d = add_scenario(fv.s, "3 GVA ranges (4, 1 and 6 pages), every page remapped",
+					 codes[c], fast, TARGET_VPS);
+			add_vp(d, worker_vp[c ? 1 : 0]);
+			d->nr_entries = 0;
+			for (i = 0; i < NR_RANGE_ENTRIES; i++)
+				d->entries[d->nr_entries++] = range_entries[i];
+			desc_finish(d);
+		}
+	run_live(&fv);
+	assert_scenarios(&fv, "List with GVA ranges");
+	vm_destroy(fv.vm);
+
+	burst_vm_create(&fv);
+	{
+		struct burst_check bc = { .what = "3 GVA ranges to a parked target", .worker = 1,
+					  .per_gva_stat = NR_RANGE_ENTRIES /* one per entry */ };
+
+		d = burst_add(fv.s, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, 1);
+		for (i = 0; i < NR_RANGE_ENTRIES; i++)
+			d->entries[d->nr_entries++] = range_entries[i];
+		run_burst(&fv, &bc, flush_stat_model(fv.sender));
+	}
+	burst_vm_destroy(&fv);
+}
+
+/* ---- malformed input ---- */
+
+struct bad_call {
+	const char *what;
+	uint16_t code;
+	bool fast;
+	uint64_t extra_control;
+	uint32_t var_cnt, rep_cnt;
+	uint64_t valid_bank_mask, format;
+	uint64_t status;                /* expected RAX */
+	bool since_fifo_series;         /* validated only from 6.2 (the FIFO series) */
+};
+#define BAD_CALL_BANKS 3                /* laid out whatever var_cnt says */
+
+#define REP_START(n) ((uint64_t)(n) << HV_HYPERCALL_REP_START_OFFSET)
+/* ListEx, one bank: 2 + 1 + GVAs halves; one GVA more than XMM0-5 hold. */
+#define FAST_TOO_MANY_GVAS (HV_FAST_XMM_HALVES - 3 + 1)
+
+#define INVALID HV_STATUS_INVALID_HYPERCALL_INPUT
+static const struct bad_call bad_calls[] = {
+	{ "Space with a rep count", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+	  .rep_cnt = 1, .status = INVALID },
+	{ "fast Space with a rep count", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, .fast = true,
+	  .rep_cnt = 1, .status = INVALID },
+	{ "SpaceEx with a rep count", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
+	  .var_cnt = 1, .valid_bank_mask = 0x1, .rep_cnt = 1, .status = INVALID },
+	{ "Space with a rep start index", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+	  .extra_control = REP_START(1), .status = INVALID },
+	{ "List with rep count 0", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, .status = INVALID },
+	{ "List with rep start index 1", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+	  .extra_control = REP_START(1), .rep_cnt = 2, .status = INVALID },
+	{ "Space with a variable header", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+	  .var_cnt = 1, .status = INVALID },
+	{ "List with a variable header", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+	  .var_cnt = 1, .rep_cnt = 1, .status = INVALID },
+	{ "SpaceEx with var_cnt 1 for two valid banks", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
+	  .var_cnt = 1, .valid_bank_mask = 0x3, .status = INVALID },
+	{ "SpaceEx with var_cnt 3 for two valid banks", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
+	  .var_cnt = 3, .valid_bank_mask = 0x3, .status = INVALID },
+	{ "fast ListEx with var_cnt 0 for one valid bank", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
+	  .fast = true, .valid_bank_mask = 0x1, .rep_cnt = 1, .status = INVALID },
+	{ "SpaceEx HV_GENERIC_SET_ALL with var_cnt != popcount(valid_bank_mask)",
+	  HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, .valid_bank_mask = 0x1,
+	  .format = HV_GENERIC_SET_ALL, .status = INVALID },
+	{ "fast ListEx needing 13 XMM halves", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, .fast = true,
+	  .var_cnt = 1, .valid_bank_mask = 0x1, .rep_cnt = FAST_TOO_MANY_GVAS, .status = INVALID,
+	  .since_fifo_series = true },
+	{ "unknown call code", UNKNOWN_CALL_CODE, .status = HV_STATUS_INVALID_HYPERCALL_CODE },
+	/* Not an error: an empty sparse set flushes nothing and succeeds. */
+	{ "SpaceEx with an empty sparse set", HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
+	  .status = HV_STATUS_SUCCESS },
+};
+#undef INVALID
+#define NR_BAD_CALLS (sizeof(bad_calls) / sizeof(bad_calls[0]))
+#define INPUT_CHECK_WORDS (PAGE_SIZE / sizeof(uint64_t))
+
+static uint64_t input_checksum(const uint64_t *p)
+{
+	uint64_t sum = 0, i;
+
+	for (i = 0; i < INPUT_CHECK_WORDS; i++)
+		sum = sum * 31 + p[i];
+	return sum;
+}
+
+static void expect_status(const char *what, uint64_t result, uint64_t expected)
+{
+	GUEST_ASSERT_MSG(result == expected, "%s: expected RAX 0x%llx, got 0x%llx", what,
+			 (unsigned long long)expected, (unsigned long long)result);
+}
+
+static void guest_bad_input(void *arg)
+{
+	struct flush_shared *s = arg;
+	uint64_t sum, result, bit, rsvd = HV_HYPERCALL_RSVD_MASK;
+	struct hv_flush f;
+	uint32_t i, g;
+
+	hyperv_enable_hypercalls();
+	/* Every reserved bit of the control word, one at a time. */
+	while (rsvd) {
+		bit = rsvd & -rsvd;
+		rsvd &= rsvd - 1;
+		hv_flush_init(&f, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, false);
+		f.flags = HV_FLUSH_ALL_PROCESSORS;
+		f.extra_control = bit;
+		result = hyperv_flush_tlb(s->input, &f);
+		GUEST_ASSERT_MSG(result == HV_STATUS_INVALID_HYPERCALL_INPUT,
+				 "Space with reserved control bit %d set: expected RAX 0x%x, got 0x%llx",
+				 __builtin_ctzll(bit), HV_STATUS_INVALID_HYPERCALL_INPUT,
+				 (unsigned long long)result);
+	}
+	for (i = 0; i < NR_BAD_CALLS; i++) {
+		const struct bad_call *b = &bad_calls[i];
+
+		if (b->since_fifo_series && !s->fifo_series) {
+			/* Before 6.2 KVM ignored the GVA list: nothing to check. */
+			guest_printf("skipped \"%s\": KVM predates per-GVA flushing", b->what);
+			continue;
+		}
+
+		hv_flush_init(&f, b->code, b->fast);
+		f.flags = HV_FLUSH_ALL_PROCESSORS;
+		f.extra_control = b->extra_control;
+		f.valid_bank_mask = b->valid_bank_mask;
+		f.format = b->format;
+		f.var_cnt = b->var_cnt;
+		f.rep_cnt = b->rep_cnt;
+		for (g = 0; g < BAD_CALL_BANKS; g++)
+			f.banks[g] = ~0ull;
+		for (g = 0; g < FAST_TOO_MANY_GVAS; g++)
+			f.gvas[g] = hv_gva_entry(page_gva(g), 0);
+		/* Twice: the second call lays out the same input again, and the
+		 * page must still hold it afterwards (KVM only reads it). */
+		expect_status(b->what, hyperv_flush_tlb(s->input, &f), b->status);
+		sum = input_checksum(s->input);
+		expect_status(b->what, hyperv_flush_tlb(s->input, &f), b->status);
+		GUEST_ASSERT_MSG(input_checksum(s->input) == sum, "%s: the input page changed",
+				 b->what);
+	}
+	/* Input that is not guest memory, or runs off its end. */
+	result = hyperv_hypercall(hv_control(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, false, 0, 0),
+				  s->ram_size + PAGE_SIZE, 0);
+	expect_status("Space with its input GPA beyond guest memory", result,
+		      HV_STATUS_INVALID_HYPERCALL_INPUT);
+	result = hyperv_hypercall(hv_control(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, false, 0, 0),
+				  s->ram_size - sizeof(uint64_t), 0);
+	expect_status("Space with its input straddling the end of guest memory", result,
+		      HV_STATUS_INVALID_HYPERCALL_INPUT);
+	/* Then the flush machinery must still work. */
+	guest_sender_scenarios(arg);
+}
+
+TEST_CASE(bad_input, "malformed flush calls return their documented status and break nothing",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	struct flush_vm fv;
+	struct flush_desc *d;
+
+	TEST_REQUIRE(!negative_control, "not a flush case: no negative control");
+	flush_vm_create(&fv, guest_bad_input);
+	fv.s->fifo_series = kvm_hv_has(fv.sender, HV_FEATURE_GVA_RANGES);
+	d = add_scenario(fv.s, "ListEx to all VPs after the malformed calls",
+			 HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, TARGET_SET_ALL);
+	desc_finish(d);
+	d = add_scenario(fv.s, "Space to one VP after the malformed calls",
+			 HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, true, TARGET_VPS);
+	add_vp(d, worker_vp[0]);
+	desc_finish(d);
+	run_live(&fv);
+	assert_scenarios(&fv, "flushes after malformed calls");
+	vm_destroy(fv.vm);
+}
+
+/* ---- KVM_CAP_HYPERV_ENFORCE_CPUID ---- */
+
+enum enforce_variant { NO_REMOTE_FLUSH, NO_EX_MASKS, NO_XMM_INPUT, ALL_BITS, NR_VARIANTS };
+static const char *const variant_name[NR_VARIANTS] = {
+	"without HV_X64_REMOTE_TLB_FLUSH_RECOMMENDED",
+	"without HV_X64_EX_PROCESSOR_MASKS_RECOMMENDED",
+	"without HV_X64_HYPERCALL_XMM_INPUT_AVAILABLE",
+	"with every flush bit",
+};
+
+struct enforce_shared {
+	void *input[NR_VARIANTS];
+};
+
+#define EXPECT_UD 0xffffffffu
+
+static uint32_t enforce_expectation(enum enforce_variant v, uint16_t code, bool fast)
+{
+	if (v == NO_REMOTE_FLUSH)
+		return HV_STATUS_ACCESS_DENIED;
+	if (v == NO_EX_MASKS && hv_flush_is_ex(code))
+		return HV_STATUS_ACCESS_DENIED;
+	if (v == NO_XMM_INPUT && fast)
+		return EXPECT_UD;
+	return HV_STATUS_SUCCESS;
+}
+
+static void guest_enforce(void *arg)
+{
+	static const uint16_t codes[] = { HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+					  HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
+					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX };
+	struct enforce_shared *s = arg;
+	enum enforce_variant v = guest_vcpu_id();
+	struct hv_flush f;
+	uint32_t c, fast, expected;
+	uint64_t result;
+	int vector;
+
+	hyperv_enable_hypercalls();
+	for (c = 0; c < 4; c++)
+		for (fast = 0; fast < 2; fast++) {
+			hv_flush_init(&f, codes[c], fast);
+			f.flags = HV_FLUSH_ALL_PROCESSORS;
+			if (hv_flush_is_ex(codes[c]))
+				f.format = HV_GENERIC_SET_ALL;
+			if (hv_flush_is_list(codes[c]))
+				hv_flush_add_gva(&f, page_gva(0), 0);
+			expected = enforce_expectation(v, codes[c], fast);
+			result = 0;
+			vector = hyperv_flush_tlb_safe(s->input[v], &f, &result);
+			if (expected == EXPECT_UD) {
+				GUEST_ASSERT_MSG(vector == UD_VECTOR,
+						 "%s, fast %s: expected #UD, got %s (RAX 0x%llx)",
+						 variant_name[v], hv_flush_call_name(codes[c]),
+						 vector == NO_EXCEPTION ? "no exception" : exception_name(vector),
+						 (unsigned long long)result);
+				continue;
+			}
+			GUEST_ASSERT_MSG(vector == NO_EXCEPTION && hv_status(result) == expected,
+					 "%s, %s %s: expected status %u, got %s, RAX 0x%llx",
+					 variant_name[v], fast ? "fast" : "slow",
+					 hv_flush_call_name(codes[c]), expected,
+					 vector == NO_EXCEPTION ? "no exception" : exception_name(vector),
+					 (unsigned long long)result);
+		}
+}
+
+TEST_CASE(enforce_cpuid, "with KVM_CAP_HYPERV_ENFORCE_CPUID a flush call without its CPUID bit gets ACCESS_DENIED, or #UD for XMM input",
+	  .timeout = CASE_TIMEOUT_S)
+{
+	static const struct cpuid_bit cleared[NR_VARIANTS] = {
+		HV_FEATURE_REMOTE_TLB_FLUSH, HV_FEATURE_EX_PROCESSOR_MASKS, HV_FEATURE_XMM_INPUT,
+		{ 0 } };
+	struct enforce_shared *s;
+	struct vcpu *vcpus[NR_VARIANTS];
+	struct vm *vm;
+	int v;
+
+	TEST_REQUIRE(!negative_control, "not a flush case: no negative control");
+	require_hyperv();
+	require_kvm_cap(KVM_CAP_HYPERV_TLBFLUSH);
+	require_kvm_cap(KVM_CAP_HYPERV_ENFORCE_CPUID);
+	vm = vm_create(NULL);
+	s = vm_alloc(vm, sizeof(*s));
+	for (v = 0; v < NR_VARIANTS; v++) {
+		s->input[v] = vm_alloc(vm, PAGE_SIZE);
+		vcpus[v] = vcpu_add(vm, v, guest_enforce, s);
+		/* Enforcement first, then the CPUID it enforces. */
+		vcpu_enable_cap(vcpus[v], KVM_CAP_HYPERV_ENFORCE_CPUID, 1);
+		vcpu_enable_hyperv(vcpus[v]);
+		if (cleared[v].name)
+			vcpu_clear_cpuid_feature(vcpus[v], cleared[v]);
+		vcpu_set_msg_timeout(vcpus[v], MSG_TIMEOUT_MS);
+	}
+	for (v = 0; v < NR_VARIANTS; v++)
+		vcpu_expect_done(vcpus[v]);
+	vm_destroy(vm);
+}
+
+/* ---- stress ---- */
+
+static uint64_t guest_rng(uint64_t *state)
+{
+	/* xorshift64*: good enough to pick calls and targets. */
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dull;
+}
+
+static void random_desc(uint64_t *rng, struct flush_desc *d)
+{
+	static const uint16_t codes[] = { HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
+					  HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
+					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX };
+	static const uint32_t all_vps[MAX_VPS] = { SENDER_VP, 7, 64 };
+	uint64_t r = guest_rng(rng);
+	uint32_t i, w, n;
+
+	d->code = codes[r % 4];
+	d->fast = (r >> 2) & 1;
+	d->nr_vps = 0;
+	d->expect_workers = 0;
+	d->expect_self = false;
+	/* Targets: a random subset (non-Ex can only name VPs below 64), or one of
+	 * the "all" forms now and then. */
+	switch ((r >> 3) % 8) {
+	case 0:
+		d->kind = hv_flush_is_ex(d->code) ? TARGET_SET_ALL : TARGET_MASK_ZERO;
+		break;
+	case 1:
+		d->kind = hv_flush_is_ex(d->code) ? TARGET_SET_ALL : TARGET_ALL_FLAG;
+		d->vps[d->nr_vps++] = all_vps[1];
+		break;
+	default:
+		d->kind = TARGET_VPS;
+		for (i = 0; i < MAX_VPS; i++) {
+			if (!((r >> (6 + i)) & 1))
+				continue;
+			if (!hv_flush_is_ex(d->code) && all_vps[i] >= HV_VPS_PER_BANK)
+				continue;
+			d->vps[d->nr_vps++] = all_vps[i];
+		}
+		if (!d->nr_vps)
+			d->vps[d->nr_vps++] = all_vps[1];
+	}
+	if (d->kind != TARGET_VPS) {
+		d->expect_workers = ALL_WORKERS;
+		d->expect_self = true;
+	}
+	for (i = 0; i < d->nr_vps && d->kind == TARGET_VPS; i++) {
+		if (d->vps[i] == SENDER_VP)
+			d->expect_self = true;
+		for (w = 0; w < NR_WORKERS; w++)
+			if (all_vps[w + 1] == d->vps[i])
+				d->expect_workers |= BITL(w);
+	}
+	/* 1-4 random pages, each its own List entry (ranges now and then). */
+	n = 1 + (r >> 12) % 4;
+	d->nr_entries = 0;
+	d->pages = 0;
+	for (i = 0; i < n; i++) {
+		uint32_t page = guest_rng(rng) % (NR_TEST_PAGES - 2);
+		uint32_t extra = (r >> (16 + i)) & 1 ? 2 : 0;
+		uint64_t bits = (BITL(extra + 1) - 1) << page;
+
+		if (d->pages & bits)
+			continue;
+		d->pages |= bits;
+		d->entries[d->nr_entries++] = (struct gva_entry){ page, extra };
+	}
+}
+
+static void guest_stress_sender(void *arg)
+{
+	struct flush_shared *s = arg;
+	struct flush_desc *d = &s->sc[0];
+	uint64_t rng = s->seed | 1;
+
+	sender_setup(s);
+	while (!s->time_up && s->iterations < s->max_iterations) {
+		random_desc(&rng, d);
+		d->what = "random flush";
+		tlbcheck_prepare(s->tc, d->expect_self);
+		tlbcheck_remap(s->tc, d->pages);
+		issue_flush(s, d);
+		s->stress_stale += tlbcheck_verify(s->tc, d->expect_workers, d->expect_self);
+		s->stress_calls[d->code == HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE ? 0 :
+				d->code == HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST ? 1 :
+				d->code == HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX ? 2 : 3]++;
+		s->iterations++;
+	}
+	tlbcheck_stop(s->tc);
+}
+
+static atomic_bool stress_done;
+
+static void run_stress_sender(struct vcpu *vcpu)
+{
+	tlbcheck_run_to_done(vcpu);
+	atomic_store(&stress_done, true);
+}
+
+#define STRESS_DEFAULT_SECONDS 5
+#define STRESS_POLL_US 10000
+
+TEST_CASE(stress, "random flush calls, forms and targets racing two workers leave no stale reads",
+	  .timeout = CASE_TIMEOUT_S, .stress = true)
+{
+	uint64_t duration = test_duration(STRESS_DEFAULT_SECONDS), start;
+	struct test_rng rng;
+	struct flush_vm fv;
+	int i;
+
+	flush_vm_create(&fv, guest_stress_sender);
+	test_rng_init(&rng, 0);
+	fv.s->seed = test_rng_next(&rng);
+	fv.s->max_iterations = test_iterations(UINT64_MAX);
+	atomic_store(&stress_done, false);
+	for (i = 0; i < NR_WORKERS; i++)
+		vcpu_thread_start(fv.workers[i], run_worker_thread);
+	vcpu_thread_start(fv.sender, run_stress_sender);
+	start = now_ns();
+	while (!atomic_load(&stress_done) && now_ns() - start < duration * 1000000000ull)
+		usleep(STRESS_POLL_US);
+	fv.s->time_up = true;
+	vcpu_thread_join(fv.sender);
+	for (i = 0; i < NR_WORKERS; i++)
+		vcpu_thread_join(fv.workers[i]);
+	test_diag("%" PRIu64 " flushes in %" PRIu64 " s (Space %" PRIu64 ", List %" PRIu64
+		  ", SpaceEx %" PRIu64 ", ListEx %" PRIu64 ")", fv.s->iterations, duration,
+		  fv.s->stress_calls[0], fv.s->stress_calls[1], fv.s->stress_calls[2],
+		  fv.s->stress_calls[3]);
+	tlbcheck_diag(fv.s->tc, "stress");
+	TEST_ASSERT(fv.s->iterations > 0, "the sender issued no flush in %" PRIu64 " s", duration);
+	tlbcheck_assert_no_stale(fv.s->tc, "a random flush", worker_vp);
+	vm_destroy(fv.vm);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Host threads that disturb where vCPU threads run:
+ *
+ *   - a migrator moves a set of threads (usually vCPU threads) between host
+ *     CPUs and NUMA nodes with sched_setaffinity() at random, seeded
+ *     intervals, whatever the thread is doing (running, or blocked in a
+ *     halted KVM_RUN), and can also signal it out of KVM_RUN now and then;
+ *   - a competitor is pinned to one CPU and alternates short random busy
+ *     spells with short sleeps, so that a thread sharing that CPU is
+ *     preempted at random points (each competitor wakeup may preempt it).
+ *
+ *   struct migrator *m = migrator_start(tids, n, &(struct migrator_opts){
+ *           .interval_us = 200, .stream = 1 });
+ *   ...
+ *   struct migration last;
+ *   if (migrator_last(m, tid, &last)) ... last.from_cpu, last.to_cpu ...
+ *   migrator_stop(m);          // joins; the threads may run anywhere again
+ */
+#ifndef KVMTEST_MIGRATE_H
+#define KVMTEST_MIGRATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MIGRATOR_MAX_THREADS 64
+
+struct migrator_opts {
+	uint64_t interval_us;           /* mean pause between moves (uniform 0..2x) */
+	uint64_t stream;                /* test_rng stream: --seed replays the moves */
+	unsigned int kick_percent;      /* moves that also send KICK_SIGNAL to the thread */
+};
+
+/* One move, as the migrator saw it. */
+struct migration {
+	uint64_t when_ns;               /* now_ns() of the sched_setaffinity() */
+	int from_cpu;                   /* CPU the thread last ran on before the move */
+	int to_cpu;                     /* the one CPU allowed, or -1 for a node / all CPUs */
+	int to_node;                    /* node of to_cpu, or the node allowed; -1 = all CPUs */
+	char state;                     /* /proc state letter at the move: R running, S sleeping */
+	uint64_t seq;                   /* 1 for the thread's first move */
+};
+
+struct migrator_stats {
+	uint64_t moves;
+	uint64_t moves_while_sleeping;  /* thread was blocked (state S/D) when moved */
+	uint64_t cross_node_moves;      /* from a CPU of one node to another node */
+	uint64_t kicks;
+};
+
+struct migrator;
+struct migrator *migrator_start(const pid_t *tids, int n, const struct migrator_opts *opts);
+/* Stop and join; every thread may run on all CPUs again. */
+void migrator_stop(struct migrator *m);
+/* The thread's latest move; false if it has not been moved yet. Thread-safe. */
+bool migrator_last(struct migrator *m, pid_t tid, struct migration *out);
+void migrator_get_stats(struct migrator *m, struct migrator_stats *out);
+
+struct competitor;
+/* A thread pinned to cpu that busy-waits for up to busy_us_max, then sleeps
+ * for up to sleep_us_max (both uniform, seeded), until stopped. */
+struct competitor *competitor_start(int cpu, uint64_t busy_us_max, uint64_t sleep_us_max,
+				    uint64_t stream);
+/* Stop and join; returns the number of busy/sleep rounds it ran. */
+uint64_t competitor_stop(struct competitor *c);
+
+/* Where a thread is: the CPU it last ran on and its state letter (from
+ * /proc/self/task/TID/stat); 0 or -errno. */
+int thread_where(pid_t tid, int *cpu, char *state);
+/* Its involuntary context switches so far (preemptions), or 0 if unknown. */
+uint64_t thread_preemptions(pid_t tid);
+
+#endif

@@ -1,0 +1,213 @@
+#!/bin/sh
+# The test of the tests: every negative control in the table must make its
+# case fail, with the diagnostic the table names.
+#
+#   check_negative_controls.sh [-f TABLE] [DIR] [collection/binary...]
+#
+# DIR holds the test binaries as collection/binary (a build directory or an
+# installed suite; default: this script's directory when it is an installed
+# suite, else ../../build). TABLE defaults to negative_controls.txt next to
+# this script (its header describes the format). A selection limits the rows
+# to those binaries.
+#
+# For each row whose requirements this host meets (probed by running cases
+# without a control, see the table) the targeted case is run alone with
+# --negative-control N; it passes when the case is reported "not ok", a
+# diagnostic line matches the row's regex and the binary exits 1. Rows the
+# host cannot show are reported as skipped with the reason, never as passed.
+# Output: TAP, then "N passed, N failed, N skipped". Exit status: 0 when no
+# row failed, 1 otherwise, 2 on bad usage or a malformed table.
+#
+# POSIX sh: runs from a build tree and inside the VM runner's busybox.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+table=$here/negative_controls.txt
+usage() { echo "usage: check_negative_controls.sh [-f TABLE] [DIR] [collection/binary...]" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-f) [ $# -ge 2 ] || usage; table=$2; shift 2 ;;
+	-h|--help) usage ;;
+	-*) echo "check_negative_controls.sh: unknown option '$1'" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+dir=
+# A directory is DIR; a selection names binaries (files).
+if [ $# -gt 0 ] && [ -d "$1" ]; then dir=$1; shift; fi
+if [ -z "$dir" ]; then
+	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
+fi
+[ -d "$dir" ] || { echo "check_negative_controls.sh: no test directory '$dir'" >&2; exit 2; }
+[ -f "$table" ] || { echo "check_negative_controls.sh: no table '$table'" >&2; exit 2; }
+selection=" $* "
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/negctl.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+trim() { printf '%s' "$1" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'; }
+selected() { [ "$selection" = "  " ] || case $selection in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# Cases run bounded by their binary's own time limit, plus a hard kill.
+# run_case OUT BINARY CASE CONTROL ARGS -> binary's exit status; output in OUT
+run_case() {
+	out=$1 bin=$dir/$2 case_=$3 nc=$4 args=$5
+	if [ ! -x "$bin" ]; then echo "# no such test binary: $bin" >"$out"; return 127; fi
+	set -- -t "$case_"
+	[ "$nc" = 0 ] || set -- "$@" --negative-control "$nc"
+	# shellcheck disable=SC2086 # ARGS are separate words on purpose
+	limit=$("$bin" "$@" $args --time-limit 2>/dev/null) || limit=300
+	# shellcheck disable=SC2086
+	timeout -s KILL "$limit" "$bin" "$@" $args >"$out" 2>&1
+}
+
+# The result line of the single case run: "pass", "fail" or "skip REASON".
+case_result() {
+	line=$(grep -E '^(not ok|ok) 1 ' "$1" | head -n 1)
+	case $line in
+	"not ok 1 "*) echo fail ;;
+	*" # SKIP "*) echo "skip ${line#* # SKIP }" ;;
+	"ok 1 "*) echo pass ;;
+	*) echo "fail (no result line)" ;;
+	esac
+}
+
+# Result of a case without a control, run once per binary/case/args.
+baseline() {  # baseline BINARY CASE ARGS -> result as case_result prints it
+	key=$(printf '%s_%s_%s' "$1" "$2" "$3" | tr -c 'A-Za-z0-9_' '-')
+	if [ ! -f "$tmp/base.$key" ]; then
+		run_case "$tmp/base.$key.out" "$1" "$2" 0 "$3"
+		case_result "$tmp/base.$key.out" >"$tmp/base.$key"
+	fi
+	cat "$tmp/base.$key"
+}
+
+baseline_out() { baseline "$@" >/dev/null; echo "$tmp/base.$key.out"; }
+
+# Probes from the table: name -> "BINARY|CASE|ARGS|pass" or "...|skip REGEX".
+probe_def() { grep -E "^probe[[:space:]]+$1[[:space:]]*\|" "$table" | head -n 1 | sed 's/^probe[[:space:]]*[^|]*|//'; }
+
+describe() {  # a case_result in words
+	case $1 in pass) echo passes ;; skip*) echo "skips: ${1#skip }" ;; fail*) echo "fails" ;; *) echo "$1" ;; esac
+}
+
+# need WORD BINARY CASE ARGS: prints nothing when met, else why not; status 2
+# when the row must fail (its own case fails without the control).
+need() {
+	word=$1
+	case $word in
+	any) return 0 ;;
+	passes)
+		r=$(baseline "$2" "$3" "$4")
+		case $r in
+		pass) return 0 ;;
+		skip*) echo "the case skips without the control: ${r#skip }"; return 1 ;;
+		*) echo "the case fails without the control too, so the control proves nothing"; return 2 ;;
+		esac ;;
+	esac
+	def=$(probe_def "$word")
+	[ -n "$def" ] || { echo "unknown requirement '$word' (no probe line in the table)"; return 2; }
+	pbin=$(trim "$(echo "$def" | cut -d'|' -f1)")
+	pcase=$(trim "$(echo "$def" | cut -d'|' -f2)")
+	pargs=$(trim "$(echo "$def" | cut -d'|' -f3)")
+	pwant=$(trim "$(echo "$def" | cut -d'|' -f4-)")
+	[ "$pargs" = - ] && pargs=
+	r=$(baseline "$pbin" "$pcase" "$pargs")
+	case $pwant in
+	pass)
+		[ "$r" = pass ] && return 0
+		echo "needs $word ($pbin:$pcase passes), but it $(describe "$r")"; return 1 ;;
+	pass-without\ *)
+		re=${pwant#pass-without }
+		out=$(baseline_out "$pbin" "$pcase" "$pargs")
+		if [ "$r" = pass ] && ! grep -E '^#' "$out" | grep -Eq -- "$re"; then return 0; fi
+		[ "$r" = pass ] && r="passes, printing: $(grep -E '^#' "$out" | grep -E -- "$re" | head -n 1)"
+		echo "needs $word ($pbin:$pcase passes without a diagnostic matching /$re/), but it $(describe "$r")"; return 1 ;;
+	skip\ *)
+		re=${pwant#skip }
+		case $r in
+		skip*) if printf '%s\n' "${r#skip }" | grep -Eq -- "$re"; then return 0; fi ;;
+		esac
+		echo "needs $word ($pbin:$pcase skips with /$re/), but it $(describe "$r")"; return 1 ;;
+	*) echo "probe $word: expected 'pass' or 'skip REGEX', got '$pwant'"; return 2 ;;
+	esac
+}
+
+# ---- the rows ----
+grep -Ev '^[[:space:]]*(#|$|probe[[:space:]])' "$table" >"$tmp/rows"
+: >"$tmp/selected"
+while IFS= read -r row; do
+	bin=$(trim "$(echo "$row" | cut -d'|' -f1)")
+	selected "$bin" && printf '%s\n' "$row" >>"$tmp/selected"
+done <"$tmp/rows"
+total=$(wc -l <"$tmp/selected" | tr -d ' ')
+
+echo "TAP version 13"
+echo "# host: $(uname -n), kernel: $(uname -r), table: $table"
+echo "1..$total"
+n=0; passed=0; failed=0; skipped=0; start_all=$(date +%s)
+while IFS= read -r row; do
+	n=$((n + 1))
+	bin=$(trim "$(echo "$row" | cut -d'|' -f1)")
+	case_=$(trim "$(echo "$row" | cut -d'|' -f2)")
+	nc=$(trim "$(echo "$row" | cut -d'|' -f3)")
+	args=$(trim "$(echo "$row" | cut -d'|' -f4)")
+	needs=$(trim "$(echo "$row" | cut -d'|' -f5)")
+	what=$(trim "$(echo "$row" | cut -d'|' -f6)")
+	re=$(trim "$(echo "$row" | cut -d'|' -f7-)")
+	[ "$args" = - ] && args=
+	name="$bin:$case_ --negative-control $nc${args:+ $args} ($what)"
+	case $nc in ''|*[!0-9]*) nc=bad ;; esac
+	if [ -z "$case_" ] || [ "$nc" = bad ] || [ -z "$needs" ] || [ -z "$re" ]; then
+		echo "not ok $n $name"
+		echo "# malformed table row: $row"
+		failed=$((failed + 1)); continue
+	fi
+
+	why=; verdict=
+	for word in $needs; do
+		why=$(need "$word" "$bin" "$case_" "$args")
+		case $? in 0) ;; 1) verdict=skip; break ;; *) verdict=fail; break ;; esac
+	done
+	if [ "$verdict" = skip ]; then
+		echo "ok $n $name # SKIP $why"; skipped=$((skipped + 1)); continue
+	elif [ "$verdict" = fail ]; then
+		echo "not ok $n $name"; echo "# $why"; failed=$((failed + 1)); continue
+	fi
+
+	t0=$(date +%s)
+	run_case "$tmp/out" "$bin" "$case_" "$nc" "$args"
+	rc=$?
+	secs=$(($(date +%s) - t0))
+	r=$(case_result "$tmp/out")
+	problem=
+	case $r in
+	fail*) ;;
+	skip*)
+		if [ "$needs" != any ]; then
+			echo "ok $n $name # SKIP the control run skips: ${r#skip }"
+			skipped=$((skipped + 1)); continue
+		fi
+		problem="the control run skipped (${r#skip }), but the table says any host shows it" ;;
+	pass) problem="the control did NOT make the case fail" ;;
+	esac
+	if [ -z "$problem" ] && ! grep -E '^#' "$tmp/out" | grep -Eq -- "$re"; then
+		problem="the case failed, but no diagnostic matches /$re/"
+	fi
+	if [ -z "$problem" ] && [ "$rc" -ne 1 ]; then
+		problem="the case failed, but the binary exited $rc instead of 1"
+	fi
+	if [ -z "$problem" ]; then
+		echo "ok $n $name"
+		echo "# ${secs}s: $(grep -E '^#' "$tmp/out" | grep -E -- "$re" | head -n 1 | sed 's/^# //')"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n $name"
+		echo "# $problem; the run (exit $rc, ${secs}s):"
+		sed 's/^/#   /' "$tmp/out"
+		failed=$((failed + 1))
+	fi
+done <"$tmp/selected"
+echo "# $total rows in $(($(date +%s) - start_all)) s"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,26 @@
+# make bench: what the suite costs, next to the raw-ioctl floor (see
+# scripts/bench/bench.c and scripts/bench/bench.sh).
+#
+#   make bench [BENCH_ARGS="--iterations N --duration S"] [BENCH_SUITE=0]
+#       on this host's /dev/kvm: prints a table, writes results/bench.json
+#       and results/bench.md. BENCH_SUITE=0 leaves out the whole-suite
+#       figures (a clean build and make run_tests), which take longest.
+#   make vm_bench [KERNEL=sid|bookworm|trixie|PATH] [BENCH_ARGS=...] [VM_BENCH_FLAGS=--with-suite]
+#       the same binary inside a QEMU VM through scripts/vm-run: writes
+#       results/bench-vm-<kernel>-<version>.json and .md.
+
+BENCH_BIN      := $(O)/scripts/bench/bench
+BENCH_SUITE    ?= 1
+BENCH_ARGS     ?=
+VM_BENCH_FLAGS ?=
+
+# Built with everything else, so a library change that breaks it shows at once.
+all: $(BENCH_BIN)
+
+bench: all
+	@scripts/bench/bench.sh -d $(O) -s $(BENCH_SUITE) -- $(BENCH_ARGS)
+
+vm_bench:
+	@scripts/bench/vm-bench --kernel $(or $(KERNEL),sid) $(VM_BENCH_FLAGS) -- $(BENCH_ARGS)
+
+.PHONY: bench vm_bench
