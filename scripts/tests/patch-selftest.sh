@@ -78,7 +78,13 @@ fi
 
 # --- the self-test series, seen in a VM -----------------------------------------
 obj=$repo/build/vm-static
-make -s -C "$repo" STATIC=1 O="$obj" "$obj/x86_64/smoke" "$obj/scripts/tests/patch/marker_probe" >&2
+if ! make -s -C "$repo" STATIC=1 O="$obj" "$obj/x86_64/smoke" "$obj/scripts/tests/patch/marker_probe" \
+	>"$tmp/make.log" 2>&1; then
+	cat "$tmp/make.log" >&2
+	fail "the static smoke test and marker_probe build"
+	done_testing
+	exit 1
+fi
 suite=$tmp/suite
 "$scripts/install.sh" "$obj" "$suite" x86_64/smoke
 mkdir -p "$suite/patch"
