@@ -1,6 +1,7 @@
 # VM runner targets (included by the Makefile). See README.md, "Running in a VM".
 #
 #   make vm_run_tests [KERNEL=sid|bookworm|trixie|/path/bzImage [MODULES=DIR]]
+#                     [PATCHES=DIR (KVM patch series, with a Debian KERNEL)]
 #                     [TESTS="coll/bin[:case] ..."] [ARGS="..."] [VM_FLAGS="--mem 4096 --numa"]
 #   make matrix [KERNELS="bookworm trixie sid"] [TESTS=...] [ARGS=...] [VM_FLAGS=...]
 #   make vm_selftest   the VM runner's own tests (one real boot of $(KERNEL))
@@ -10,13 +11,14 @@
 KERNEL   ?= sid
 KERNELS  ?= bookworm trixie sid
 MODULES  ?=
+PATCHES  ?=
 VM_FLAGS ?=
 
 vm_deps:
-	@scripts/deps.sh build vm
+	@scripts/deps.sh build vm $(if $(PATCHES),patches)
 
 vm_run_tests: vm_deps
-	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 matrix: vm_deps
 	@scripts/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)

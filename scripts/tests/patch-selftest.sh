@@ -1,0 +1,132 @@
+#!/bin/bash
+# `make patch_selftest`: scripts/kvm-modules and `vm-run --patches` end to end
+# on Debian's $KERNEL (default sid). Slow the first time (downloads Debian's
+# toolchain and source, builds KVM once: minutes); seconds per build after.
+#
+#   - a series that does not apply, does not build, or reaches outside KVM's
+#     modules stops with the patch's name and the first error;
+#   - Documentation/ and tools/ changes are left out with a note;
+#   - a header the series changes wins over the linux-headers package's copy
+#     (patch/header/ uses a define only the patched header has);
+#   - Debian's own source, rebuilt in the chroot, gives the same machine code
+#     as Debian's modules (and the tree is back to pristine after the failed
+#     series above);
+#   - the self-test series (patch/good/: a KVM_CHECK_EXTENSION value in
+#     kvm.ko, a parameter in kvm-amd.ko) is seen by marker_probe in a VM that
+#     boots the stock kernel with the rebuilt modules, where the suite's smoke
+#     test passes too;
+#   - negative controls: marker_probe fails in a VM with Debian's own modules,
+#     and on this host's stock KVM.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+kernel=${KERNEL:-sid}
+repo=$(dirname "$scripts")
+patchdir=$tests/patch
+km() { "$scripts/kvm-modules" --out "$tmp/modules" "$kernel" "$@"; }
+
+# --- the series' errors (the first call also sets up the cache) ---------------
+start=$(date +%s)
+expect "a patch that does not apply is named, with git's error" 1 km "$patchdir/stale" :: \
+	'^kvm-modules: patch 1 of 1, 0001-KVM-marker-against-another-kernel.patch, does not apply to Debian' \
+	'^    error: patch failed: virt/kvm/kvm_main.c:[0-9]+$'
+echo "# first kvm-modules run: $(($(date +%s) - start)) s (includes the one-time download and clean build)"
+grep -E '^(fetch-kernel: .*(downloaded|MiB)|kvm-modules: (downloaded|toolchain|clean build took|kernel built|chroot compiler))' \
+	"$tmp/out" | sed 's/^/# /' || true
+expect "a patch outside KVM's modules and headers is refused, naming the file" 1 km "$patchdir/outside" :: \
+	'^kvm-modules: patch 1 of 1, 0001-x86-kvm-guest-change.patch, changes files outside' \
+	'^    arch/x86/kernel/kvm.c$'
+expect "a patch that does not build is named, with the compiler's first error" 1 km "$patchdir/broken" :: \
+	'^kvm-modules: the series does not build: first error in virt/kvm/kvm_main.c \(last changed by 0001-KVM-marker-that-does-not-compile.patch\):$' \
+	"error: 'KVM_REGRESS_NO_SUCH_MARKER' undeclared"
+expect "Documentation/ and tools/ changes are left out with a note" 0 km "$patchdir/docs-only" :: \
+	'left out \(not part of the modules\): Documentation/virt/kvm/kvm-regress-note.rst tools/testing/selftests/kvm/kvm_regress_note.c$'
+
+start=$(date +%s)
+expect "a header the series changes is the one the modules are built with (a marker only it has)" 0 \
+	km "$patchdir/good" "$patchdir/header" :: \
+	'^kvm-modules: applied 3 patch\(es\): 0001-.* 0002-.* 0003-KVM-SVM-use-a-marker-from-a-patched-header.patch$' \
+	'^kvm-modules: note: the series changes headers' \
+	'^    0003-KVM-SVM-use-a-marker-from-a-patched-header.patch: arch/x86/include/asm/sev.h$'
+echo "# build with the header series: $(($(date +%s) - start)) s"
+
+# --- Debian's own source: the same code as Debian's modules --------------------
+start=$(date +%s)
+expect "Debian's source, rebuilt without patches, gives modules" 0 km :: \
+	'^kvm-modules: built kvm.ko kvm-amd.ko kvm-intel.ko for '
+echo "# rebuild after the failed series: $(($(date +%s) - start)) s"
+kdir=$("$scripts/vm/fetch-kernel" "$kernel" 2>/dev/null)
+kver=$(cat "$kdir/version")
+differ=()
+for m in kvm kvm-amd kvm-intel; do
+	stock=$(find "$kdir/lib/modules/$kver" -name "$m.ko*" | head -n 1)
+	case $stock in
+	*.xz) xz -dc "$stock" >"$tmp/stock.ko" ;;
+	*.zst) zstd -q -dc "$stock" >"$tmp/stock.ko" ;;
+	*) cp "$stock" "$tmp/stock.ko" ;;
+	esac
+	objcopy -O binary --only-section=.text "$tmp/stock.ko" "$tmp/stock.text"
+	objcopy -O binary --only-section=.text "$tmp/modules/$m.ko" "$tmp/rebuilt.text"
+	cmp -s "$tmp/stock.text" "$tmp/rebuilt.text" || differ+=("$m.ko")
+done
+if [ ${#differ[@]} -eq 0 ]; then
+	pass "the rebuilt kvm.ko, kvm-amd.ko, kvm-intel.ko have Debian's machine code (.text identical)"
+else
+	fail "the rebuilt kvm.ko, kvm-amd.ko, kvm-intel.ko have Debian's machine code (.text identical)" \
+		".text differs from Debian's in: ${differ[*]} (another compiler, or the tree is not pristine)"
+fi
+
+# --- the self-test series, seen in a VM -----------------------------------------
+obj=$repo/build/vm-static
+if ! make -s -C "$repo" STATIC=1 O="$obj" "$obj/x86_64/smoke" "$obj/scripts/tests/patch/marker_probe" \
+	>"$tmp/make.log" 2>&1; then
+	cat "$tmp/make.log" >&2
+	fail "the static smoke test and marker_probe build"
+	done_testing
+	exit 1
+fi
+suite=$tmp/suite
+"$scripts/install.sh" "$obj" "$suite" x86_64/smoke
+mkdir -p "$suite/patch"
+cp "$obj/scripts/tests/patch/marker_probe" "$suite/patch/"
+echo "patch:marker_probe" >>"$suite/kselftest-list.txt"
+echo "patch:marker_probe $("$suite/patch/marker_probe" --time-limit)" >>"$suite/time-limits.txt"
+
+# Kept for a look after a failure: results/patch-selftest/vm-<kernel>[-patched].*
+results=$repo/results/patch-selftest
+start=$(date +%s)
+expect "with the patched modules, the VM sees the series and the smoke test passes" 0 \
+	"$scripts/vm-run" --kernel "$kernel" --patches "$patchdir/good" --suite "$suite" \
+	--results "$results" x86_64/smoke patch/marker_probe :: \
+	'^kvm-modules: applied 2 patch\(es\): 0001-KVM-report-a-marker-for-KVM_CAP_CHECK_EXTENSION_VM.patch 0002-KVM-SVM-marker-module-parameter.diff$' \
+	'^mkinitramfs: kvm.ko from .* instead of the kernel.s$' \
+	'^mkinitramfs: kvm-amd.ko from .* instead of the kernel.s$' \
+	'^kvm-regress: kvm_amd: .* kvm_regress_marker=7042669' \
+	'^    # /dev/kvm: KVM_CHECK_EXTENSION\(KVM_CAP_CHECK_EXTENSION_VM\) = 0x6b766d$' \
+	'^    ok 1 KVM_CHECK_EXTENSION\(KVM_CAP_CHECK_EXTENSION_VM\) answers with the patch.s marker' \
+	'^    ok 2 kvm_amd has the patch.s read-only parameter kvm_regress_marker, holding the marker$' \
+	'^ok 1 x86_64/smoke' '^ok 2 patch/marker_probe' \
+	"^vm-run: $kernel-patched \(.*\): PASS$"
+grep -E '^vm-run: .*VM ran' "$tmp/out" | sed 's/^/# /' || true
+# A failed case of the suite, with its diagnostics (expect shows only the tail).
+grep -B 8 -E '^    not ok' "$results/vm-$kernel-patched.ktap" 2>/dev/null | sed 's/^/# /' || true
+echo "# build + boot + run with the series: $(($(date +%s) - start)) s"
+
+# --- negative controls: the probe on stock KVM ------------------------------------
+start=$(date +%s)
+expect "negative control: in a VM with Debian's own modules the probe fails both cases" 1 \
+	"$scripts/vm-run" --kernel "$kernel" --suite "$suite" --results "$results" patch/marker_probe :: \
+	'^    # .*reports 0x1 for KVM_CAP_CHECK_EXTENSION_VM, expected the marker 0x6b766d \(the stock value' \
+	'^    not ok 1 KVM_CHECK_EXTENSION' \
+	'^    # .*kvm_amd has no parameter kvm_regress_marker .*the loaded kvm-amd.ko is not the patched one$' \
+	'^    not ok 2 kvm_amd has' "^vm-run: $kernel \(.*\): FAIL$"
+echo "# stock boot + run: $(($(date +%s) - start)) s"
+if [ -c /dev/kvm ] && [ -w /dev/kvm ]; then
+	expect "negative control: on this host's stock KVM the probe fails, naming the stock value" 1 \
+		"$suite/patch/marker_probe" -t check_extension_marker :: \
+		'expected the marker 0x6b766d \(the stock value: this KVM is not the patched kvm.ko\)' \
+		'^not ok 1 KVM_CHECK_EXTENSION'
+else
+	pass "negative control: on this host's stock KVM the probe fails # SKIP no usable /dev/kvm here"
+fi
+done_testing
