@@ -1,15 +1,16 @@
 #!/bin/bash
 # `make check`: the project's own tests, then the suite on this host's
-# /dev/kvm, then the suite in a QEMU VM (when the VM runner is present).
+# /dev/kvm, then the suite and the negative controls in a QEMU VM, then the
+# patch-series rebuild.
 # Each part streams its output and is timed; the last line adds up the
 # counts lines of all parts.
 #
-#   scripts/check.sh BUILD_DIR [part...]     parts: self host vm (default: all)
+#   scripts/check.sh BUILD_DIR [part...]     parts: self host vm patch (default: all)
 set -uo pipefail
 build=${1:?usage: scripts/check.sh BUILD_DIR [self|host|vm...]}
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
-parts=${*:-self host vm}
+parts=${*:-self host vm patch}
 total_passed=0 total_failed=0 total_skipped=0 status=0
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 
@@ -51,6 +52,13 @@ for part in $parts; do
 				--no-print-directory vm_negative_controls VM_FLAGS="--timeout ${VM_TIMEOUT:-1800}"
 		else
 			echo "=== suite in a QEMU VM: skipped (no VM runner in this tree)"
+		fi
+		;;
+	patch)
+		# A KVM patch series rebuilt into a stock Debian kernel's modules
+		# (slowest part: toolchain and source download, module build).
+		if [ -x "$top/scripts/kvm-modules" ]; then
+			run_part "patch-series rebuild self-test (sid)" make -C "$top" --no-print-directory patch_selftest
 		fi
 		;;
 	*) echo "scripts/check.sh: unknown part '$part'" >&2; exit 2 ;;
