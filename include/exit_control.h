@@ -2,7 +2,8 @@
 /*
  * Which instructions exit: KVM_CAP_X86_DISABLE_EXITS at VM scope (upstream)
  * and at vCPU scope (proposed, see kvm_proposed_uapi.h), the guest-debug
- * control word, and the rule for behaviour that arrived in a known release.
+ * control word (the rule for behaviour that arrived in a known release,
+ * release_rule_old_behaviour(), is in probe.h).
  *
  *   uint64_t offered = kvm_disable_exits_offered();
  *   if (offered & KVM_X86_DISABLE_EXITS_HLT)
@@ -16,6 +17,7 @@
 #define KVMTEST_EXIT_CONTROL_H
 
 #include "kvm_proposed_uapi.h"
+#include "probe.h"
 #include "vm.h"
 
 /* Every exit bit some released kernel knows (APERFMPERF: 6.17). */
@@ -50,19 +52,6 @@ bool kvm_has_vcpu_disable_exits(char *why, size_t len);
 /* KVM_SET_GUEST_DEBUG with only a control word: 0 or -errno. */
 int __vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control);
 
-/*
- * The rule for behaviour that arrived in release major.minor, called when
- * the running kernel shows the OLD behaviour: on major.minor or newer this
- * is a failure; on an older kernel the case is skipped naming the release,
- * e.g. "rejecting after vCPU creation arrived in 6.14; this kernel is
- * 6.12.43 (KVM_ENABLE_CAP succeeded)". A kernel older than major.minor that
- * shows the NEW behaviour (a backport) simply passes the check.
- */
-__attribute__((noreturn, format(printf, 6, 7)))
-void __release_rule_old_behaviour(const char *file, int line, int major, int minor,
-				  const char *behaviour, const char *fmt, ...);
-#define release_rule_old_behaviour(major, minor, behaviour, ...)               \
-	__release_rule_old_behaviour(__FILE__, __LINE__, major, minor, behaviour, __VA_ARGS__)
 
 /*
  * Upstream defines what these interfaces do for kvm_intel and kvm_amd. On

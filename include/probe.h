@@ -26,4 +26,18 @@ bool kernel_is_at_least(int major, int minor);
 /* The same test on any release string ("6.12.57+deb13-amd64"). */
 bool release_is_at_least(const char *release, int major, int minor);
 
+/*
+ * The rule for behaviour that arrived in release major.minor, called when
+ * the running kernel shows the OLD behaviour: on major.minor or newer this
+ * is a failure; on an older kernel the case is skipped naming the release,
+ * e.g. "rejecting after vCPU creation arrived in 6.14; this kernel is
+ * 6.12.43 (KVM_ENABLE_CAP succeeded)". A kernel older than major.minor that
+ * shows the NEW behaviour (a backport) simply passes the check.
+ */
+__attribute__((noreturn, format(printf, 6, 7)))
+void __release_rule_old_behaviour(const char *file, int line, int major, int minor,
+				  const char *behaviour, const char *fmt, ...);
+#define release_rule_old_behaviour(major, minor, behaviour, ...)               \
+	__release_rule_old_behaviour(__FILE__, __LINE__, major, minor, behaviour, __VA_ARGS__)
+
 #endif

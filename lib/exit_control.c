@@ -78,21 +78,6 @@ int __vcpu_set_guest_debug(struct vcpu *vcpu, uint32_t control)
 	return r < 0 ? (int)r : 0;
 }
 
-void __release_rule_old_behaviour(const char *file, int line, int major, int minor,
-				  const char *behaviour, const char *fmt, ...)
-{
-	char observed[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(observed, sizeof(observed), fmt, ap);
-	va_end(ap);
-	if (kernel_is_at_least(major, minor))
-		__test_fail(file, line, "%s arrived in %d.%d and this kernel is %s, but %s",
-			    behaviour, major, minor, kernel_release(), observed);
-	test_skip("%s arrived in %d.%d; this kernel is %s (%s)", behaviour, major, minor,
-		  kernel_release(), observed);
-}
 
 void skip_if_vendor_deviates(const char *fmt, ...)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -83,4 +84,20 @@ bool release_is_at_least(const char *release, int major, int minor)
 bool kernel_is_at_least(int major, int minor)
 {
 	return release_is_at_least(kernel_release(), major, minor);
+}
+
+void __release_rule_old_behaviour(const char *file, int line, int major, int minor,
+				  const char *behaviour, const char *fmt, ...)
+{
+	char observed[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(observed, sizeof(observed), fmt, ap);
+	va_end(ap);
+	if (kernel_is_at_least(major, minor))
+		__test_fail(file, line, "%s arrived in %d.%d and this kernel is %s, but %s",
+			    behaviour, major, minor, kernel_release(), observed);
+	test_skip("%s arrived in %d.%d; this kernel is %s (%s)", behaviour, major, minor,
+		  kernel_release(), observed);
 }
