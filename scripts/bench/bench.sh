@@ -167,7 +167,7 @@ if [ "$suite" = 1 ]; then
 	awk '$1 == "start" { s[$2] = $3; order[++n] = $2 }
 	     $1 == "end" { e[$2] = $3; v[$2] = ""; for (i = 4; i <= NF; i++) v[$2] = v[$2] (i > 4 ? " " : "") $i }
 	     END { for (i = 1; i <= n; i++) { b = order[i]; if (!(b in e)) continue
-		   printf "%s %d %s\n", b, e[b] - s[b], v[b] } }' "$tmp/rt.times" >"$tmp/rt.bins"
+		   printf "%s %.0f %s\n", b, e[b] - s[b], v[b] } }' "$tmp/rt.times" >"$tmp/rt.bins"
 	suite_json=$(
 		printf '{"build_from_clean": {"jobs": 2, "wall_ns": %s},\n' "$build_ns"
 		printf '    "run_tests": {"wall_ns": %s, "exit_status": %s, "summary": %s,\n' \
