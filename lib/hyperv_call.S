@@ -12,16 +12,9 @@
 /* offsetof(struct guest_cpu, hypercall_page), checked in lib/hyperv.c */
 #define GUEST_CPU_HYPERCALL_PAGE 48
 
-	.text
-	.globl hyperv_hypercall
-hyperv_hypercall:
-	movq %rdx, %r8
-	movq %rsi, %rdx
-	movq %rdi, %rcx
-	jmp call_hypercall_page
-
-	.globl hyperv_hypercall_fast
-hyperv_hypercall_fast:
+/* Fast form: XMM0..XMM5 from halves[] (arg 4, RCX), then the registers
+ * as for the memory form, with HV_HYPERCALL_FAST_BIT in the control word. */
+	.macro load_fast_hypercall_args
 	movdqu 0(%rcx), %xmm0
 	movdqu 16(%rcx), %xmm1
 	movdqu 32(%rcx), %xmm2
@@ -32,6 +25,19 @@ hyperv_hypercall_fast:
 	movq %rsi, %rdx
 	movq %rdi, %rcx
 	orq $(1 << 16), %rcx            /* HV_HYPERCALL_FAST_BIT */
+	.endm
+
+	.text
+	.globl hyperv_hypercall
+hyperv_hypercall:
+	movq %rdx, %r8
+	movq %rsi, %rdx
+	movq %rdi, %rcx
+	jmp call_hypercall_page
+
+	.globl hyperv_hypercall_fast
+hyperv_hypercall_fast:
+	load_fast_hypercall_args
 
 call_hypercall_page:
 	movq %gs:GUEST_CPU_HYPERCALL_PAGE, %rax
@@ -66,16 +72,7 @@ hyperv_hypercall_safe:
 hyperv_hypercall_fast_safe:
 	pushq %rbx
 	pushq %r8                       /* result pointer */
-	movdqu 0(%rcx), %xmm0
-	movdqu 16(%rcx), %xmm1
-	movdqu 32(%rcx), %xmm2
-	movdqu 48(%rcx), %xmm3
-	movdqu 64(%rcx), %xmm4
-	movdqu 80(%rcx), %xmm5
-	movq %rdx, %r8
-	movq %rsi, %rdx
-	movq %rdi, %rcx
-	orq $(1 << 16), %rcx            /* HV_HYPERCALL_FAST_BIT */
+	load_fast_hypercall_args
 
 call_hypercall_page_safe:
 	movq %rsp, %rbx
