@@ -197,7 +197,8 @@ struct wake_shared {
 	bool emulated_cpu;                  /* see host_cpu_is_tcg() */
 	uint64_t if0_merged_sends;          /* IF=0: iterations that sent the vector twice */
 	volatile uint64_t if0_late;         /* IF=0: delivered later than STI's shadow */
-	volatile bool stop;
+	volatile bool stop_sending;         /* first: senders stop, their sends complete */
+	volatile bool stop;                 /* then: halters may finish */
 	struct test_rng rng[MAX_HALTERS + 1];   /* [0] sender, [1 + i] halter i */
 	volatile uint64_t nr_samples[NR_LAT];
 	uint64_t *samples[NR_LAT];
@@ -610,7 +611,7 @@ static void ipi_sender(struct wake_shared *s)
 	struct test_rng *rng = &s->rng[0];
 	uint64_t n = 0;
 
-	while (!s->stop) {
+	while (!s->stop_sending) {
 		uint32_t idle = idle_halters(s), targets = 0, dest = 0;
 		int path;
 
@@ -966,9 +967,9 @@ static void *host_sender_main(void *arg)
 		for (i = 0; i < wc->nr_halters; i++)
 			if (__atomic_load_n(&s->h[i].handled, __ATOMIC_ACQUIRE) == s->h[i].sent)
 				idle |= 1u << i;
-		if (s->stop && idle == all)
+		if (s->stop_sending && idle == all)
 			break;
-		if (!idle || s->stop) {
+		if (!idle || s->stop_sending) {
 			usleep(HOST_WAIT_US);
 			continue;
 		}
@@ -1525,11 +1526,22 @@ static void run_scenario(const struct scenario *sc)
 		for (i = 0; i < wc->nr_halters; i++)
 			wc->preemptions[i] = thread_preemptions(wc->halters[i]->tid);
 	} while (elapsed < duration_ns && total_handled(wc) < target);
-	s->stop = true;
 
+	/*
+	 * Stop in two steps, so that no send can race with a halter deciding
+	 * it is done (it would then never handle that send): first the
+	 * senders stop and wait until everything they sent was handled, then
+	 * the halters may finish. The IF=0 sender answers its halters until
+	 * they are done, so it finishes after them.
+	 */
+	s->stop_sending = true;
 	if (sc->host_paths)
 		pthread_join(host_sender, NULL);
-	wait_sender_done(wc);
+	if (sc->mode != HALT_WITH_IF0)
+		wait_sender_done(wc);
+	s->stop = true;
+	if (sc->mode == HALT_WITH_IF0)
+		wait_sender_done(wc);
 	/* Halters blocked in "sti; hlt" need one more interrupt to see stop. */
 	if (sc->mode != HALT_WITH_IF0)
 		for (i = 0; i < wc->nr_halters; i++)
