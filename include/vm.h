@@ -123,6 +123,12 @@ uint64_t vm_gva_to_gpa(struct vm *vm, uint64_t gva);     /* walks the guest page
 void *vm_gva_to_hva(struct vm *vm, uint64_t gva);
 /* Map one 4 KiB page at a chosen guest-virtual address (4-level paging). */
 void vm_map_page(struct vm *vm, uint64_t gva, uint64_t gpa, uint64_t pte_flags);
+/*
+ * A separate 4-level table mapping all guest RAM 1:1 with 2 MiB leaves (for
+ * nested paging: NPT and EPT share the layout, not the flag bits). Returns
+ * the root's GPA; leaf_flags must include the format's large-page bit.
+ */
+uint64_t vm_build_identity_map_2m(struct vm *vm, uint64_t table_flags, uint64_t leaf_flags);
 /* The PTE for gva (host pointer == guest pointer), creating tables as needed. */
 uint64_t *vm_pte(struct vm *vm, uint64_t gva);
 /* Copy the host's current value of a global into the guest's copy of it. */

@@ -8,8 +8,6 @@
 #define IOPM_PAGES  3                   /* 12 KiB I/O permission map */
 #define MSRPM_PAGES 2                   /* 8 KiB MSR permission map */
 #define L2_STACK_SIZE (16 * 1024)
-#define NPT_LARGE_PAGE (2ull << 20)
-#define NPT_ENTRIES 512
 /* NPT walks are user accesses: every level needs U (APM 15.25.5). */
 #define NPT_TABLE_FLAGS (PTE_PRESENT | PTE_WRITE | PTE_USER)
 #define DEFAULT_PAT 0x0007040600070406ull
@@ -39,26 +37,6 @@ void require_nested_svm(void)
 		     "nested SVM without NPT: KVM does not offer the NPT CPU feature");
 }
 
-/* Identity map of guest RAM with 2 MiB pages: L2 GPA == L1 GPA. */
-static uint64_t build_identity_npt(struct vm *vm)
-{
-	uint64_t pml4 = vm_alloc_gpa(vm, 1), gpa;
-
-	for (gpa = 0; gpa < vm->ram_size; gpa += NPT_LARGE_PAGE) {
-		uint64_t *l4 = (uint64_t *)vm_gpa_to_hva(vm, pml4) + ((gpa >> 39) & 511);
-		uint64_t *l3, *l2;
-
-		if (!*l4)
-			*l4 = vm_alloc_gpa(vm, 1) | NPT_TABLE_FLAGS;
-		l3 = (uint64_t *)vm_gpa_to_hva(vm, *l4 & PTE_ADDR_MASK) + ((gpa >> 30) & 511);
-		if (!*l3)
-			*l3 = vm_alloc_gpa(vm, 1) | NPT_TABLE_FLAGS;
-		l2 = (uint64_t *)vm_gpa_to_hva(vm, *l3 & PTE_ADDR_MASK) + ((gpa >> 21) & 511);
-		*l2 = gpa | NPT_TABLE_FLAGS | PTE_LARGE;
-	}
-	return pml4;
-}
-
 struct svm_vcpu *vcpu_alloc_svm(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
@@ -69,7 +47,8 @@ struct svm_vcpu *vcpu_alloc_svm(struct vcpu *vcpu)
 	svm->hsave_gpa = vm_alloc_gpa(vm, 1);
 	svm->iopm_gpa = vm_alloc_gpa(vm, IOPM_PAGES);
 	svm->msrpm_gpa = vm_alloc_gpa(vm, MSRPM_PAGES);
-	svm->ncr3 = build_identity_npt(vm);
+	/* Identity NPT: L2 GPA == L1 GPA. */
+	svm->ncr3 = vm_build_identity_map_2m(vm, NPT_TABLE_FLAGS, NPT_TABLE_FLAGS | PTE_LARGE);
 	svm->l2_stack_top = (uint64_t)vm_alloc(vm, L2_STACK_SIZE) + L2_STACK_SIZE;
 	return svm;
 }

@@ -196,6 +196,26 @@ static void map_large_page(struct vm *vm, uint64_t gva, uint64_t gpa)
 	*walk_create(vm, gva, 2) = gpa | PTE_PRESENT | PTE_WRITE | PTE_LARGE;
 }
 
+uint64_t vm_build_identity_map_2m(struct vm *vm, uint64_t table_flags, uint64_t leaf_flags)
+{
+	uint64_t root = vm_alloc_gpa(vm, 1), gpa;
+	int level;
+
+	for (gpa = 0; gpa < vm->ram_size; gpa += LARGE_PAGE_SIZE) {
+		uint64_t table = root;
+
+		for (level = 4; level > 2; level--) {
+			uint64_t *e = table_entry(vm, table, gpa, level);
+
+			if (!*e)
+				*e = vm_alloc_gpa(vm, 1) | table_flags;
+			table = *e & PTE_ADDR_MASK;
+		}
+		*table_entry(vm, table, gpa, 2) = gpa | leaf_flags;
+	}
+	return root;
+}
+
 uint64_t vm_gva_to_gpa(struct vm *vm, uint64_t gva)
 {
 	uint64_t table = vm->pml4_gpa;

@@ -52,7 +52,6 @@
 #define EPT_LARGE      BITL(7)
 #define EPTP_WB        6ull
 #define EPTP_WALK_4    (3ull << 3)
-#define EPT_LARGE_PAGE (2ull << 20)
 #define L2_VPID        1
 #define L2_STACK_SIZE  (16 * 1024)
 #define DR7_INIT       0x400ull
@@ -71,25 +70,6 @@ void require_nested_evmcs(void)
 	require_kvm_cap(KVM_CAP_HYPERV_ENLIGHTENED_VMCS);
 }
 
-static uint64_t build_identity_ept(struct vm *vm)
-{
-	uint64_t pml4 = vm_alloc_gpa(vm, 1), gpa;
-
-	for (gpa = 0; gpa < vm->ram_size; gpa += EPT_LARGE_PAGE) {
-		uint64_t *l4 = (uint64_t *)vm_gpa_to_hva(vm, pml4) + ((gpa >> 39) & 511);
-		uint64_t *l3, *l2;
-
-		if (!*l4)
-			*l4 = vm_alloc_gpa(vm, 1) | EPT_RWX;
-		l3 = (uint64_t *)vm_gpa_to_hva(vm, *l4 & PTE_ADDR_MASK) + ((gpa >> 30) & 511);
-		if (!*l3)
-			*l3 = vm_alloc_gpa(vm, 1) | EPT_RWX;
-		l2 = (uint64_t *)vm_gpa_to_hva(vm, *l3 & PTE_ADDR_MASK) + ((gpa >> 21) & 511);
-		*l2 = gpa | EPT_RWX | EPT_MT_WB | EPT_LARGE;
-	}
-	return pml4 | EPTP_WALK_4 | EPTP_WB;
-}
-
 struct vmx_vcpu *vcpu_alloc_vmx(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
@@ -105,7 +85,9 @@ struct vmx_vcpu *vcpu_alloc_vmx(struct vcpu *vcpu)
 	vmx->evmcs_gpa = vm_hva_to_gpa(vm, vmx->evmcs);
 	vmx->vmxon = vm_alloc(vm, PAGE_SIZE);
 	vmx->vmxon_gpa = vm_hva_to_gpa(vm, vmx->vmxon);
-	vmx->eptp = build_identity_ept(vm);
+	/* Identity EPT: L2 GPA == L1 GPA, write-back. */
+	vmx->eptp = vm_build_identity_map_2m(vm, EPT_RWX, EPT_RWX | EPT_MT_WB | EPT_LARGE) |
+		    EPTP_WALK_4 | EPTP_WB;
 	vmx->l2_stack_top = (uint64_t)vm_alloc(vm, L2_STACK_SIZE) + L2_STACK_SIZE;
 	return vmx;
 }
