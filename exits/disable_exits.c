@@ -125,18 +125,6 @@ static void guest_halt_rounds(void *arg)
 
 /* ---- host side ---- */
 
-/* Set when this case's negative control is active (each case runs in its
- * own process): vendor-deviation skips must not hide the induced failure. */
-static bool nc_active;
-
-static bool nc(enum negative_control which)
-{
-	if (test_opts.negative_control != which)
-		return false;
-	nc_active = true;
-	test_diag("negative control %d active: this case is expected to FAIL", which);
-	return true;
-}
 
 static const char *bits_str(uint64_t mask)
 {
@@ -258,7 +246,7 @@ static void expect_hlt_intercepted(struct vcpu *vcpu, struct halt_round d, const
 
 static void expect_hlt_in_guest(struct vcpu *vcpu, struct halt_round d, const char *phase)
 {
-	if (d.halt_exits && !nc_active)
+	if (d.halt_exits && !test_negative_control_active)
 		skip_if_vendor_deviates("KVM_CHECK_EXTENSION offers disabling HLT exits and "
 				 "KVM_ENABLE_CAP accepts it, but %" PRIu64 " HLTs still made %"
 				 PRIu64 " halt exits", d.halts, d.halt_exits);
@@ -277,7 +265,7 @@ TEST_CASE(hlt_exits_by_default,
 	struct vcpu *vcpu;
 
 	require_binary_stats();
-	vm = vm_with_disabled_exits(nc(NC_CONTROL_WITH_CAP) ? HLT : 0);
+	vm = vm_with_disabled_exits(test_negative_control(NC_CONTROL_WITH_CAP) ? HLT : 0);
 	s = halt_shared(vm);
 	vcpu = add_halter(vm, 0, s);
 	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "default"), "default");
@@ -293,7 +281,7 @@ TEST_CASE(hlt_disabled,
 
 	require_binary_stats();
 	require_offered(HLT);
-	vm = vm_with_disabled_exits(nc(NC_HLT_WITHOUT_CAP) ? 0 : HLT);
+	vm = vm_with_disabled_exits(test_negative_control(NC_HLT_WITHOUT_CAP) ? 0 : HLT);
 	s = halt_shared(vm);
 	vcpu = add_halter(vm, 0, s);
 	expect_hlt_in_guest(vcpu, run_halt_round(vcpu, s, "HLT disabled"), "HLT disabled");
@@ -419,7 +407,7 @@ TEST_CASE(pause_disabled,
 		     "PAUSE interception is not observable on this host: without the capability a "
 		     "%" PRIu64 " ms PAUSE loop caused %" PRIu64 " exits vs %" PRIu64 " for a plain loop "
 		     "(%s)", spin_ms, ctl.pause_exits, ctl.plain_exits, pause_exiting_params());
-	dis = measure_spin(nc(NC_PAUSE_WITHOUT_CAP) ? 0 : PAUSE, "PAUSE disabled");
+	dis = measure_spin(test_negative_control(NC_PAUSE_WITHOUT_CAP) ? 0 : PAUSE, "PAUSE disabled");
 	dis_extra = dis.pause_exits > dis.plain_exits ? dis.pause_exits - dis.plain_exits : 0;
 	TEST_ASSERT(dis_extra < ctl_extra / 4,
 		    "PAUSE exits are disabled, so a PAUSE loop should exit about as often as a plain "
@@ -488,8 +476,8 @@ TEST_CASE(mwait_disabled,
 	TEST_ASSERT(ctl >= 2 * nr_mwaits,
 		    "without the capability MONITOR and MWAIT are intercepted: expected at least %"
 		    PRIu64 " exits for %" PRIu64 " pairs, got %" PRIu64, 2 * nr_mwaits, nr_mwaits, ctl);
-	dis = measure_mwait(nc(NC_MWAIT_WITHOUT_CAP) ? 0 : MWAIT, "MWAIT disabled");
-	if (dis >= nr_mwaits / 2 && !nc_active)
+	dis = measure_mwait(test_negative_control(NC_MWAIT_WITHOUT_CAP) ? 0 : MWAIT, "MWAIT disabled");
+	if (dis >= nr_mwaits / 2 && !test_negative_control_active)
 		skip_if_vendor_deviates("MWAIT exits disabled, yet %" PRIu64 " MONITOR/MWAIT pairs made %"
 				 PRIu64 " exits", nr_mwaits, dis);
 	TEST_ASSERT(dis < nr_mwaits / 2,
@@ -577,7 +565,7 @@ TEST_CASE(cstate_disabled,
 	memcpy(ctl.index, msrs, sizeof(msrs));
 	dis = ctl;
 	read_msrs_in_vm(0, &ctl);
-	read_msrs_in_vm(nc(NC_CSTATE_WITHOUT_CAP) ? 0 : CSTATE, &dis);
+	read_msrs_in_vm(test_negative_control(NC_CSTATE_WITHOUT_CAP) ? 0 : CSTATE, &dis);
 	for (i = 0; i < ctl.nr; i++) {
 		int host = host_has_msr(msrs[i]);
 
@@ -590,7 +578,7 @@ TEST_CASE(cstate_disabled,
 		if (host < 0 && dis.vector[i] != NO_EXCEPTION)
 			continue;       /* unknown whether the CPU has it */
 		checked++;
-		if (dis.vector[i] != NO_EXCEPTION && !nc_active)
+		if (dis.vector[i] != NO_EXCEPTION && !test_negative_control_active)
 			skip_if_vendor_deviates("CSTATE exits disabled, yet RDMSR 0x%x of a C-state "
 					 "residency MSR the host has still faults (%s)", msrs[i],
 					 exception_name(dis.vector[i]));
@@ -598,7 +586,7 @@ TEST_CASE(cstate_disabled,
 			    "CSTATE exits are disabled and the host CPU has MSR 0x%x: expected the "
 			    "guest to read it, got %s", msrs[i], exception_name(dis.vector[i]));
 	}
-	TEST_REQUIRE(checked || nc_active,
+	TEST_REQUIRE(checked || test_negative_control_active,
 		     "no core C-state residency MSR is known to exist on the host CPU (/dev/cpu/0/msr "
 		     "%s) and the guest could read none, so the effect is not observable",
 		     host_has_msr(MSR_CORE_C6_RESIDENCY) < 0 ? "unreadable" : "shows none");
@@ -615,7 +603,7 @@ TEST_CASE(aperfmperf_disabled,
 	require_offered(APERFMPERF);
 	dis = ctl;
 	read_msrs_in_vm(0, &ctl);
-	read_msrs_in_vm(nc(NC_APERFMPERF_WITHOUT_CAP) ? 0 : APERFMPERF, &dis);
+	read_msrs_in_vm(test_negative_control(NC_APERFMPERF_WITHOUT_CAP) ? 0 : APERFMPERF, &dis);
 	for (i = 0; i < ctl.nr; i++) {
 		TEST_ASSERT(ctl.vector[i] == GP_VECTOR,
 			    "without the capability RDMSR 0x%x should #GP, got %s", ctl.index[i],
@@ -641,7 +629,7 @@ static void expect_vm_unchanged(struct vm *vm)
 	struct exits_shared *s = halt_shared(vm);
 	struct vcpu *vcpu;
 
-	if (nc(NC_STATE_CHANGED))
+	if (test_negative_control(NC_STATE_CHANGED))
 		TEST_ASSERT_EQ(__vm_disable_exits(vm, HLT), 0);
 	vcpu = add_halter(vm, 0, s);
 	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "after refused KVM_ENABLE_CAP"),
@@ -672,7 +660,7 @@ TEST_CASE(unoffered_bits_refused,
 	int bit;
 
 	require_binary_stats();
-	if (nc(NC_UNOFFERED_IS_OFFERED))
+	if (test_negative_control(NC_UNOFFERED_IS_OFFERED))
 		unoffered = have & -have;
 	TEST_REQUIRE(unoffered, "KVM offers every exit bit it knows (%s): nothing to refuse",
 		     bits_str(have));
@@ -714,7 +702,7 @@ TEST_CASE(unknown_bits_refused,
 
 		if (b & DISABLE_EXITS_KNOWN_BITS)
 			continue;
-		if (nc(NC_UNKNOWN_IS_KNOWN))
+		if (test_negative_control(NC_UNKNOWN_IS_KNOWN))
 			b = HLT;
 		expect_refused(vm, b | good_companion(), "no kernel knows this bit");
 	}
@@ -742,7 +730,7 @@ TEST_CASE(refused_after_vcpu_creation,
 	TEST_REQUIRE(mask, "KVM offers neither HLT nor PAUSE (%s)", bits_str(offered()));
 	vm = irqchip_vm();
 	s = halt_shared(vm);
-	if (!nc(NC_AFTER_VCPU_IS_BEFORE))
+	if (!test_negative_control(NC_AFTER_VCPU_IS_BEFORE))
 		vcpu = add_halter(vm, 0, s);
 	r = __vm_disable_exits(vm, mask);
 	test_diag("KVM_ENABLE_CAP(%s) with %s vCPU: %s", bits_str(mask), vcpu ? "one" : "no",
@@ -768,7 +756,7 @@ static void require_vcpu_scope(void)
 {
 	char why[160];
 
-	if (nc(NC_ASSUME_VCPU_SCOPE))
+	if (test_negative_control(NC_ASSUME_VCPU_SCOPE))
 		return;
 	if (!kvm_has_vcpu_disable_exits(why, sizeof(why)))
 		test_skip("per-vCPU KVM_CAP_X86_DISABLE_EXITS (proposed, Kechen Lu RFC v3-v6, not "

@@ -132,18 +132,6 @@ extern const char after_round_hlt[];
 
 /* ---- host side ---- */
 
-/* Set when this case's negative control is active (each case runs in its
- * own process): vendor-deviation skips must not hide the induced failure. */
-static bool nc_active;
-
-static bool nc(enum negative_control which)
-{
-	if (test_opts.negative_control != which)
-		return false;
-	nc_active = true;
-	test_diag("negative control %d active: this case is expected to FAIL", which);
-	return true;
-}
 
 static struct vm *irqchip_vm(void)
 {
@@ -248,7 +236,7 @@ static void require_exit_userspace(void)
 {
 	char why[320];
 
-	if (nc(NC_ASSUME_FLAG))
+	if (test_negative_control(NC_ASSUME_FLAG))
 		return;
 	if (probe_exit_userspace(why, sizeof(why)) == FLAG_ABSENT)
 		test_skip("KVM_GUESTDBG_EXIT_USERSPACE (proposed, Kechen Lu RFC v3/v4, not merged) "
@@ -264,7 +252,7 @@ TEST_CASE(mask_matches_behaviour,
 	char why[320];
 
 	require_kvm_cap(KVM_CAP_SET_GUEST_DEBUG);
-	nc(NC_MASK_CLAIMS_FLAG);
+	test_negative_control(NC_MASK_CLAIMS_FLAG);
 	probe = probe_exit_userspace(why, sizeof(why));
 	test_diag("KVM_CAP_SET_GUEST_DEBUG2 = 0x%x; behaviour probe: %s", mask, why);
 	TEST_ASSERT(!(mask & KVM_GUESTDBG_EXIT_USERSPACE) || probe == FLAG_PRESENT,
@@ -321,7 +309,7 @@ TEST_CASE(exits_after_skipped_instructions,
 		uint64_t rip, expected_rip = (uint64_t)insn->after;
 		int64_t hw = expected_hw_reason(insn);
 
-		if (nc(NC_WRONG_RIP))
+		if (test_negative_control(NC_WRONG_RIP))
 			expected_rip -= 1;
 		run_once(vcpu);
 		rip = vcpu_rip(vcpu);
@@ -407,7 +395,7 @@ TEST_CASE(no_exit_for_hlt_in_guest,
 	test_diag("%" PRIu64 " HLTs, %" PRIu64 " wakeups, %" PRIu64 " returns to userspace at a HLT, "
 		  "halt_exits +%" PRIu64, s->halts, s->wakes, hlt_stops,
 		  vcpu_stat(vcpu, "halt_exits") - halt_exits);
-	if (vcpu_stat(vcpu, "halt_exits") != halt_exits && !nc_active)
+	if (vcpu_stat(vcpu, "halt_exits") != halt_exits && !test_negative_control_active)
 		skip_if_vendor_deviates("HLT exits disabled, yet %" PRIu64 " HLTs made %" PRIu64
 					" halt exits", s->halts,
 					vcpu_stat(vcpu, "halt_exits") - halt_exits);

@@ -103,6 +103,12 @@ void test_register_option(struct test_option *opt);
  * its controls for -h with TEST_NEGATIVE_CONTROLS("1: ...; 2: ...").
  */
 extern const char *test_negative_control_help;
+/* True when --negative-control selects `which`: says once in the output that
+ * the case is now expected to fail, and sets test_negative_control_active
+ * (per case: each case is its own process), so that a case can keep, e.g., a
+ * host-deviation skip from hiding the failure the control induces. */
+bool test_negative_control(uint64_t which);
+extern bool test_negative_control_active;
 #define TEST_NEGATIVE_CONTROLS(text)                                          \
 	__attribute__((constructor)) static void test_negative_controls_help(void) \
 	{                                                                     \

@@ -28,6 +28,7 @@
 struct test_options test_opts;
 bool test_binary_needs_kvm = true;
 const char *test_negative_control_help;
+bool test_negative_control_active;
 
 static struct test_case *cases[MAX_CASES];
 static int nr_cases;
@@ -65,6 +66,17 @@ void test_register(struct test_case *tc)
 		cases[i] = cases[i - 1];
 	cases[i] = tc;
 	nr_cases++;
+}
+
+bool test_negative_control(uint64_t which)
+{
+	if (test_opts.negative_control != which)
+		return false;
+	if (!test_negative_control_active)
+		test_diag("negative control %" PRIu64 " active: this case is expected to FAIL",
+			  which);
+	test_negative_control_active = true;
+	return true;
 }
 
 void test_register_option(struct test_option *opt)
