@@ -6,7 +6,7 @@
  * reason in run->hw.hardware_exit_reason.
  *
  * Proposed in Kechen Lu's per-vCPU exits-disable series (RFC v3/v4 patch 6,
- * 2022; seed 004_bb84f40d9233bc1a) and dropped from v5: never merged.
+ * 2022; docs/interfaces.md section 2) and dropped from v5: never merged.
  * Upstream x86 KVM_SET_GUEST_DEBUG does not validate the control word, so
  * 0x4 is accepted and ignored, and KVM_CAP_SET_GUEST_DEBUG2 does not list
  * it. The flag is therefore probed by behaviour (does an intercepted HLT

@@ -7,9 +7,9 @@
  * partition assist page says its TLB is locked.
  *
  * From: "KVM: x86: hyper-v: Fine-grained TLB flush + L2 TLB flush features"
- * (Vitaly Kuznetsov, Linux 6.2; review in seed 002_cc37e591dbd1b36e about the
- * second per-vCPU ring for requests from L2 and VM_ID/VP_ID targeting).
- * Numbers: ../shared/reference/abi.md topic 4.
+ * (Vitaly Kuznetsov, Linux 6.2; its second per-vCPU ring for requests from
+ * L2 and VM_ID/VP_ID targeting).
+ * Numbers: docs/interfaces.md section 4 (Hyper-V PV TLB flush, L2 flush).
  *
  * L1 here is a small hypervisor (lib/svm, lib/vmx) whose L2 runs ordinary
  * test functions. A failure means an L1 hypervisor such as Hyper-V's own
@@ -885,10 +885,11 @@ enum { DESC_L1, DESC_L2 };
 
 /*
  * What a target's tlb_flush statistic gains when it processes a ring fed
- * `calls` List calls of `gvas` entries each (abi.md topic 4): a call's
- * entries are queued only if fewer than the free slots (one is always kept
- * for "flush all"), otherwise one flush-all entry is; processing counts each
- * GVA entry before the first flush-all, and the flush-all fallback once.
+ * `calls` List calls of `gvas` entries each (docs/interfaces.md section 4):
+ * a call's entries are queued only if fewer than the free slots (one is
+ * always kept for "flush all"), otherwise one flush-all entry is; processing
+ * counts each GVA entry before the first flush-all, and the flush-all
+ * fallback once.
  */
 static uint64_t ring_expected(uint32_t calls, uint32_t gvas, bool *overflowed)
 {

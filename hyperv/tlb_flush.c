@@ -5,10 +5,10 @@
  * survive the per-vCPU flush FIFO filling up.
  *
  * From: the "Fine-grained TLB flush + L2 TLB flush" series (Vitaly
- * Kuznetsov, merged for Linux 6.2; seed 002_cc37e591dbd1b36e) that queues
- * flush requests in 16-entry per-vCPU FIFOs, processes List entries one GVA
- * (range) at a time and falls back to a full flush when the FIFO overflows.
- * Numbers: ../shared/reference/abi.md topic 4.
+ * Kuznetsov, merged for Linux 6.2) that queues flush requests in 16-entry
+ * per-vCPU FIFOs, processes List entries one GVA (range) at a time and
+ * falls back to a full flush when the FIFO overflows.
+ * Numbers: docs/interfaces.md section 4 (Hyper-V PV TLB flush).
  *
  * Method: worker vCPUs with VP indexes in banks 0, 1 and 2 cache the
  * translations of test pages; the sender points PTEs at new pages, issues

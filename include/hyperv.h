@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Hyper-V enlightenments as KVM emulates them (TLFS numbers; see
- * ../shared/reference/abi.md topic 4): host helpers to give a vCPU the
+ * docs/interfaces.md section 4): host helpers to give a vCPU the
  * Hyper-V CPUID KVM supports, guest helpers to enable and issue hypercalls.
  */
 #ifndef KVMTEST_HYPERV_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The four Hyper-V PV TLB flush hypercalls, prepared on the host and issued
- * by the guest (TLFS layouts; see ../shared/reference/abi.md topic 4):
+ * by the guest (TLFS layouts; see docs/interfaces.md section 4):
  *
  *   struct hv_flush_args *a = vm_alloc(vm, sizeof(*a));
  *   hv_flush_prepare(vm, a, &(struct hv_flush_spec){

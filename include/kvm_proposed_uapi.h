@@ -5,7 +5,7 @@
  * No released kernel implements any of these, and some numbers have since
  * been given to other interfaces upstream. Never trust a capability number
  * from this file alone: probe the ioctl itself (see the tests that use them).
- * Source of every value: ../shared/reference/abi.md.
+ * Every value, its series and its collisions: docs/interfaces.md sections 1-3.
  */
 #ifndef KVMTEST_KVM_PROPOSED_UAPI_H
 #define KVMTEST_KVM_PROPOSED_UAPI_H

@@ -136,8 +136,8 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, rax) == 0x1f8, "VMCB layout"
 _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "VMCB layout");
 
 /*
- * Hyper-V's use of the software-reserved area (abi.md topic 4): what an L1
- * hypervisor tells an enlightened L0 about its L2.
+ * Hyper-V's use of the software-reserved area (docs/interfaces.md section
+ * 4): what an L1 hypervisor tells an enlightened L0 about its L2.
  */
 struct hv_vmcb_enlightenments {
 	uint32_t control;

@@ -138,7 +138,7 @@ _Static_assert(__builtin_offsetof(struct hv_evmcs, host_rsp) == 0x268, "eVMCS la
 _Static_assert(__builtin_offsetof(struct hv_evmcs, vm_instruction_error) == 0x2b0, "eVMCS layout");
 _Static_assert(__builtin_offsetof(struct hv_evmcs, exit_qualification) == 0x2d0, "eVMCS layout");
 _Static_assert(__builtin_offsetof(struct hv_evmcs, guest_rip) == 0x330, "eVMCS layout");
-/* The enlightenment offsets abi.md topic 4 gives. */
+/* The enlightenment offsets of docs/interfaces.md section 4 (L2 flush). */
 _Static_assert(__builtin_offsetof(struct hv_evmcs, hv_clean_fields) == 0x338, "eVMCS layout");
 _Static_assert(__builtin_offsetof(struct hv_evmcs, hv_enlightenments_control) == 0x344, "eVMCS layout");
 _Static_assert(__builtin_offsetof(struct hv_evmcs, hv_vp_id) == 0x348, "eVMCS layout");
