@@ -1,16 +1,20 @@
 #!/bin/bash
-# `make check`: the project's own tests, then the suite on this host's
-# /dev/kvm, then the suite and the negative controls in a QEMU VM, then the
+# `make check`: the project's own tests, then what needs a KVM on this host's
+# /dev/kvm, then the suite and the KVM self-tests in a QEMU VM, then the
 # patch-series rebuild.
-# Each part streams its output and is timed; the last line adds up the
-# counts lines of all parts.
+# Each part streams its output, is timed and says where it ran; the last line
+# adds up the counts lines of all parts. On a machine without a usable
+# /dev/kvm the host parts that need one say so and the VM part runs them.
+# Results go to BUILD_DIR/check-results, never to the user's results/.
 #
 #   scripts/check.sh BUILD_DIR [part...]     parts: self host vm patch (default: all)
 set -uo pipefail
-build=${1:?usage: scripts/check.sh BUILD_DIR [self|host|vm...]}
+build=${1:?usage: scripts/check.sh BUILD_DIR [self|host|vm|patch...]}
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 parts=${*:-self host vm patch}
+mkdir -p "$build/check-results"
+results=$(cd "$build/check-results" && pwd)
 total_passed=0 total_failed=0 total_skipped=0 status=0
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 
@@ -35,31 +39,41 @@ run_part() {  # run_part TITLE CMD...
 	echo "=== $title: exit $rc, $(( $(date +%s) - start )) s"
 }
 
+# Whether this host's /dev/kvm can be opened read-write, and if not, why.
+kvm_problem=$( { : <>/dev/kvm; } 2>&1 ) && kvm_problem=
+kvm_problem=${kvm_problem##*: }
+kvm_where="this host ($(uname -r))"
+
 for part in $parts; do
 	case $part in
-	self) run_part "project self-tests" "$top/lib/tests/run.sh" "$build" ;;
-	host) run_part "suite on this host's /dev/kvm" "$top/scripts/run_tests.sh" -d "$build" ;;
-	vm)
-		if [ -x "$top/scripts/vm-run" ]; then
-			run_part "VM runner self-tests" make -C "$top" --no-print-directory vm_selftest
-			# The binaries' own limits add up to well over an hour (sized
-			# for the worst case of every case under TCG); the whole suite
-			# takes a few minutes, so a hung guest kernel is cut off sooner.
-			run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory \
-				vm_run_tests VM_FLAGS="--timeout ${VM_TIMEOUT:-1800}"
-			# The controls only a VM can show (Hyper-V, nested SVM).
-			run_part "negative controls in a QEMU VM (${KERNEL:-sid})" make -C "$top" \
-				--no-print-directory vm_negative_controls VM_FLAGS="--timeout ${VM_TIMEOUT:-1800}"
+	self) run_part "project self-tests (no KVM needed), on $kvm_where" "$top/lib/tests/run.sh" "$build" ;;
+	host)
+		if [ -z "$kvm_problem" ]; then
+			run_part "suite on $kvm_where /dev/kvm" "$top/scripts/run_tests.sh" -d "$build"
+			run_part "KVM self-tests on $kvm_where /dev/kvm" "$top/lib/tests/check_kvm.sh" "$build"
 		else
-			echo "=== suite in a QEMU VM: skipped (no VM runner in this tree)"
+			# Nothing to run: every binary would skip as a whole.
+			echo "=== suite and KVM self-tests on this host: not run, /dev/kvm: $kvm_problem (the VM part runs them)"
 		fi
+		;;
+	vm)
+		vm_flags="--timeout ${VM_TIMEOUT:-1800} --results $results"
+		run_part "VM runner self-tests" make -C "$top" --no-print-directory vm_selftest
+		run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory \
+			vm_run_tests VM_FLAGS="$vm_flags"
+		# The KTAP that dashboards and CI consume, as a TAP consumer reads it.
+		run_part "prove reads the VM's KTAP" bash -c \
+			"prove -Q --exec cat '$results/vm-${KERNEL:-sid}.ktap' && echo '1 passed, 0 failed, 0 skipped'"
+		# Harness controls, the KVM part of the command-line contract and
+		# the negative-control table, on a KVM with Hyper-V and nested SVM.
+		run_part "KVM self-tests in a QEMU VM (${KERNEL:-sid})" make -C "$top" \
+			--no-print-directory vm_kvm_selftests VM_FLAGS="$vm_flags"
 		;;
 	patch)
 		# A KVM patch series rebuilt into a stock Debian kernel's modules
 		# (slowest part: toolchain and source download, module build).
-		if [ -x "$top/scripts/kvm-modules" ]; then
-			run_part "patch-series rebuild self-test (sid)" make -C "$top" --no-print-directory patch_selftest
-		fi
+		export PATCH_SELFTEST_RESULTS=$results/patch-selftest
+		run_part "patch-series rebuild self-test (sid)" make -C "$top" --no-print-directory patch_selftest
 		;;
 	*) echo "scripts/check.sh: unknown part '$part'" >&2; exit 2 ;;
 	esac

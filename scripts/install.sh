@@ -4,8 +4,8 @@
 #   DIR/<collection>/<test>, DIR/<collection>/settings (kselftest "timeout="
 #   for the slowest test of the collection) and DIR/time-limits.txt (one
 #   "collection:test seconds" line per test, as each binary reports it),
-#   plus check_negative_controls.sh and negative_controls.txt (the test of
-#   the tests, lib/tests/).
+#   plus the self-tests that need a KVM: check_kvm.sh and what it runs
+#   (lib/tests/), with lib/tests/harness_negative.
 # usage: install.sh BUILD_DIR INSTALL_PATH collection/test...
 set -eu
 [ $# -ge 2 ] || { echo "usage: install.sh BUILD_DIR INSTALL_PATH collection/test..." >&2; exit 2; }
@@ -25,4 +25,11 @@ for t in "$@"; do
 	if [ -z "$old" ] || [ "$limit" -gt "$old" ]; then echo "timeout=$limit" >"$dest/$c/settings"; fi
 done
 cp "$here/run_tests.sh" "$dest/run_tests.sh"
-cp "$here/../lib/tests/check_negative_controls.sh" "$here/../lib/tests/negative_controls.txt" "$dest/"
+# The self-tests that need a KVM (check_kvm.sh), so they can run where the
+# suite runs, e.g. in the VM runner.
+for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh \
+	negative_controls.txt tap.sh; do
+	cp "$here/../lib/tests/$f" "$dest/"
+done
+mkdir -p "$dest/lib/tests"
+cp "$build/lib/tests/harness_negative" "$dest/lib/tests/"

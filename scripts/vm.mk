@@ -7,6 +7,7 @@
 #   make vm_selftest   the VM runner's own tests (one real boot of $(KERNEL))
 #   make vm_deps       install the Debian packages the VM runner needs
 #   make vm_negative_controls   the negative-control checker in a VM (below)
+#   make vm_kvm_selftests       all self-tests that need a KVM, in a VM (below)
 
 KERNEL   ?= sid
 KERNELS  ?= bookworm trixie sid
@@ -35,3 +36,11 @@ vm_negative_controls: vm_deps
 	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_negative_controls
+
+# The self-tests that need a KVM (lib/tests/check_kvm.sh: harness controls,
+# the command-line contract's KVM part, the negative-control table) in a VM;
+# make check runs this on every machine, with or without /dev/kvm.
+vm_kvm_selftests: vm_deps
+	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
+
+.PHONY: vm_kvm_selftests

@@ -92,8 +92,9 @@ cp "$obj/scripts/tests/patch/marker_probe" "$suite/patch/"
 echo "patch:marker_probe" >>"$suite/kselftest-list.txt"
 echo "patch:marker_probe $("$suite/patch/marker_probe" --time-limit)" >>"$suite/time-limits.txt"
 
-# Kept for a look after a failure: results/patch-selftest/vm-<kernel>[-patched].*
-results=$repo/results/patch-selftest
+# Kept for a look after a failure: vm-<kernel>[-patched].* in results/patch-selftest
+# (make check: its own results folder, see scripts/check.sh)
+results=${PATCH_SELFTEST_RESULTS:-$repo/results/patch-selftest}
 start=$(date +%s)
 expect "with the patched modules, the VM sees the series and the smoke test passes" 0 \
 	"$scripts/vm-run" --kernel "$kernel" --patches "$patchdir/good" --suite "$suite" \

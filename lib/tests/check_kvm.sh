@@ -1,0 +1,52 @@
+#!/bin/sh
+# The project's self-tests that need a KVM that runs guests: the harness's
+# negative controls (check_harness.sh), the command-line contract's KVM part
+# (check_cli_kvm.sh) and the suite's negative-control table
+# (check_negative_controls.sh). `make check` runs this on the host when its
+# /dev/kvm is usable and, always, inside the QEMU VM (make vm_kvm_selftests),
+# where the Hyper-V and nested rows can be shown.
+#
+#   check_kvm.sh [DIR]   DIR: a build directory or an installed suite
+#                        (default: this script's directory when installed)
+#
+# Output: each part's TAP indented under one "ok N - PART" line, then
+# "N passed, N failed, N skipped" over all the parts' checks. Exit status 0
+# when nothing failed. POSIX sh: runs on the host and in the VM's busybox.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+dir=${1:-}
+if [ -z "$dir" ]; then
+	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
+fi
+[ -d "$dir" ] || { echo "check_kvm.sh: no test directory '$dir'" >&2; exit 2; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/check_kvm.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+echo "TAP version 13"
+echo "# host: $(uname -n), kernel: $(uname -r)"
+echo "1..3"
+n=0; passed=0; failed=0; skipped=0; status=0
+part() {  # part TITLE SCRIPT ARGS...
+	title=$1; shift
+	n=$((n + 1))
+	echo "# $title"
+	start=$(date +%s)
+	"$@" >"$tmp/out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$tmp/out"
+	# Count the part's own top-level results (nested lines are indented).
+	p=$(grep -c '^ok ' "$tmp/out"); k=$(grep -c '^ok .*# SKIP' "$tmp/out")
+	f=$(grep -c '^not ok ' "$tmp/out")
+	passed=$((passed + p - k)); skipped=$((skipped + k)); failed=$((failed + f))
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $n - $title # $(( $(date +%s) - start ))s"
+	else
+		[ "$f" -gt 0 ] || failed=$((failed + 1))
+		echo "not ok $n - $title # exit $rc"; status=1
+	fi
+}
+part "harness negative controls" "$here/check_harness.sh" "$dir"
+part "command-line contract, KVM part" "$here/check_cli_kvm.sh" "$dir"
+part "negative controls make their cases fail" "$here/check_negative_controls.sh" "$dir"
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"
