@@ -3,6 +3,7 @@
  * KTAP harness: option parsing, one forked child per case with a time limit,
  * verdicts, diagnostics. See include/ktest.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,12 +19,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "ktest.h"
 
 #define MAX_CASES   256
 #define MAX_OPTIONS 32
 #define REASON_LEN  512
 #define HANG_REPORT_VCPUS 64
+/*
+ * How long a killed case may take to die. A process that outlives SIGKILL
+ * this long is stuck in the kernel (e.g. a vCPU thread that KVM never lets
+ * out of KVM_RUN): it is reported with its kernel stacks and left behind.
+ */
+#define KILL_GRACE_MS     5000
+/* How long output may trail a case's exit (its group is killed first). */
+#define DRAIN_MS          2000
 
 struct test_options test_opts;
 bool test_binary_needs_kvm = true;
@@ -357,19 +367,153 @@ static void report_hang(unsigned int limit)
 	}
 }
 
+/* Print one /proc file of a task line by line as diagnostics. */
+static void diag_proc_file(const char *path, const char *prefix)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		test_diag("%s(%s unreadable: %s)", prefix, path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		test_diag("%s%s", prefix, line);
+	}
+	fclose(f);
+}
+
+/*
+ * A case's process outlived SIGKILL: say what the kernel says about each of
+ * its threads (state, wait channel, kernel stack; the stack needs root).
+ */
+static void report_stuck(pid_t pid)
+{
+	char path[320], line[256], state = '?', wchan[64];
+	struct dirent *d;
+	DIR *dir;
+
+	test_diag("the case's process %d did not die within %d ms of SIGKILL: stuck in the kernel",
+		  pid, KILL_GRACE_MS);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir) {
+		test_diag("cannot list its threads: %s", strerror(errno));
+		return;
+	}
+	while ((d = readdir(dir))) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		state = '?';
+		wchan[0] = 0;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, d->d_name);
+		if ((f = fopen(path, "r"))) {
+			/* "tid (comm) S ...": the state follows the last ')'. */
+			char *paren = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+
+			if (paren && paren[1] == ' ' && paren[2])
+				state = paren[2];
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/wchan", pid, d->d_name);
+		if ((f = fopen(path, "r"))) {
+			if (!fgets(wchan, sizeof(wchan), f))
+				wchan[0] = 0;
+			fclose(f);
+		}
+		test_diag("thread %s: state %c, waiting in %s", d->d_name, state,
+			  wchan[0] && strcmp(wchan, "0") ? wchan : "?");
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, d->d_name);
+		diag_proc_file(path, "  ");
+	}
+	closedir(dir);
+}
+
+/*
+ * The case child writes into pipes that the harness copies to its own
+ * stdout and stderr, so a child that cannot be killed holds only those
+ * pipes, never the stream of whoever runs this binary.
+ */
+struct case_output {
+	int fd[2];              /* read ends: the child's stdout, stderr; -1 at EOF */
+};
+
+static void copy_output(struct case_output *out, int which)
+{
+	char buf[4096];
+	ssize_t n = read(out->fd[which], buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			close(out->fd[which]);
+			out->fd[which] = -1;
+		}
+		return;
+	}
+	fwrite(buf, 1, n, which ? stderr : stdout);
+	fflush(which ? stderr : stdout);
+}
+
+/*
+ * Copy the child's output until the child exits (returns true) or the
+ * deadline passes (false). pidfd < 0: copy until both pipes are at EOF.
+ */
+static bool relay_until(int pidfd, struct case_output *out, uint64_t deadline_ns)
+{
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = out->fd[0], .events = POLLIN },
+			{ .fd = out->fd[1], .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
+		uint64_t now = now_ns();
+		int i, ret;
+
+		if (pidfd < 0 && out->fd[0] < 0 && out->fd[1] < 0)
+			return true;
+		if (now >= deadline_ns)
+			return false;
+		ret = poll(pfd, 3, (int)((deadline_ns - now + 999999) / 1000000));
+		if (ret < 0 && errno != EINTR)
+			return false;
+		for (i = 0; i < 2; i++)
+			if (pfd[i].revents)
+				copy_output(out, i);
+		/* Exited: what it wrote before is already in the pipes. */
+		if (pfd[2].revents)
+			return true;
+	}
+}
+
+static void close_output(struct case_output *out)
+{
+	for (int i = 0; i < 2; i++)
+		if (out->fd[i] >= 0)
+			close(out->fd[i]);
+}
+
 enum case_result { CASE_PASS, CASE_FAIL, CASE_SKIP };
 
 static enum case_result run_case(int number, struct test_case *tc)
 {
 	unsigned int limit = case_time_limit(tc);
 	uint64_t start = now_ns();
-	struct pollfd pfd;
-	int status, pidfd, ret;
+	struct case_output out;
+	int status, pidfd, opipe[2], epipe[2];
 	pid_t pid;
 
 	memset(report, 0, sizeof(*report));
 	atomic_store(&verdict_claimed, 0);
 	fflush(stdout);
+	fflush(stderr);
+	if (pipe2(opipe, O_CLOEXEC) || pipe2(epipe, O_CLOEXEC)) {
+		test_diag("pipe: %s", strerror(errno));
+		printf("not ok %d %s\n", number, tc->name);
+		return CASE_FAIL;
+	}
 	pid = fork();
 	if (pid < 0) {
 		test_diag("fork: %s", strerror(errno));
@@ -378,31 +522,52 @@ static enum case_result run_case(int number, struct test_case *tc)
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		dup2(opipe[1], STDOUT_FILENO);
+		dup2(epipe[1], STDERR_FILENO);
 		in_case_child = true;
 		tc->fn();
 		report->verdict = KSFT_PASS;
 		fflush(stdout);
 		_exit(KSFT_PASS);
 	}
+	close(opipe[1]);
+	close(epipe[1]);
+	out = (struct case_output){ .fd = { opipe[0], epipe[0] } };
 
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
-	pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-	do {
-		ret = poll(&pfd, 1, (int)limit * 1000);
-	} while (ret < 0 && errno == EINTR);
-	if (ret == 0) {
+	if (pidfd < 0) {
+		test_diag("pidfd_open: %s (the harness needs Linux 5.3 or later)", strerror(errno));
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		close_output(&out);
+		printf("not ok %d %s\n", number, tc->name);
+		return CASE_FAIL;
+	}
+	if (!relay_until(pidfd, &out, start + (uint64_t)limit * 1000000000ull)) {
+		bool died;
+
 		report_hang(limit);
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
+		died = relay_until(pidfd, &out, now_ns() + KILL_GRACE_MS * 1000000ull);
+		if (died) {
+			waitpid(pid, &status, 0);
+			relay_until(-1, &out, now_ns() + DRAIN_MS * 1000000ull);
+		} else {
+			report_stuck(pid);
+		}
+		close_output(&out);
 		close(pidfd);
-		printf("not ok %d %s # TIMEOUT %u s\n", number, tc->name, limit);
+		printf("not ok %d %s # TIMEOUT %u s%s\n", number, tc->name, limit,
+		       died ? "" : ", process stuck in the kernel");
 		return CASE_FAIL;
 	}
 	waitpid(pid, &status, 0);
 	close(pidfd);
 	/* Threads the case left behind (none should) die with their group. */
 	kill(-pid, SIGKILL);
+	relay_until(-1, &out, now_ns() + DRAIN_MS * 1000000ull);
+	close_output(&out);
 	test_diag("duration_ms: %" PRIu64, (now_ns() - start) / 1000000);
 
 	if (WIFSIGNALED(status)) {
@@ -545,6 +710,12 @@ int main(int argc, char **argv)
 	printf("KTAP version 1\n");
 	printf("# seed %" PRIu64 " (replay with --seed %" PRIu64 ")\n", test_opts.seed,
 	       test_opts.seed);
+	if (test_binary_needs_kvm) {
+		char profile[512];
+
+		host_profile_describe(profile, sizeof(profile));
+		printf("# %s\n", profile);
+	}
 	printf("1..%d\n", nr_selected);
 	for (i = 0; i < nr_selected; i++) {
 		switch (run_case(i + 1, selected[i])) {

@@ -3,10 +3,41 @@
 # each planted failure must be reported as "not ok" with a diagnostic that
 # says what happened, the planted skip as a skip, and the binary must exit 1.
 set -u
-bin=${1:?usage: check_harness.sh BUILD_DIR}/lib/tests/harness_negative
-out=$(mktemp); trap 'rm -f "$out"' EXIT
-"$bin" >"$out" 2>&1
-rc=$?
+bin=${1:?usage: check_harness.sh DIR}/lib/tests/harness_negative
+out=$(mktemp)
+freezer=
+cleanup() {
+	if [ -n "$freezer" ]; then
+		echo THAWED >"$freezer/freezer.state" 2>/dev/null
+		# The thawed process dies of the SIGKILL it was sent.
+		i=0; while [ -s "$freezer/cgroup.procs" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		rmdir "$freezer" 2>/dev/null
+		[ -z "${freezer_mount:-}" ] || umount "$freezer_mount" 2>/dev/null
+	fi
+	rm -f "$out"
+}
+trap cleanup EXIT
+
+# The unkillable case freezes itself in a cgroup-v1 freezer; made here (as
+# root), where the system has one mounted or lets us mount one.
+if [ "$(id -u)" = 0 ]; then
+	root=/sys/fs/cgroup/freezer
+	if [ ! -f "$root/cgroup.procs" ]; then
+		freezer_mount=$(mktemp -d "${TMPDIR:-/tmp}/freezer.XXXXXX")
+		if mount -t cgroup -o freezer none "$freezer_mount" 2>/dev/null; then
+			root=$freezer_mount
+		else
+			rmdir "$freezer_mount"; freezer_mount=; root=
+		fi
+	fi
+	if [ -n "$root" ] && mkdir "$root/harness_negative.$$" 2>/dev/null; then
+		freezer=$root/harness_negative.$$
+	fi
+fi
+
+# Through a pipe, bounded: a stuck case must not keep the reader waiting.
+{ HARNESS_NEGATIVE_FREEZER=$freezer timeout -s KILL 120 "$bin" 2>&1; echo $? >"$out.rc"; } | cat >"$out"
+rc=$(cat "$out.rc"); rm -f "$out.rc"
 fail=0
 expect() {  # expect PATTERN WHAT
 	if grep -Eq "$1" "$out"; then echo "ok - $2"; else echo "not ok - $2 (no line matching: $1)"; fail=1; fi
@@ -28,6 +59,15 @@ expect 'expected vcpus == 3, got vcpus = 2'                            "host ass
 expect '^not ok 8 an exit the test did not expect'                     "unexpected exit is a failure"
 expect 'KVM_RUN failed: Interrupted system call|KVM_EXIT_'             "unexpected exit is named"
 expect '^ok 9 a missing capability is a skip naming it # SKIP 0x7fffffff not supported' "missing capability is a skip"
+if [ -n "$freezer" ]; then
+	expect '^not ok 10 a case whose process survives SIGKILL.*# TIMEOUT 2 s, process stuck in the kernel' "a process that survives SIGKILL is a timeout, and the run goes on"
+	expect 'did not die within [0-9]+ ms of SIGKILL: stuck in the kernel'   "a stuck process is named as stuck"
+	expect 'thread [0-9]+: state D, waiting in __refrigerator'            "its threads' state and wait channel are shown"
+	expect '^#   \[<0>\] __refrigerator'                                 "its kernel stack is shown"
+	expect '^# Totals: pass:0 fail:9 .*skip:1 '                            "the binary reports every case and its totals"
+else
+	echo "ok - a process that survives SIGKILL is reported # SKIP no cgroup-v1 freezer here (needs root and CONFIG_CGROUP_FREEZER)"
+fi
 if [ "$rc" -eq 1 ]; then echo "ok - exit status 1 when cases fail"; else echo "not ok - exit status $rc, expected 1"; fail=1; fi
 if [ "$fail" -ne 0 ]; then echo "--- harness_negative output:"; cat "$out"; fi
 exit $fail

@@ -7,6 +7,10 @@
  *
  * Not part of the suite: it fails by design.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "vm.h"
 
 #define HUNG_CASE_TIMEOUT_S 2
@@ -106,4 +110,38 @@ TEST_CASE(unexpected_exit, "an exit the test did not expect is reported by name"
 TEST_CASE(missing_capability, "a missing capability is a skip naming it")
 {
 	require_kvm_cap(0x7fffffff);
+}
+
+/*
+ * A process that SIGKILL cannot end, as when KVM never lets a vCPU thread
+ * out of KVM_RUN: the case freezes itself in a cgroup-v1 freezer (frozen
+ * tasks ignore fatal signals until thawed). check_harness.sh makes the
+ * cgroup, names it in HARNESS_NEGATIVE_FREEZER and thaws it afterwards.
+ */
+static void write_file(const char *dir, const char *file, const char *text)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	TEST_ASSERT(fd >= 0, "open %s: %s", path, strerror(errno));
+	TEST_ASSERT(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write %s to %s: %s",
+		    text, path, strerror(errno));
+	close(fd);
+}
+
+TEST_CASE(unkillable, "a case whose process survives SIGKILL is reported with its stacks",
+	  .timeout = HUNG_CASE_TIMEOUT_S)
+{
+	const char *cgroup = getenv("HARNESS_NEGATIVE_FREEZER");
+	char pid[16];
+
+	if (!cgroup || !*cgroup)
+		test_skip("HARNESS_NEGATIVE_FREEZER names no cgroup-v1 freezer directory");
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	write_file(cgroup, "cgroup.procs", pid);
+	write_file(cgroup, "freezer.state", "FROZEN");
+	for (;;)
+		pause();
 }

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The host profile: what runs this binary's KVM, computed once. The host
+ * CPU is real or an emulator that announces itself (QEMU's software CPU
+ * says "TCGTCGTCGTCG" in its hypervisor CPUID leaf), the machine is what the
+ * firmware's DMI tables call it (QEMU: the machine type, whose version is
+ * QEMU's, e.g. "pc-i440fx-7.2"), and the KVM vendor module is the one
+ * loaded.
+ *
+ * Host quirks: anomalies of a platform below KVM, each named from evidence
+ * and scoped to the platform and version where it was seen. A test that
+ * meets one reports a diagnostic naming it when host_has_quirk() says this
+ * host has it; on every other host the same observation fails the case.
+ * A newer emulator version is not covered until it is seen to need it.
+ */
+#ifndef KVMTEST_HOST_H
+#define KVMTEST_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum host_quirk {
+	/* One injected interrupt handled twice by the guest. */
+	HOST_QUIRK_IRQ_DELIVERED_TWICE,
+	/* An interrupt taken between STI and the next instruction (HLT). */
+	HOST_QUIRK_IRQ_IN_STI_SHADOW,
+	/* HLT returns although no interrupt, NMI or timer handler ran. */
+	HOST_QUIRK_HLT_WAKES_WITHOUT_CAUSE,
+	NR_HOST_QUIRKS
+};
+
+struct host_profile {
+	char cpu_signature[13];  /* hypervisor CPUID signature, "" on bare metal */
+	char machine[64];        /* DMI product_version, "" if none */
+	const char *kvm_module;  /* kvm_amd, kvm_intel, kvm_pvm, ... or NULL */
+	const char *platform;    /* the quirk table's name for it, or NULL */
+	unsigned int quirks;     /* 1 << enum host_quirk */
+};
+
+const struct host_profile *host_profile(void);
+bool host_has_quirk(enum host_quirk quirk);
+/* "QEMU 7.2 TCG: interrupts delivered twice (seen ...)": for diagnostics. */
+const char *host_quirk_note(enum host_quirk quirk);
+/* One line for the KTAP preamble. */
+void host_profile_describe(char *buf, size_t len);
+
+#endif
