@@ -2,9 +2,9 @@
 /*
  * Conformance test for the PROPOSED, UNMERGED vCPU ioctl
  * KVM_HYPERV_SET_TLB_FLUSH_INHIBIT (Nikolas Wipper, "KVM: x86: Introduce new
- * ioctl KVM_HYPERV_SET_TLB_FLUSH_INHIBIT", v1, Oct 2024; seed: patch 2/7
+ * ioctl KVM_HYPERV_SET_TLB_FLUSH_INHIBIT", v1, Oct 2024; chiefly patch 2/7
  * "Implement Hyper-V's vCPU suspended state"; ABI, posted semantics and the
- * review in ../shared/reference/abi.md topic 1).
+ * review in docs/interfaces.md section 1).
  *
  * Behaviour guarded: a vCPU whose Hyper-V PV TLB flush hypercall targets a
  * vCPU with flushes inhibited is suspended inside KVM_RUN at the VMCALL (no
@@ -59,6 +59,7 @@
 #include <sys/ioctl.h>
 
 #include "apic.h"
+#include "host.h"
 #include "hyperv.h"
 #include "hyperv_flush.h"
 #include "kvm_proposed_uapi.h"
@@ -73,7 +74,7 @@
 #define POLL_SPINS         64           /* sched_yield() polls before sleeping */
 #define POLL_SLEEP_US      200
 #define LIVE_CONTROL       100
-#define NR_JUDGE_CONTROLS  19
+#define NR_JUDGE_CONTROLS  20
 /* Case 5: at most this many toggles between checks of the flushers. */
 #define STRESS_TOGGLE_GAP_US 300
 #define STRESS_ALL_ONE_IN    8          /* one request in 8 targets "all" */
@@ -92,7 +93,7 @@ TEST_OPTION("flushers", nr_stress_flushers, "case 5: flusher vCPUs (1-8)");
 static uint64_t simulate;
 TEST_OPTION("simulate-series", simulate,
 	    "1: emulate the posted semantics in userspace (tests this test, not the kernel)");
-TEST_NEGATIVE_CONTROLS("1-19: feed a verdict a faulty observation; 100: pretend the ioctl works (must fail)");
+TEST_NEGATIVE_CONTROLS("1-20: feed a verdict a faulty observation; 100: pretend the ioctl works (must fail)");
 
 /* ------------------------------------------------------------------------
  * Shared with the guest: one slot per flusher vCPU.
@@ -108,7 +109,7 @@ struct flusher_slot {
 	volatile uint64_t irq_count;    /* guest: IRQ_VECTOR taken */
 	volatile uint64_t irq_rip;      /* guest: where the last one interrupted */
 	volatile uint64_t irq_rip_first;
-	volatile uint64_t irq_done_seq; /* guest: done_seq when it arrived */
+	volatile uint64_t irq_done_seq_first;
 };
 
 struct inhibit_shared {
@@ -122,10 +123,11 @@ static void guest_irq(struct ex_regs *regs)
 {
 	struct flusher_slot *s = &guest_shared->slot[guest_vcpu_id()];
 
-	if (!s->irq_count++)
+	if (!s->irq_count++) {
 		s->irq_rip_first = regs->rip;
+		s->irq_done_seq_first = s->done_seq;
+	}
 	s->irq_rip = regs->rip;
-	s->irq_done_seq = s->done_seq;
 	apic_eoi();
 }
 
@@ -980,7 +982,8 @@ struct irq_obs {
 	bool done_while_suspended;
 	bool irr_pending, isr_set;
 	struct release_obs rel;
-	uint64_t count_final, irq_rip, irq_rip_first, vmcall_rip, irq_done_seq, seq;
+	uint64_t count_final, irq_rip, irq_rip_first, vmcall_rip, irq_done_seq_first, seq;
+	bool twice_is_host_quirk;       /* host_has_quirk(HOST_QUIRK_IRQ_DELIVERED_TWICE) */
 };
 
 static const char *judge_irq(const struct irq_obs *o)
@@ -1000,16 +1003,18 @@ static const char *judge_irq(const struct irq_obs *o)
 			       o->irr_pending ? "set" : "clear", o->isr_set ? "set" : "clear");
 	if ((v = judge_release(&o->rel)))
 		return v;
-	if (o->count_final != 1)
+	/* Twice is a known anomaly of some hosts (the caller says so); the
+	 * first delivery must still be the right one. */
+	if (o->count_final != 1 && !(o->count_final == 2 && o->twice_is_host_quirk))
 		return VERDICT("vCPU %u took the interrupt %" PRIu64 " time(s) after resuming "
 			       "(first at RIP 0x%" PRIx64 ", last at 0x%" PRIx64 "; the VMCALL is "
 			       "0x%" PRIx64 "), expected exactly once", o->vcpu, o->count_final,
 			       o->irq_rip_first, o->irq_rip, o->vmcall_rip);
-	if (o->irq_rip != o->vmcall_rip || o->irq_done_seq == o->seq)
+	if (o->irq_rip_first != o->vmcall_rip || o->irq_done_seq_first == o->seq)
 		return VERDICT("vCPU %u took the interrupt at RIP 0x%" PRIx64 " (hypercall %s), "
 			       "expected at the VMCALL 0x%" PRIx64 " before the retried hypercall",
-			       o->vcpu, o->irq_rip, o->irq_done_seq == o->seq ? "done" : "pending",
-			       o->vmcall_rip);
+			       o->vcpu, o->irq_rip_first,
+			       o->irq_done_seq_first == o->seq ? "done" : "pending", o->vmcall_rip);
 	return NULL;
 }
 
@@ -1017,7 +1022,8 @@ static struct irq_obs rec_irq(void)
 {
 	struct irq_obs o = {
 		.vcpu = 1, .msi_ret = 1, .irr_pending = true, .count_final = 1,
-		.irq_rip = REC_VMCALL, .vmcall_rip = REC_VMCALL, .irq_done_seq = 0, .seq = 1,
+		.irq_rip = REC_VMCALL, .irq_rip_first = REC_VMCALL, .vmcall_rip = REC_VMCALL,
+		.irq_done_seq_first = 0, .seq = 1,
 	};
 
 	o.rel = rec_release();
@@ -1135,8 +1141,11 @@ CONTROL_FN(nc_reentry_ran, struct suspension_obs, rec_suspension, judge_suspensi
 	   o.kick[0].reentry_exits = 1)
 CONTROL_FN(nc_irq_early, struct irq_obs, rec_irq, judge_irq, o.count_while_suspended = 1)
 CONTROL_FN(nc_irq_twice, struct irq_obs, rec_irq, judge_irq, o.count_final = 2)
+/* A host quirk names "twice", nothing more. */
+CONTROL_FN(nc_irq_thrice_quirk_host, struct irq_obs, rec_irq, judge_irq,
+	   (o.count_final = 3, o.twice_is_host_quirk = true))
 CONTROL_FN(nc_irq_after_retry, struct irq_obs, rec_irq, judge_irq,
-	   (o.irq_rip = REC_VMCALL + 4, o.irq_done_seq = o.seq))
+	   (o.irq_rip_first = REC_VMCALL + 4, o.irq_done_seq_first = o.seq))
 CONTROL_FN(nc_stress_early, struct stress_obs, rec_stress, judge_stress, o.covered = 0x4)
 CONTROL_FN(nc_stress_lost, struct stress_obs, rec_stress, judge_stress,
 	   (o.completed = false, o.owed_ns = o.bound_ns, o.blocking = 1))
@@ -1170,6 +1179,8 @@ static const struct judge_control judge_controls[NR_JUDGE_CONTROLS] = {
 	{ "ordering_stress", "flush never completed after its targets were cleared",
 	  nc_stress_lost },
 	{ "documented_flags", "non-zero flags accepted", nc_flags },
+	{ "events_while_suspended", "interrupt delivered three times where twice is a host quirk",
+	  nc_irq_thrice_quirk_host },
 };
 
 /*
@@ -1430,12 +1441,16 @@ TEST_CASE(events_while_suspended,
 	o.count_final = f->slot->irq_count;
 	o.irq_rip = f->slot->irq_rip;
 	o.irq_rip_first = f->slot->irq_rip_first;
-	o.irq_done_seq = f->slot->irq_done_seq;
+	o.irq_done_seq_first = f->slot->irq_done_seq_first;
 	o.vmcall_rip = t->vmcall_rip;
+	o.twice_is_host_quirk = host_has_quirk(HOST_QUIRK_IRQ_DELIVERED_TWICE);
 	CHECK(judge_irq(&o));
+	if (o.count_final == 2)
+		test_diag("vector 0x%x was taken twice after resuming (again at RIP 0x%" PRIx64
+			  "): %s", IRQ_VECTOR, o.irq_rip, host_quirk_note(HOST_QUIRK_IRQ_DELIVERED_TWICE));
 	test_diag("vector 0x%x stayed pending in the IRR for the %" PRIu64 " ms hold, then was "
-		  "taken once at the VMCALL (0x%" PRIx64 ") before the retried flush completed",
-		  IRQ_VECTOR, hold_ms, o.irq_rip);
+		  "taken at the VMCALL (0x%" PRIx64 ") before the retried flush completed",
+		  IRQ_VECTOR, hold_ms, o.irq_rip_first);
 	test_destroy(t);
 }
 
