@@ -74,6 +74,7 @@ struct halter {
 	volatile uint64_t halts;        /* HLT instructions executed */
 	volatile uint64_t wakes;        /* wakeups: HLT loops ended by their timer */
 	volatile uint64_t interrupts;   /* wake-timer interrupts taken */
+	volatile uint64_t in_shadow;    /* ... of them inside STI's shadow */
 };
 
 struct exits_shared {
@@ -88,7 +89,11 @@ static struct exits_shared *guest_shared;
 
 static void on_wake_timer(struct ex_regs *regs)
 {
-	guest_shared->vcpu[guest_vcpu_id()].interrupts++;
+	struct halter *h = &guest_shared->vcpu[guest_vcpu_id()];
+
+	h->interrupts++;
+	if (guest_irq_skips_shadowed_hlt(regs))
+		h->in_shadow++;
 	apic_eoi();
 }
 
@@ -115,7 +120,7 @@ static void guest_halt_rounds(void *arg)
 			apic_timer_oneshot(WAKE_VECTOR, s->wake_ticks);
 			do {
 				h->halts++;
-				safe_halt();
+				guest_sti_hlt();
 				cli();
 			} while (h->interrupts == seen);
 			h->wakes++;
@@ -197,7 +202,7 @@ static struct vcpu *add_halter(struct vm *vm, uint32_t id, struct exits_shared *
 }
 
 struct halt_round {
-	uint64_t halts, wakes, interrupts;      /* guest's counts */
+	uint64_t halts, wakes, interrupts, in_shadow;   /* guest's counts */
 	uint64_t halt_exits, exits;     /* KVM's statistics */
 };
 
@@ -206,8 +211,8 @@ static struct halt_round run_halt_round(struct vcpu *vcpu, struct exits_shared *
 					const char *phase)
 {
 	struct halter *h = &s->vcpu[vcpu->id];
-	struct halt_round b = { h->halts, h->wakes, h->interrupts, vcpu_stat(vcpu, "halt_exits"),
-				vcpu_stat(vcpu, "exits") };
+	struct halt_round b = { h->halts, h->wakes, h->interrupts, h->in_shadow,
+				vcpu_stat(vcpu, "halt_exits"), vcpu_stat(vcpu, "exits") };
 	struct halt_round d;
 
 	test_progress("vCPU %u: round of %" PRIu64 " HLTs (%s)", vcpu->id, s->nr_halts, phase);
@@ -215,6 +220,7 @@ static struct halt_round run_halt_round(struct vcpu *vcpu, struct exits_shared *
 	d.halts = h->halts - b.halts;
 	d.wakes = h->wakes - b.wakes;
 	d.interrupts = h->interrupts - b.interrupts;
+	d.in_shadow = h->in_shadow - b.in_shadow;
 	d.halt_exits = vcpu_stat(vcpu, "halt_exits") - b.halt_exits;
 	d.exits = vcpu_stat(vcpu, "exits") - b.exits;
 	test_diag("vCPU %u, %s: %" PRIu64 " HLTs, %" PRIu64 " timer wakeups (%" PRIu64
@@ -228,6 +234,12 @@ static struct halt_round run_halt_round(struct vcpu *vcpu, struct exits_shared *
 			  host_has_quirk(HOST_QUIRK_IRQ_DELIVERED_TWICE)
 				  ? host_quirk_note(HOST_QUIRK_IRQ_DELIVERED_TWICE)
 				  : "an interrupt delivered twice: not this test's subject, see pi/wakeup");
+	/* Such a HLT was skipped (it would have waited forever): one HLT
+	 * counted that never halted. */
+	expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, d.in_shadow, "vCPU %u (%s): timer "
+			  "interrupts taken between STI and HLT, inside STI's interrupt shadow "
+			  "('sti; hlt' not atomic: each such wakeup is lost)", vcpu->id, phase);
+	d.halts -= d.in_shadow;
 	TEST_ASSERT(d.wakes == s->nr_halts && d.halts >= d.wakes,
 		    "vCPU %u (%s): expected %" PRIu64 " timer wakeups from at least as many HLTs, "
 		    "the guest counted %" PRIu64 " wakeups and %" PRIu64 " HLTs", vcpu->id, phase,

@@ -184,6 +184,20 @@ static inline int wrmsr_safe(uint32_t msr, uint64_t value)
 	return (int)vector;
 }
 
+/*
+ * "sti; hlt" with the HLT at a known address. STI's interrupt shadow makes
+ * the pair atomic: an interrupt pending at the STI is taken after the HLT
+ * (waking it), never between the two. An interrupt taken between them would
+ * leave the vCPU halted with its wakeup already handled: a lost wakeup that
+ * hangs the test instead of failing it. Handlers of halting guests call
+ * guest_irq_skips_shadowed_hlt(regs): when the interrupt was taken inside
+ * the shadow it moves RIP past the HLT and returns true, so the guest counts
+ * the violation (a failure, or a diagnostic on a host with the quirk, see
+ * host.h) and goes on.
+ */
+void guest_sti_hlt(void);
+bool guest_irq_skips_shadowed_hlt(struct ex_regs *regs);
+
 /* Guest-side formatting (no libc in the guest). */
 int guest_vsnprintf(char *buf, size_t size, const char *fmt, __builtin_va_list ap);
 int guest_snprintf(char *buf, size_t size, const char *fmt, ...)

@@ -44,4 +44,18 @@ const char *host_quirk_note(enum host_quirk quirk);
 /* One line for the KTAP preamble. */
 void host_profile_describe(char *buf, size_t len);
 
+/*
+ * The one way a test meets a quirk's anomaly: `count` observations of it,
+ * described by the printf-style sentence. None: nothing. On a host with the
+ * quirk: a diagnostic naming it. Anywhere else: the case fails.
+ *
+ *   expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, shadowed,
+ *                     "vCPU %u: interrupts taken inside STI's shadow", id);
+ */
+#define expect_no_anomaly(quirk, count, ...)                                   \
+	__expect_no_anomaly(__FILE__, __LINE__, quirk, count, __VA_ARGS__)
+__attribute__((format(printf, 5, 6)))
+void __expect_no_anomaly(const char *file, int line, enum host_quirk quirk,
+			 unsigned long long count, const char *fmt, ...);
+
 #endif

@@ -26,4 +26,34 @@ int thread_pin(pid_t tid, int cpu);
 /* Let a thread run on any CPU of this process again. */
 int thread_unpin(pid_t tid);
 
+/*
+ * Whether a "no progress within a window" verdict can be trusted. On a
+ * shared host a thread may make no progress only because it got no CPU:
+ * either the whole test was stalled (the monitor's own short sleeps overran,
+ * as when the VM running the suite is descheduled by its host), or this
+ * kernel left the thread waiting on a run queue (its run delay, from
+ * /proc/self/task/TID/schedstat). A window in which either ate more than
+ * half of it is "starved": not judged, and the caller needs another one.
+ *
+ *   starvation_window_begin(&w, tids, n);
+ *   ... monitor loop: starvation_sleep_us(&w, 10000); ...
+ *   if (no progress && !starvation_window_starved(&w, i, &why)) fail;
+ */
+#define STARVATION_MAX_THREADS 64
+struct starvation_window {
+	uint64_t start_ns;
+	uint64_t worst_overrun_ns;      /* the monitor's longest sleep overrun */
+	unsigned int n;
+	pid_t tid[STARVATION_MAX_THREADS];
+	int64_t run_delay_ns[STARVATION_MAX_THREADS];  /* at the start; -1 unknown */
+};
+void starvation_window_begin(struct starvation_window *w, const pid_t *tids, unsigned int n);
+/* Sleep on the monitor thread, noting how much longer it took. */
+void starvation_sleep_us(struct starvation_window *w, uint64_t us);
+/* Thread i of the window was starved; why says how (for a diagnostic). */
+bool starvation_window_starved(const struct starvation_window *w, unsigned int i,
+			       char *why, size_t len);
+/* A thread's time runnable but waiting for a CPU, in ns; -1 if unknown. */
+int64_t thread_run_delay_ns(pid_t tid);
+
 #endif

@@ -116,3 +116,20 @@ void guest_exception_dispatch(struct ex_regs *regs)
 		     exception_name(regs->vector), (unsigned long long)regs->vector,
 		     (unsigned long long)regs->error_code, (unsigned long long)regs->rip);
 }
+
+extern const char guest_sti_hlt_insn[];
+
+__attribute__((noinline, noclone)) void guest_sti_hlt(void)
+{
+	__asm__ volatile("sti\n\t"
+			 ".global guest_sti_hlt_insn\n"
+			 "guest_sti_hlt_insn: hlt" ::: "memory");
+}
+
+bool guest_irq_skips_shadowed_hlt(struct ex_regs *regs)
+{
+	if (regs->rip != (uint64_t)guest_sti_hlt_insn)
+		return false;
+	regs->rip++;    /* HLT is one byte */
+	return true;
+}

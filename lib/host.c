@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The host profile and its quirk table. See include/host.h. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "host.h"
+#include "ktest.h"
 #include "probe.h"
 #include "x86.h"
 
@@ -117,4 +119,22 @@ void host_profile_describe(char *buf, size_t len)
 				n += snprintf(buf + n, len - n, "%s%s", sep, quirk_names[q]),
 				sep = ", ";
 	}
+}
+
+void __expect_no_anomaly(const char *file, int line, enum host_quirk quirk,
+			 unsigned long long count, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+
+	if (!count)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (host_has_quirk(quirk))
+		test_diag("%s (%llu): %s", what, count, host_quirk_note(quirk));
+	else
+		__test_fail(file, line, "%s (%llu); this host has no such known quirk", what,
+			    count);
 }

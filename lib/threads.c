@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,4 +96,63 @@ int thread_unpin(pid_t tid)
 	if (sched_getaffinity(0, sizeof(set), &set))
 		return -errno;
 	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
+}
+
+int64_t thread_run_delay_ns(pid_t tid)
+{
+	unsigned long long run_ns, wait_ns;
+	char path[64];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llu %llu", &run_ns, &wait_ns);
+	fclose(f);
+	return n == 2 ? (int64_t)wait_ns : -1;
+}
+
+void starvation_window_begin(struct starvation_window *w, const pid_t *tids, unsigned int n)
+{
+	unsigned int i;
+
+	w->start_ns = now_ns();
+	w->worst_overrun_ns = 0;
+	w->n = n < STARVATION_MAX_THREADS ? n : STARVATION_MAX_THREADS;
+	for (i = 0; i < w->n; i++) {
+		w->tid[i] = tids[i];
+		w->run_delay_ns[i] = thread_run_delay_ns(tids[i]);
+	}
+}
+
+void starvation_sleep_us(struct starvation_window *w, uint64_t us)
+{
+	uint64_t start = now_ns(), took;
+
+	usleep(us);
+	took = now_ns() - start;
+	if (took > us * 1000 && took - us * 1000 > w->worst_overrun_ns)
+		w->worst_overrun_ns = took - us * 1000;
+}
+
+bool starvation_window_starved(const struct starvation_window *w, unsigned int i,
+			       char *why, size_t len)
+{
+	uint64_t half = (now_ns() - w->start_ns) / 2;
+	int64_t delay = -1;
+
+	if (w->worst_overrun_ns > half) {
+		snprintf(why, len, "the whole test stalled: a short sleep of the monitor overran "
+			 "by %" PRIu64 " ms", w->worst_overrun_ns / 1000000);
+		return true;
+	}
+	if (i < w->n && w->run_delay_ns[i] >= 0 && (delay = thread_run_delay_ns(w->tid[i])) >= 0 &&
+	    (uint64_t)(delay - w->run_delay_ns[i]) > half) {
+		snprintf(why, len, "its thread waited %" PRIu64 " ms for a CPU",
+			 (uint64_t)(delay - w->run_delay_ns[i]) / 1000000);
+		return true;
+	}
+	return false;
 }
