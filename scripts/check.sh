@@ -40,8 +40,15 @@ run_part() {  # run_part TITLE CMD...
 }
 
 # Whether this host's /dev/kvm can be opened read-write, and if not, why.
-kvm_problem=$( { : <>/dev/kvm; } 2>&1 ) && kvm_problem=
-kvm_problem=${kvm_problem##*: }
+# (The open is tried on a device node only: "<>" creates a missing file.)
+if [ ! -e /dev/kvm ]; then
+	kvm_problem="No such file or directory"
+elif [ ! -c /dev/kvm ]; then
+	kvm_problem="not a character device"
+else
+	kvm_problem=$( { : <>/dev/kvm; } 2>&1 ) && kvm_problem=
+	kvm_problem=${kvm_problem##*: }
+fi
 kvm_where="this host ($(uname -r))"
 
 for part in $parts; do

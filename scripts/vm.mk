@@ -44,3 +44,13 @@ vm_kvm_selftests: vm_deps
 	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_kvm_selftests
+
+# Flaky cases: the suite and the negative-control table in a VM, again and
+# again, then each case's failure rate (scripts/soak; about 100 s a run).
+#   make soak [KERNEL=sid] [SOAK_RUNS=10] [SOAK_CONTROL_RUNS=5] [TESTS=...] [ARGS=...]
+SOAK_RUNS         ?= 10
+SOAK_CONTROL_RUNS ?= 5
+soak: vm_deps
+	@scripts/soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --control-runs $(SOAK_CONTROL_RUNS) -- $(TESTS) -- $(ARGS)
+
+.PHONY: soak

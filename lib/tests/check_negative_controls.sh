@@ -40,13 +40,15 @@ if [ -z "$dir" ]; then
 fi
 [ -d "$dir" ] || { echo "check_negative_controls.sh: no test directory '$dir'" >&2; exit 2; }
 [ -f "$table" ] || { echo "check_negative_controls.sh: no table '$table'" >&2; exit 2; }
-selection=" $* "
+# The VM runner passes the suite's "-- ARGS" along: the rows bring their own.
+selection=" "
+while [ $# -gt 0 ] && [ "$1" != -- ]; do selection="$selection$1 "; shift; done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/negctl.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 trim() { printf '%s' "$1" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'; }
-selected() { [ "$selection" = "  " ] || case $selection in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+selected() { [ "$selection" = " " ] || case $selection in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # Cases run bounded by their binary's own time limit, plus a hard kill.
 # run_case OUT BINARY CASE CONTROL ARGS -> binary's exit status; output in OUT

@@ -26,6 +26,14 @@ expect "an oops during the run fails it and is shown" 1 check oops :: \
 	'^vm-run: FAIL: kernel problem reported on the console:$' \
 	'^    \[ *4\.400200\] Oops: 0000' '^    \[ *4\.400400\] Call Trace:' \
 	'^vm-run: FAIL: the run tainted the kernel: D \(128\)$'
+expect "an oops is attributed to the binary and case that were running" 1 check oops :: \
+	'^vm-run: FAIL: kernel problem while x86_64/smoke case 1: BUG: kernel NULL pointer dereference'
+if grep -qx '    # kernel problem while x86_64/smoke case 1 ran: BUG: kernel NULL pointer dereference, address: 0000000000000008' "$tmp/ktap" &&
+	[ "$(grep -c '^    # kernel problem while' "$tmp/ktap")" = 1 ]; then
+	pass "... once, in the KTAP, inside the running case's block"
+else
+	fail "... once, in the KTAP, inside the running case's block" "$(cat "$tmp/ktap")"
+fi
 expect "a panic fails the run: problem shown, stream cut off" 1 check panic :: \
 	'^vm-run: FAIL: the KTAP stream was cut off' \
 	'^    \[ *4\.500000\] Kernel panic - not syncing: Fatal exception$'
