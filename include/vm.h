@@ -48,6 +48,7 @@ struct vm {
 	int fd;
 	struct vm_options opts;
 	uint8_t *ram;           /* host mapping of guest RAM; GPA 0 = ram[0] */
+	void *ram_map;          /* the mapping ram was aligned within */
 	uint64_t ram_size;
 	uint64_t next_free_gpa;
 	uint64_t pml4_gpa;

@@ -630,6 +630,8 @@ int main(int argc, char **argv)
 
 			if (!tc)
 				usage_error(prog, "no case named '%s' (list them with -l)", optarg);
+			if (nr_selected == MAX_CASES)
+				usage_error(prog, "more than %d -t options", MAX_CASES);
 			selected[nr_selected++] = tc;
 			break;
 		}

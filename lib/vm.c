@@ -77,18 +77,23 @@ int kvm_dev_fd(void)
 	return fd;
 }
 
+/* An unknown capability is 0; an error means the ioctl itself is broken. */
 int kvm_check_cap(long cap)
 {
 	int ret = ioctl(kvm_dev_fd(), KVM_CHECK_EXTENSION, cap);
 
-	return ret < 0 ? 0 : ret;
+	TEST_ASSERT(ret >= 0, "KVM_CHECK_EXTENSION(%ld) on /dev/kvm failed: %s", cap,
+		    strerror(errno));
+	return ret;
 }
 
 int vm_check_cap(struct vm *vm, long cap)
 {
 	int ret = ioctl(vm->fd, KVM_CHECK_EXTENSION, cap);
 
-	return ret < 0 ? 0 : ret;
+	TEST_ASSERT(ret >= 0, "KVM_CHECK_EXTENSION(%ld) on the VM failed: %s", cap,
+		    strerror(errno));
+	return ret;
 }
 
 void vm_enable_cap(struct vm *vm, uint32_t cap, uint64_t arg0)
@@ -403,6 +408,7 @@ struct vm *vm_create(const struct vm_options *opts)
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	TEST_ASSERT(map != MAP_FAILED, "mmap of %" PRIu64 " MiB guest RAM: %s",
 		    vm->opts.memory_mb, strerror(errno));
+	vm->ram_map = map;
 	vm->ram = (uint8_t *)(((uintptr_t)map + LARGE_PAGE_SIZE - 1) & ~(LARGE_PAGE_SIZE - 1));
 	region = (struct kvm_userspace_memory_region){
 		.slot = 0, .guest_phys_addr = 0, .memory_size = vm->ram_size,
@@ -524,7 +530,7 @@ void vm_destroy(struct vm *vm)
 	stats_close(vm->stats_fd, vm->stats);
 	free(vm->irq_routes);
 	close(vm->fd);
-	munmap(vm->ram, vm->ram_size);
+	munmap(vm->ram_map, vm->ram_size + LARGE_PAGE_SIZE);
 	free(vm);
 }
 

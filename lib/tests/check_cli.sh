@@ -31,6 +31,9 @@ run "$bin" -t no_such_case
 check "unknown case: one error line, exit 2" one_error_line
 run "$bin" stray
 check "stray argument: one error line, exit 2" one_error_line
+# shellcheck disable=SC2046 # 257 separate words on purpose
+run "$bin" $(i=0; while [ $i -le 256 ]; do printf -- '-t entry '; i=$((i + 1)); done)
+check "more -t options than a binary can hold: one error line, exit 2" one_error_line
 run "$bin" -l
 listed_cases() { rc_is 0 && [ "$(lines out)" = "$("$bin" -l | wc -l | tr -d ' ')" ] && grep -q '^entry	' "$tmp/out"; }
 check "-l lists one line per case" listed_cases
