@@ -152,6 +152,7 @@ uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index);
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value); /* entries set */
 uint32_t vcpu_mp_state(struct vcpu *vcpu);
+void vcpu_set_mp_state(struct vcpu *vcpu, uint32_t state);
 /* Enable a vCPU capability with KVM_ENABLE_CAP (checked / raw). */
 void vcpu_enable_cap(struct vcpu *vcpu, uint32_t cap, uint64_t arg0);
 void vm_enable_cap(struct vm *vm, uint32_t cap, uint64_t arg0);

@@ -486,12 +486,9 @@ struct vcpu *vcpu_add(struct vm *vm, uint32_t id, void (*guest_fn)(void *), void
 	vcpu_init_cpuid(vcpu);
 	setup_long_mode(vcpu);
 	vcpu_set_entry(vcpu, guest_fn, arg);
-	if (vm->opts.irqchip || vm->opts.split_irqchip) {
-		/* With an in-kernel LAPIC, APs would wait for INIT/SIPI. */
-		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
-
-		vcpu_ioctl(vcpu, KVM_SET_MP_STATE, &mp);
-	}
+	/* With an in-kernel LAPIC, APs would wait for INIT/SIPI. */
+	if (vm->opts.irqchip || vm->opts.split_irqchip)
+		vcpu_set_mp_state(vcpu, KVM_MP_STATE_RUNNABLE);
 	vm->vcpus[id] = vcpu;
 	return vcpu;
 }
@@ -568,6 +565,13 @@ void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 
 	TEST_ASSERT(n == 1, "KVM_SET_MSRS of MSR 0x%x = 0x%" PRIx64 ": KVM refused it (%d)",
 		    index, value, n);
+}
+
+void vcpu_set_mp_state(struct vcpu *vcpu, uint32_t state)
+{
+	struct kvm_mp_state mp = { .mp_state = state };
+
+	vcpu_ioctl(vcpu, KVM_SET_MP_STATE, &mp);
 }
 
 uint32_t vcpu_mp_state(struct vcpu *vcpu)

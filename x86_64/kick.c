@@ -35,6 +35,7 @@
  *   9  stress: vCPU 0's thread blocks the kick without the KVM mask; the
  *      monitor reports the unanswered kick.
  *  10  stress: vCPU 0's guest stops making progress.
+ *  11  unstarted_signal: the immediate exit is expected in signal_exits too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -70,6 +71,7 @@
 #define HALT_ROUNDS             5
 #define IMMEDIATE_EXIT_REPEATS  3
 #define SIGNAL_EXIT_ROUNDS      10
+#define UNSTARTED_ROUNDS        3
 
 #define WAKE_VECTOR             0x50
 #define KICK_TEST_PORT          0x99
@@ -107,9 +109,10 @@ enum {
 	NC_SIGNAL_EXITS_MISCOUNT,
 	NC_STRESS_LOST_KICK,
 	NC_STRESS_STALL,
+	NC_UNSTARTED_MISCOUNT,
 };
 
-TEST_NEGATIVE_CONTROLS("1-10, see the file header");
+TEST_NEGATIVE_CONTROLS("1-11, see the file header");
 static uint64_t kick_bound_ms = 2000;
 TEST_OPTION("kick-bound-ms", kick_bound_ms,
 	    "longest a kick may take to end KVM_RUN before it counts as lost");
@@ -144,6 +147,7 @@ struct kick_shared {
 		volatile uint64_t in_value;
 	} io;
 	volatile uint64_t finish;       /* workers: return */
+	volatile uint64_t started;      /* started_guest: ran */
 	struct worker w[MAX_WORKERS];
 };
 
@@ -512,7 +516,7 @@ static void wait_blocked(struct vcpu *vcpu, volatile uint64_t *reached, uint64_t
 
 	while (*reached < value || !vcpu_in_run(vcpu) ||
 	       (have_blocking && (__vcpu_stat(vcpu, "blocking", &blocking), !blocking))) {
-		TEST_ASSERT(now_ns() < deadline, "vCPU %u did not block in HLT within %u ms "
+		TEST_ASSERT(now_ns() < deadline, "vCPU %u did not block inside KVM_RUN within %u ms "
 			    "(guest reached halt %" PRIu64 " of %" PRIu64 ", blocking %" PRIu64 ")",
 			    vcpu->id, BLOCKED_TIMEOUT_MS, *reached, value, blocking);
 		sleep_us(POLL_US);
@@ -625,6 +629,101 @@ TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with
 			  "between STI and HLT, inside STI's interrupt shadow");
 	runner_stop(r);
 	vm_destroy(vm);
+}
+
+/* ---- a vCPU that was never started ---- */
+
+static void started_guest(void *arg)
+{
+	struct kick_shared *s = arg;
+
+	s->started = 1;
+}
+
+static const struct {
+	uint32_t state;
+	const char *name;
+} unstarted_states[] = {
+	{ KVM_MP_STATE_UNINITIALIZED, "UNINITIALIZED (an AP never started)" },
+	{ KVM_MP_STATE_INIT_RECEIVED, "INIT_RECEIVED (an AP waiting for its SIPI)" },
+};
+
+/*
+ * An AP that waits for INIT/SIPI blocks inside KVM_RUN before any guest
+ * entry (UNINITIALIZED: kvm_arch_vcpu_ioctl_run's own wait for an APIC
+ * event; INIT_RECEIVED: the vCPU is not runnable). Only a signal can end
+ * that wait here: nothing else is sent to the vCPU, so a KVM_RUN that
+ * returns for another reason is -EAGAIN or a guest message, both failures.
+ */
+static void kick_unstarted(uint32_t state, const char *name)
+{
+	struct vm_options opts = { .irqchip = true };
+	struct vm *vm = vm_create(&opts);
+	struct kick_shared *s = vm_alloc(vm, sizeof(*s));
+	struct vcpu *vcpu = vcpu_add(vm, 1, started_guest, s);
+	bool have_blocking = open_blocking_stat(vcpu);
+	uint64_t exits_before, exits, expected, waiting = 1;
+	struct kvm_regs before, after;
+	struct runner *r;
+	unsigned int round;
+
+	vcpu_set_mp_state(vcpu, state);
+	vcpu_get_regs(vcpu, &before);
+	exits_before = vcpu_stat(vcpu, "signal_exits");
+	r = runner_create(vcpu, false, false);
+	for (round = 1; round <= UNSTARTED_ROUNDS; round++) {
+		test_progress("%s: kick %u", name, round);
+		runner_run(r);
+		wait_blocked(vcpu, &waiting, 1, have_blocking);
+		vcpu_kick_out(vcpu, kick_bound_ms);
+		runner_wait_exit(r, name);
+		expect_signal_exit(r, name);
+		TEST_ASSERT(vcpu_mp_state(vcpu) == state, "%s: after kick %u the MP state is %u, "
+			    "expected %u", name, round, vcpu_mp_state(vcpu), state);
+		TEST_ASSERT(!s->started, "%s: the guest ran after kick %u", name, round);
+	}
+	expected = UNSTARTED_ROUNDS;
+	if (kvm_check_cap(KVM_CAP_IMMEDIATE_EXIT) > 0) {
+		vcpu->run->immediate_exit = 1;
+		runner_run(r);
+		runner_wait_exit(r, "immediate exit");
+		vcpu->run->immediate_exit = 0;
+		expect_eintr(r, "immediate exit");
+		TEST_ASSERT(vcpu_mp_state(vcpu) == state, "%s: after an immediate exit the MP state "
+			    "is %u, expected %u", name, vcpu_mp_state(vcpu), state);
+		if (test_negative_control(NC_UNSTARTED_MISCOUNT))
+			expected++;
+	}
+	exits = vcpu_stat(vcpu, "signal_exits") - exits_before;
+	TEST_ASSERT(exits == expected, "%s: signal_exits grew by %" PRIu64 ", expected %" PRIu64
+		    " (one per signal exit; immediate exits do not count)", name, exits, expected);
+	vcpu_get_regs(vcpu, &after);
+	TEST_ASSERT(after.rip == before.rip && after.rsp == before.rsp && after.rdi == before.rdi,
+		    "%s: the kicks changed the vCPU's registers (RIP 0x%llx -> 0x%llx)", name,
+		    before.rip, after.rip);
+
+	/* Started by the host, it runs from its entry point. */
+	vcpu_set_mp_state(vcpu, KVM_MP_STATE_RUNNABLE);
+	runner_run(r);
+	TEST_ASSERT(runner_wait(r, GUEST_PROGRESS_TIMEOUT_MS), "%s: once RUNNABLE the vCPU did not "
+		    "finish within %u ms", name, GUEST_PROGRESS_TIMEOUT_MS);
+	TEST_ASSERT(r->msg && r->msg->type == GUEST_MSG_DONE && s->started,
+		    "%s: once RUNNABLE the guest should run to its end, got %s", name,
+		    runner_result(r));
+	test_diag("%s: %u signals each ended KVM_RUN with EINTR/KVM_EXIT_INTR, signal_exits +%"
+		  PRIu64 ", the wait resumed every time", name, UNSTARTED_ROUNDS, exits);
+	runner_stop(r);
+	vm_destroy(vm);
+}
+
+TEST_CASE(unstarted_signal, "a signal takes a vCPU waiting for INIT/SIPI out of KVM_RUN with EINTR "
+	  "and KVM_EXIT_INTR, counted in signal_exits; it keeps waiting and its state is intact")
+{
+	unsigned int i;
+
+	require_binary_stats();
+	for (i = 0; i < sizeof(unstarted_states) / sizeof(unstarted_states[0]); i++)
+		kick_unstarted(unstarted_states[i].state, unstarted_states[i].name);
 }
 
 /* ---- 3: immediate_exit ---- */
