@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The lost-wakeup monitor: a host thread that watches streams of wake
+ * events to halting vCPUs and fails the test as soon as one has been
+ * pending for longer than a bound without progress on that vCPU.
+ *
+ * A channel is one stream of wake events to one vCPU with at most one in
+ * flight: the sender increments *sent before it sends, the guest's handler
+ * increments *handled; handled <= sent always, equal when idle. The guest
+ * also counts its HLTs (*halts) and the HLTs that returned (*wakes), so the
+ * report can say whether the vCPU was halted and since when.
+ *
+ * The report names the vCPU and the event (the channel's describe()), what
+ * KVM's "blocking" statistic says, where the host thread is, and where it
+ * was moved from and to, and when, relative to the send (from the
+ * migrator, migrate.h), or that it shares its CPU with a competitor.
+ *
+ *   struct wake_channel ch[] = { { .sent = &h->sent, .handled = &h->handled,
+ *           .halts = &h->halts, .wakes = &h->wakes, .vcpu = vcpu,
+ *           .describe = describe_wake, .ctx = h } };
+ *   m = wake_monitor_start(ch, 1, &(struct wake_monitor_opts){
+ *           .bound_ms = 3000, .period_us = 1000, .migrator = migrator });
+ *   ...
+ *   wake_monitor_stop(m);
+ */
+#ifndef KVMTEST_WAKE_MONITOR_H
+#define KVMTEST_WAKE_MONITOR_H
+
+#include "migrate.h"
+#include "vm.h"
+
+#define WAKE_MONITOR_MAX_CHANNELS 64
+
+struct wake_channel {
+	volatile uint64_t *sent, *handled;      /* wake events sent to the vCPU, handled */
+	volatile uint64_t *halts, *wakes;       /* its guest's HLTs, and those that returned */
+	struct vcpu *vcpu;                      /* the receiving vCPU */
+	/* The pending event, for the report ("IPI (physical) #12"). */
+	void (*describe)(const struct wake_channel *c, char *buf, size_t len);
+	const void *ctx;                        /* the test's, for describe() */
+};
+
+struct wake_monitor_opts {
+	uint64_t bound_ms;              /* pending this long without progress: lost */
+	uint64_t period_us;             /* between scans */
+	struct migrator *migrator;      /* moves the vCPU threads, or NULL */
+	bool competing;                 /* the threads are pinned with competitor threads */
+};
+
+struct wake_monitor;
+/* The channels are copied; the counters they point to must outlive the
+ * monitor. */
+struct wake_monitor *wake_monitor_start(const struct wake_channel *ch, unsigned int n,
+					const struct wake_monitor_opts *opts);
+/* Stop and join. */
+void wake_monitor_stop(struct wake_monitor *m);
+
+#endif

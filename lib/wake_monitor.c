@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The lost-wakeup monitor. See include/wake_monitor.h. */
+#include <inttypes.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "ktest.h"
+#include "stats.h"
+#include "wake_monitor.h"
+
+/* What the monitor knows about one pending event. */
+struct pending_watch {
+	uint64_t handled;               /* progress last seen while pending */
+	struct migration move;          /* the thread's last move when it was first seen */
+	bool moved;
+	uint64_t since_ns;              /* when the monitor first saw it pending */
+	uint64_t halts;                 /* guest HLT count last seen ... */
+	uint64_t halts_seen_ns;         /* ... and when it last changed */
+};
+
+struct wake_monitor {
+	struct wake_monitor_opts opts;
+	struct wake_channel ch[WAKE_MONITOR_MAX_CHANNELS];
+	struct pending_watch watch[WAKE_MONITOR_MAX_CHANNELS];
+	unsigned int nr_channels;
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+/* The one CPU the thread may run on, or -1. */
+static int pinned_cpu(pid_t tid)
+{
+	cpu_set_t set;
+	int cpu;
+
+	if (sched_getaffinity(tid, sizeof(set), &set) || CPU_COUNT(&set) != 1)
+		return -1;
+	for (cpu = 0; !CPU_ISSET(cpu, &set); cpu++)
+		;
+	return cpu;
+}
+
+static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
+			  char *buf, size_t len)
+{
+	struct migration mv = w->move, now;
+	uint64_t sent_ns = w->since_ns;
+	int cpu;
+	char to[32];
+
+	if (m->opts.competing) {
+		cpu = pinned_cpu(v->tid);
+		if (cpu >= 0)
+			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread",
+				 cpu);
+		else
+			snprintf(buf, len, "its thread is not pinned");
+		return;
+	}
+	if (!migrator_last(m->opts.migrator, v->tid, &now)) {
+		snprintf(buf, len, "its thread was never moved");
+		return;
+	}
+	if (!w->moved) {
+		snprintf(buf, len, "its thread was first moved after the send (%" PRIu64 " moves "
+			 "since)", now.seq);
+		return;
+	}
+	if (mv.to_cpu >= 0)
+		snprintf(to, sizeof(to), "CPU %d", mv.to_cpu);
+	else if (mv.to_node >= 0)
+		snprintf(to, sizeof(to), "node %d", mv.to_node);
+	else
+		snprintf(to, sizeof(to), "all CPUs");
+	snprintf(buf, len, "its thread was moved from CPU %d to %s %" PRIu64 " us before the "
+		 "send (thread state %c), %" PRIu64 " more moves since", mv.from_cpu, to,
+		 (sent_ns - mv.when_ns) / 1000, mv.state, now.seq - mv.seq);
+}
+
+static __attribute__((noreturn))
+void report_lost_wakeup(struct wake_monitor *m, struct wake_channel *c, struct pending_watch *w,
+			uint64_t now)
+{
+	struct vcpu *v = c->vcpu;
+	uint64_t blocking = 0, pending_ms = (now - w->since_ns) / 1000000;
+	uint64_t blocked_ms = (now - w->halts_seen_ns) / 1000000;
+	bool halted = *c->halts > *c->wakes;
+	char move[200], what[64], state = '?';
+	int cpu = -1;
+
+	c->describe(c, what, sizeof(what));
+	thread_where(v->tid, &cpu, &state);
+	__vcpu_stat(v, "blocking", &blocking);
+	describe_move(m, v, w, move, sizeof(move));
+	test_diag("lost wakeup: vCPU %u, %s; guest %s (HLT #%" PRIu64 ", its HLT count last "
+		  "moved %" PRIu64 " ms ago); KVM 'blocking' = %" PRIu64 "; host thread %d in "
+		  "state %c on CPU %d; %s", v->id, what, halted ? "halted" : "not halted",
+		  *c->halts, blocked_ms, blocking, v->tid, state, cpu, move);
+	test_fail("lost wakeup: vCPU %u did not handle %s within %" PRIu64 " ms (%s for >= %"
+		  PRIu64 " ms); %s", v->id, what, pending_ms, halted ? "blocked" : "running",
+		  blocked_ms, move);
+}
+
+/* One channel: the clock runs from its last progress while pending. */
+static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
+{
+	struct wake_channel *c = &m->ch[i];
+	struct pending_watch *w = &m->watch[i];
+	uint64_t handled = __atomic_load_n(c->handled, __ATOMIC_ACQUIRE);
+	uint64_t sent = __atomic_load_n(c->sent, __ATOMIC_ACQUIRE);
+	uint64_t halts = *c->halts;
+
+	if (halts != w->halts || !w->halts_seen_ns) {
+		w->halts = halts;
+		w->halts_seen_ns = now;
+	}
+	TEST_ASSERT(handled <= sent, "vCPU %u handled %" PRIu64 " wake interrupts but only %"
+		    PRIu64 " were sent (one delivered twice?)", c->vcpu->id, handled, sent);
+	if (handled == sent) {
+		w->since_ns = 0;
+		return;
+	}
+	if (!w->since_ns || w->handled != handled) {
+		w->handled = handled;
+		w->since_ns = now;
+		w->moved = migrator_last(m->opts.migrator, c->vcpu->tid, &w->move);
+		return;
+	}
+	if (now - w->since_ns > m->opts.bound_ms * 1000000)
+		report_lost_wakeup(m, c, w, now);
+}
+
+static void *monitor_main(void *arg)
+{
+	struct wake_monitor *m = arg;
+	unsigned int i;
+
+	while (!atomic_load(&m->stop)) {
+		uint64_t now = now_ns();
+
+		for (i = 0; i < m->nr_channels; i++)
+			watch_channel(m, i, now);
+		usleep(m->opts.period_us);
+	}
+	return NULL;
+}
+
+struct wake_monitor *wake_monitor_start(const struct wake_channel *ch, unsigned int n,
+					const struct wake_monitor_opts *opts)
+{
+	struct wake_monitor *m = calloc(1, sizeof(*m));
+
+	TEST_ASSERT(m, "out of memory");
+	TEST_ASSERT(n <= WAKE_MONITOR_MAX_CHANNELS, "%u wake channels, at most %d", n,
+		    WAKE_MONITOR_MAX_CHANNELS);
+	m->opts = *opts;
+	memcpy(m->ch, ch, n * sizeof(*ch));
+	m->nr_channels = n;
+	TEST_ASSERT(!pthread_create(&m->thread, NULL, monitor_main, m), "pthread_create");
+	return m;
+}
+
+void wake_monitor_stop(struct wake_monitor *m)
+{
+	atomic_store(&m->stop, true);
+	pthread_join(m->thread, NULL);
+	free(m);
+}
