@@ -56,6 +56,9 @@ void migrator_stop(struct migrator *m);
 /* The thread's latest move; false if it has not been moved yet. Thread-safe. */
 bool migrator_last(struct migrator *m, pid_t tid, struct migration *out);
 void migrator_get_stats(struct migrator *m, struct migrator_stats *out);
+/* Stop and join, say in a diagnostic how many moves (across nodes, of
+ * blocked threads) and kicks there were; fail if no thread was moved. */
+void migrator_stop_report(struct migrator *m);
 
 struct competitor;
 /* A thread pinned to cpu that busy-waits for up to busy_us_max, then sleeps
@@ -64,6 +67,13 @@ struct competitor *competitor_start(int cpu, uint64_t busy_us_max, uint64_t slee
 				    uint64_t stream);
 /* Stop and join; returns the number of busy/sleep rounds it ran. */
 uint64_t competitor_stop(struct competitor *c);
+/* Pin thread i to the host's CPU i (round robin when there are fewer CPUs)
+ * and start a competitor on each CPU used (streams stream, stream + 1, ...);
+ * out[i] is NULL for a thread that shares its CPU with an earlier one. */
+void competitors_start(const pid_t *tids, int n, uint64_t busy_us_max, uint64_t sleep_us_max,
+		       uint64_t stream, struct competitor **out);
+/* Stop and join them all (NULLs are skipped); returns their rounds. */
+uint64_t competitors_stop(struct competitor **c, int n);
 
 /* Where a thread is: the CPU it last ran on and its state letter (from
  * /proc/self/task/TID/stat); 0 or -errno. */

@@ -6,11 +6,17 @@
 #ifndef KVMTEST_THREADS_H
 #define KVMTEST_THREADS_H
 
+#include <stdatomic.h>
+
 #include "vm.h"
 
 /* Run fn(vcpu) on a new thread; vcpu->tid is valid when this returns. */
 void vcpu_thread_start(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu));
 void vcpu_thread_join(struct vcpu *vcpu);
+/* On the vCPU's thread: run until the guest's GUEST_DONE. A signal that
+ * ends KVM_RUN (EINTR) re-enters, counted in *signal_exits (may be NULL);
+ * a GUEST_SYNC or any other exit fails the test. */
+void vcpu_run_to_done(struct vcpu *vcpu, atomic_uint_fast64_t *signal_exits);
 /* Send the kick signal (SIGUSR1, handler installed by the harness, no
  * SA_RESTART): a thread inside KVM_RUN returns with EINTR. */
 void vcpu_kick(struct vcpu *vcpu);

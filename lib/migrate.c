@@ -298,3 +298,43 @@ uint64_t competitor_stop(struct competitor *c)
 	free(c);
 	return rounds;
 }
+
+void migrator_stop_report(struct migrator *m)
+{
+	struct migrator_stats ms;
+
+	migrator_get_stats(m, &ms);
+	migrator_stop(m);
+	test_diag("migrations: %" PRIu64 " (%" PRIu64 " while the thread was blocked, %" PRIu64
+		  " across nodes, %d node(s)); signals into KVM_RUN: %" PRIu64, ms.moves,
+		  ms.moves_while_sleeping, ms.cross_node_moves, host_numa_nodes(), ms.kicks);
+	TEST_ASSERT(ms.moves > 0, "the migrator moved no thread during the case");
+}
+
+void competitors_start(const pid_t *tids, int n, uint64_t busy_us_max, uint64_t sleep_us_max,
+		       uint64_t stream, struct competitor **out)
+{
+	int cpus[MAX_CPUS], nr_cpus = host_cpus(cpus, MAX_CPUS);
+	int i, r;
+
+	for (i = 0; i < n; i++) {
+		int cpu = cpus[i % nr_cpus];
+
+		r = thread_pin(tids[i], cpu);
+		TEST_ASSERT(!r, "pinning thread %d to CPU %d: %s", tids[i], cpu, strerror(-r));
+		out[i] = i < nr_cpus ? competitor_start(cpu, busy_us_max, sleep_us_max, stream + i)
+				     : NULL;
+	}
+}
+
+uint64_t competitors_stop(struct competitor **c, int n)
+{
+	uint64_t rounds = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		rounds += competitor_stop(c[i]);
+		c[i] = NULL;
+	}
+	return rounds;
+}

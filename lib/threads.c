@@ -39,6 +39,31 @@ void vcpu_thread_start(struct vcpu *vcpu, void (*fn)(struct vcpu *vcpu))
 	vcpu->thread_started = true;
 }
 
+void vcpu_run_to_done(struct vcpu *vcpu, atomic_uint_fast64_t *signal_exits)
+{
+	for (;;) {
+		struct guest_msg *msg;
+		char what[256];
+		int err;
+
+		msg = vcpu_next_msg(vcpu, &err);
+		if (msg && msg->type == GUEST_MSG_DONE)
+			return;
+		if (msg)
+			test_fail("vCPU %u: unexpected GUEST_SYNC from %s:%u", vcpu->id, msg->file,
+				  msg->line);
+		if (err == EINTR) {
+			if (signal_exits)
+				atomic_fetch_add(signal_exits, 1);
+			continue;
+		}
+		if (err)
+			test_fail("vCPU %u: KVM_RUN failed: %s", vcpu->id, strerror(err));
+		vcpu_describe_exit(vcpu, what, sizeof(what));
+		test_fail("unexpected exit: %s", what);
+	}
+}
+
 void vcpu_thread_join(struct vcpu *vcpu)
 {
 	if (!vcpu->thread_started)
