@@ -178,6 +178,15 @@ static inline uint64_t test_rng_below(struct test_rng *rng, uint64_t bound)
 {
 	return bound ? test_rng_next(rng) % bound : 0;
 }
+/* One set bit of mask, chosen uniformly (mask != 0). Guest-safe. */
+static inline uint32_t test_rng_pick_bit(struct test_rng *rng, uint32_t mask)
+{
+	uint32_t k = (uint32_t)test_rng_below(rng, __builtin_popcount(mask));
+
+	while (k--)
+		mask &= mask - 1;
+	return mask & -mask;
+}
 
 /* Latency figures for diagnostics (never asserts): p50/p99/max of samples. */
 struct latency_summary { uint64_t count, p50, p99, max; };

@@ -73,6 +73,24 @@ TEST_CASE(rng_replays, "the same seed and stream give the same random sequence")
 	TEST_ASSERT_EQ(same_as_other_stream, 0);
 }
 
+TEST_CASE(rng_pick_bit, "a random pick from a bit mask is one of its set bits, and reaches each")
+{
+	const uint32_t mask = 0x8421;   /* bits 0, 5, 10, 15 */
+	struct test_rng rng;
+	uint32_t seen = 0;
+	int i;
+
+	test_rng_init(&rng, 3);
+	for (i = 0; i < 200; i++) {
+		uint32_t bit = test_rng_pick_bit(&rng, mask);
+
+		TEST_ASSERT(bit && !(bit & (bit - 1)) && (bit & mask), "picked 0x%x from 0x%x",
+			    bit, mask);
+		seen |= bit;
+	}
+	TEST_ASSERT_EQ(seen, mask);
+}
+
 TEST_CASE(kernel_version, "kernel release comparison handles Debian version strings")
 {
 	TEST_ASSERT(release_is_at_least("6.1.0-40-amd64", 6, 1), "6.1.0-40-amd64 >= 6.1");
