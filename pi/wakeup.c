@@ -52,12 +52,15 @@
 
 #include "apic.h"
 #include "cpuid.h"
+#include "halt.h"
 #include "host.h"
 #include "migrate.h"
 #include "probe.h"
 #include "stats.h"
 #include "threads.h"
+#include "tsc.h"
 #include "vm.h"
+#include "wake_monitor.h"
 
 #define SENDER_ID          0
 #define FIRST_HALTER_ID    1
@@ -114,6 +117,7 @@ static const char *const path_names[NR_PATHS] = {
 /* The competitor's busy spells and sleeps (preemption case). */
 #define COMPETE_BUSY_US_MAX   30
 #define COMPETE_SLEEP_US_MAX  100
+#define COMPETE_STREAM        100
 /* Host loops: monitor scan and main loop. */
 #define MONITOR_PERIOD_US     1000
 #define MAIN_PERIOD_US        5000
@@ -203,8 +207,7 @@ struct wake_shared {
 	volatile bool stop_sending;         /* first: senders stop, their sends complete */
 	volatile bool stop;                 /* then: halters may finish */
 	struct test_rng rng[MAX_HALTERS + 1];   /* [0] sender, [1 + i] halter i */
-	volatile uint64_t nr_samples[NR_LAT];
-	uint64_t *samples[NR_LAT];
+	struct tsc_samples latency[NR_LAT];
 };
 
 /* ---------------- shared by guest and host (pure arithmetic) ---------------- */
@@ -238,27 +241,9 @@ static int pick_path(struct test_rng *rng, uint32_t paths, uint64_t n)
 
 static struct wake_shared *gshared;     /* the guest's copy, set by every vCPU */
 
-static inline uint64_t us_to_tsc(uint64_t us) { return us * gshared->tsc_khz / 1000; }
-
-static void tsc_delay_us(uint64_t us)
-{
-	uint64_t start = rdtsc(), cycles = us_to_tsc(us);
-
-	while (rdtsc() - start < cycles)
-		cpu_relax();
-}
-
 static struct halter *my_halter(void)
 {
 	return &gshared->h[guest_vcpu_id() - FIRST_HALTER_ID];
-}
-
-static void record_latency(enum latency_kind kind, uint64_t cycles)
-{
-	uint64_t i = __atomic_fetch_add(&gshared->nr_samples[kind], 1, __ATOMIC_RELAXED);
-
-	if (i < LATENCY_SAMPLES)
-		gshared->samples[kind][i] = cycles;
 }
 
 /* An interrupt taken inside STI's shadow (see guest_sti_hlt()). */
@@ -310,14 +295,15 @@ static void wake_irq_handler(struct ex_regs *regs)
 	check_sti_shadow(h, regs);
 	if (path == PATH_TIMER_ONESHOT || path == PATH_TIMER_TSC_DEADLINE) {
 		if (now >= h->deadline_tsc)
-			record_latency(LAT_TIMER, now - h->deadline_tsc);
+			tsc_samples_add(&gshared->latency[LAT_TIMER], now - h->deadline_tsc);
 		else
 			h->early_timers++;
 	} else if (h->sent_tsc) {
+		int kind = path == PATH_MSI || path == PATH_IRQFD ? LAT_MSI : LAT_IPI;
+
 		/* Another CPU's TSC (or the host's plus the guest's offset) may
 		 * be a little ahead. */
-		record_latency(path == PATH_MSI || path == PATH_IRQFD ? LAT_MSI : LAT_IPI,
-			       now > h->sent_tsc ? now - h->sent_tsc : 0);
+		tsc_samples_add(&gshared->latency[kind], now > h->sent_tsc ? now - h->sent_tsc : 0);
 	}
 	apic_eoi();
 	if (count_wake(h, path, regs) && (path == PATH_IPI_PHYSICAL || path == PATH_IPI_LOGICAL))
@@ -353,7 +339,7 @@ static void nmi_handler(struct ex_regs *regs)
 		h->nmi_before_hlt++;
 	}
 	if (h->sent_tsc)
-		record_latency(LAT_NMI, now > h->sent_tsc ? now - h->sent_tsc : 0);
+		tsc_samples_add(&gshared->latency[LAT_NMI], now > h->sent_tsc ? now - h->sent_tsc : 0);
 	count_wake(h, PATH_NMI, regs);
 }
 
@@ -430,7 +416,7 @@ static void halt_for_timer(struct wake_shared *s, struct halter *h, struct test_
 		h->last_path = path;
 		h->sent_path[path]++;
 		h->sent++;
-		h->deadline_tsc = rdtsc() + us_to_tsc(us);
+		h->deadline_tsc = rdtsc() + tsc_from_us(s->tsc_khz, us);
 		if (s->negative_control == NC_FORGET_SEND && n == NEGATIVE_CONTROL_AT)
 			;       /* "forgets" to arm the timer it waits for */
 		else if (path == PATH_TIMER_TSC_DEADLINE)
@@ -510,9 +496,9 @@ static void halt_with_if0(struct wake_shared *s, struct halter *h)
 				cpu_relax();
 				now = rdtsc();
 			} while (h->if0_fixed == fixed &&
-				 now - start < us_to_tsc(LATE_STI_WINDOW_US));
+				 now - start < tsc_from_us(s->tsc_khz, LATE_STI_WINDOW_US));
 			/* Twice as long again, to see a second delivery if any. */
-			now += 2 * (now - start) + us_to_tsc(LATE_STI_EXTRA_US);
+			now += 2 * (now - start) + tsc_from_us(s->tsc_khz, LATE_STI_EXTRA_US);
 			while (rdtsc() < now)
 				cpu_relax();
 			cli();
@@ -582,15 +568,6 @@ static uint32_t idle_halters(struct wake_shared *s)
 	return idle;
 }
 
-static uint32_t pick_one(struct test_rng *rng, uint32_t mask)
-{
-	uint32_t k = (uint32_t)test_rng_below(rng, __builtin_popcount(mask));
-
-	while (k--)
-		mask &= mask - 1;
-	return mask & -mask;
-}
-
 /*
  * IPIs to halters that have none in flight (a second one of the same vector
  * would merge with it in the IRR); each halter acknowledges with an IPI of
@@ -614,11 +591,11 @@ static void ipi_sender(struct wake_shared *s)
 		path = pick_path(rng, s->guest_paths, n);
 		/* Physical: one vCPU. Logical: any non-empty set of them. */
 		if (path == PATH_IPI_PHYSICAL)
-			targets = pick_one(rng, idle);
+			targets = test_rng_pick_bit(rng, idle);
 		else
 			while (!targets)
 				targets = (uint32_t)test_rng_below(rng, all + 1) & idle;
-		tsc_delay_us(pick_delay_us(rng, s->max_delay_us));
+		tsc_delay_us(s->tsc_khz, pick_delay_us(rng, s->max_delay_us));
 		for (i = 0; i < s->nr_halters; i++) {
 			if (!(targets & (1u << i)))
 				continue;
@@ -655,7 +632,7 @@ static void if0_iteration(struct wake_shared *s, struct halter *h, uint64_t n)
 	}
 	if (s->negative_control == NC_SECOND_VECTOR && n == NEGATIVE_CONTROL_AT)
 		apic_send_ipi(h->apic_id, IF0_EXTRA_VECTOR);
-	tsc_delay_us(pick_delay_us(rng, s->max_delay_us));
+	tsc_delay_us(s->tsc_khz, pick_delay_us(rng, s->max_delay_us));
 	publish_send(h, PATH_NMI, true);
 	if (!(s->negative_control == NC_FORGET_SEND && n == NEGATIVE_CONTROL_AT))
 		apic_send_nmi(h->apic_id);
@@ -700,8 +677,6 @@ static void guest_sender(void *arg)
 
 /* ---------------- host side ---------------- */
 
-enum halt_poll_setting { POLL_HOST_DEFAULT, POLL_OFF, POLL_LARGE };
-
 struct scenario {
 	enum halter_mode mode;
 	uint32_t guest_paths;           /* IPIs from the sender vCPU */
@@ -710,20 +685,14 @@ struct scenario {
 	bool x2apic;
 	bool migrate;
 	bool compete;
-	enum halt_poll_setting poll;
+	enum halt_poll_setting poll;    /* HALT_POLL_WINDOW: HALT_POLL_LARGE_NS */
 	bool require_posted;            /* IPIs must not trap (IPI virtualization) */
 };
 
-struct halt_stats { uint64_t exits, poll_ok, poll_tried, poll_invalid, wakeup, injections; };
-
-/*
- * A channel is one stream of wake events to one vCPU, with at most one in
- * flight: sends to a halter, or one halter's acknowledgements to the sender.
- */
-struct channel {
-	volatile uint64_t *sent, *handled;
+/* What a wake channel (wake_monitor.h) carries: sends to a halter, or one
+ * halter's acknowledgements to the sender. */
+struct channel_source {
 	struct halter *h;               /* the receiving vCPU's counters */
-	struct vcpu *v;                 /* the receiving vCPU */
 	int from;                       /* ack channels: the acknowledging vCPU, else -1 */
 };
 #define MAX_TRACKED  (MAX_HALTERS + 1)
@@ -742,15 +711,14 @@ struct wake_case {
 	uint32_t nr_tracked;
 	struct halt_stats stats_before[MAX_TRACKED];
 	uint64_t sender_exits_before;
-	struct channel ch[MAX_CHANNELS];
+	struct wake_channel ch[MAX_CHANNELS];
+	struct channel_source src[MAX_CHANNELS];
 	uint32_t nr_channels;
 	int irqfd[MAX_HALTERS];
 	int64_t tsc_offset;             /* guest TSC - host TSC */
 	struct migrator *migrator;
 	struct competitor *competitors[MAX_HALTERS];
-	int pinned_cpu[MAX_TRACKED];
 	uint64_t preemptions[MAX_HALTERS];      /* sampled while the threads live */
-	atomic_bool monitor_stop;
 	atomic_bool finished[MAX_TRACKED];      /* by vCPU id: its guest function returned */
 	atomic_uint_fast64_t signal_exits;
 	uint64_t host_forget_at;
@@ -759,171 +727,28 @@ struct wake_case {
 
 static struct wake_case *the_case;      /* for the vCPU threads */
 
-static void read_halt_stats(struct vcpu *vcpu, struct halt_stats *st)
-{
-	st->exits = vcpu_stat(vcpu, "halt_exits");
-	st->poll_ok = vcpu_stat(vcpu, "halt_successful_poll");
-	st->poll_tried = vcpu_stat(vcpu, "halt_attempted_poll");
-	st->poll_invalid = vcpu_stat(vcpu, "halt_poll_invalid");
-	st->wakeup = vcpu_stat(vcpu, "halt_wakeup");
-	st->injections = vcpu_stat(vcpu, "irq_injections");
-}
-
-/* Runs a vCPU to GUEST_DONE; signals from the migrator (EINTR) re-enter. */
+/* Signals from the migrator (EINTR) re-enter. */
 static void vcpu_thread_fn(struct vcpu *vcpu)
 {
-	for (;;) {
-		struct guest_msg *msg;
-		char what[256];
-		int err;
-
-		msg = vcpu_next_msg(vcpu, &err);
-		if (msg && msg->type == GUEST_MSG_DONE) {
-			atomic_store(&the_case->finished[vcpu->id], true);
-			break;
-		}
-		if (msg)
-			test_fail("vCPU %u: unexpected GUEST_SYNC from %s:%u", vcpu->id, msg->file,
-				  msg->line);
-		if (err == EINTR) {
-			atomic_fetch_add(&the_case->signal_exits, 1);
-			continue;
-		}
-		if (err)
-			test_fail("vCPU %u: KVM_RUN failed: %s", vcpu->id, strerror(err));
-		vcpu_describe_exit(vcpu, what, sizeof(what));
-		test_fail("unexpected exit: %s", what);
-	}
+	vcpu_run_to_done(vcpu, &the_case->signal_exits);
+	atomic_store(&the_case->finished[vcpu->id], true);
 }
 
-/* ---- the lost-wakeup detector ---- */
-
-struct pending_watch {
-	uint64_t handled;               /* progress last seen while pending */
-	struct migration move;          /* the thread's last move when it was first seen */
-	bool moved;
-	uint64_t since_ns;              /* when the monitor first saw it pending */
-	uint64_t halts;                 /* guest HLT count last seen ... */
-	uint64_t halts_seen_ns;         /* ... and when it last changed */
-};
-
-static void describe_move(struct wake_case *wc, struct vcpu *v, struct pending_watch *w,
-			  char *buf, size_t len)
+/* The pending event of a channel, for the lost-wakeup report. */
+static void describe_pending(const struct wake_channel *c, char *buf, size_t len)
 {
-	struct migration mv = w->move, now;
-	uint64_t sent_ns = w->since_ns;
-	char to[32];
+	const struct channel_source *src = c->ctx;
+	struct halter *h = src->h;
 
-	if (wc->sc->compete) {
-		if (v->id >= FIRST_HALTER_ID)
-			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread",
-				 wc->pinned_cpu[v->id - FIRST_HALTER_ID]);
-		else
-			snprintf(buf, len, "its thread is not pinned");
-		return;
-	}
-	if (!migrator_last(wc->migrator, v->tid, &now)) {
-		snprintf(buf, len, "its thread was never moved");
-		return;
-	}
-	if (!w->moved) {
-		snprintf(buf, len, "its thread was first moved after the send (%" PRIu64 " moves "
-			 "since)", now.seq);
-		return;
-	}
-	if (mv.to_cpu >= 0)
-		snprintf(to, sizeof(to), "CPU %d", mv.to_cpu);
-	else if (mv.to_node >= 0)
-		snprintf(to, sizeof(to), "node %d", mv.to_node);
+	if (src->from >= 0)
+		snprintf(buf, len, "the acknowledgement IPI #%" PRIu64 " from vCPU %d", *c->sent,
+			 src->from);
 	else
-		snprintf(to, sizeof(to), "all CPUs");
-	snprintf(buf, len, "its thread was moved from CPU %d to %s %" PRIu64 " us before the "
-		 "send (thread state %c), %" PRIu64 " more moves since", mv.from_cpu, to,
-		 (sent_ns - mv.when_ns) / 1000, mv.state, now.seq - mv.seq);
-}
-
-static __attribute__((noreturn))
-void report_lost_wakeup(struct wake_case *wc, struct channel *c, struct pending_watch *w,
-			uint64_t now)
-{
-	struct halter *h = c->h;
-	struct vcpu *v = c->v;
-	uint64_t blocking = 0, pending_ms = (now - w->since_ns) / 1000000;
-	uint64_t blocked_ms = (now - w->halts_seen_ns) / 1000000;
-	bool halted = h->halts > h->wakes;
-	char move[200], what[64], state = '?';
-	int cpu = -1;
-
-	if (c->from >= 0)
-		snprintf(what, sizeof(what), "the acknowledgement IPI #%" PRIu64 " from vCPU %d",
-			 *c->sent, c->from);
-	else
-		snprintf(what, sizeof(what), "%s #%" PRIu64, path_names[h->last_path],
+		snprintf(buf, len, "%s #%" PRIu64, path_names[h->last_path],
 			 h->sent_path[h->last_path]);
-	thread_where(v->tid, &cpu, &state);
-	__vcpu_stat(v, "blocking", &blocking);
-	describe_move(wc, v, w, move, sizeof(move));
-	test_diag("lost wakeup: vCPU %u, %s; guest %s (HLT #%" PRIu64 ", its HLT count last "
-		  "moved %" PRIu64 " ms ago); KVM 'blocking' = %" PRIu64 "; host thread %d in "
-		  "state %c on CPU %d; %s", v->id, what, halted ? "halted" : "not halted", h->halts,
-		  blocked_ms, blocking, v->tid, state, cpu, move);
-	test_fail("lost wakeup: vCPU %u did not handle %s within %" PRIu64 " ms (%s for >= %"
-		  PRIu64 " ms); %s", v->id, what, pending_ms, halted ? "blocked" : "running",
-		  blocked_ms, move);
-}
-
-static void *monitor_main(void *arg)
-{
-	struct wake_case *wc = arg;
-	struct pending_watch watch[MAX_CHANNELS] = { 0 };
-	uint64_t bound_ns = lost_wakeup_ms * 1000000;
-	uint32_t i;
-
-	while (!atomic_load(&wc->monitor_stop)) {
-		uint64_t now = now_ns();
-
-		for (i = 0; i < wc->nr_channels; i++) {
-			struct channel *c = &wc->ch[i];
-			struct pending_watch *w = &watch[i];
-			uint64_t handled = __atomic_load_n(c->handled, __ATOMIC_ACQUIRE);
-			uint64_t sent = __atomic_load_n(c->sent, __ATOMIC_ACQUIRE);
-			uint64_t halts = c->h->halts;
-
-			if (halts != w->halts || !w->halts_seen_ns) {
-				w->halts = halts;
-				w->halts_seen_ns = now;
-			}
-			TEST_ASSERT(handled <= sent, "vCPU %u handled %" PRIu64 " wake interrupts but "
-				    "only %" PRIu64 " were sent (one delivered twice?)", c->v->id,
-				    handled, sent);
-			if (handled == sent) {
-				w->since_ns = 0;
-				continue;
-			}
-			/* Pending: the clock runs from the last progress. */
-			if (!w->since_ns || w->handled != handled) {
-				w->handled = handled;
-				w->since_ns = now;
-				w->moved = migrator_last(wc->migrator, c->v->tid, &w->move);
-				continue;
-			}
-			if (now - w->since_ns > bound_ns)
-				report_lost_wakeup(wc, c, w, now);
-		}
-		usleep(MONITOR_PERIOD_US);
-	}
-	return NULL;
 }
 
 /* ---- host sender: KVM_SIGNAL_MSI and irqfd ---- */
-
-static inline uint64_t host_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return lo | (uint64_t)hi << 32;
-}
 
 static void host_delay(uint64_t us)
 {
@@ -965,10 +790,10 @@ static void *host_sender_main(void *arg)
 			continue;
 		}
 		path = pick_path(&wc->host_rng, wc->sc->host_paths, n);
-		t = (uint32_t)__builtin_ctz(pick_one(&wc->host_rng, idle));
+		t = (uint32_t)__builtin_ctz(test_rng_pick_bit(&wc->host_rng, idle));
 		h = &s->h[t];
 		host_delay(pick_delay_us(&wc->host_rng, max_delay_us));
-		h->sent_tsc = host_rdtsc() + wc->tsc_offset;
+		h->sent_tsc = rdtsc() + wc->tsc_offset;
 		h->last_path = path;
 		h->sent_path[path]++;
 		__atomic_add_fetch(&h->sent, 1, __ATOMIC_RELEASE);
@@ -984,104 +809,7 @@ static void *host_sender_main(void *arg)
 	return NULL;
 }
 
-/* ---- which wakeup path this host's KVM uses ---- */
-
-static const char *kvm_wakeup_path(char *buf, size_t len)
-{
-	const char *mod = kvm_vendor_module();
-
-	if (mod && !strcmp(mod, "kvm_intel")) {
-		bool apicv = module_param_enabled("kvm_intel", "enable_apicv");
-		bool ipiv = module_param_enabled("kvm_intel", "enable_ipiv");
-
-		snprintf(buf, len, "%s (kvm_intel enable_apicv=%c enable_ipiv=%c)",
-			 apicv && ipiv ? "posted interrupts; IPIs to blocked vCPUs raise the PI "
-					 "wakeup vector" :
-			 apicv ? "posted interrupts for running vCPUs; blocked vCPUs get the "
-				 "generic kick (no IPIv, no assigned device)" :
-				 "generic kvm_vcpu_kick", apicv ? 'Y' : 'N', ipiv ? 'Y' : 'N');
-	} else if (mod && !strcmp(mod, "kvm_amd")) {
-		bool avic = module_param_enabled("kvm_amd", "avic");
-
-		snprintf(buf, len, "%s (kvm_amd avic=%c)",
-			 avic ? "AVIC doorbell for running vCPUs; blocked vCPUs are woken by KVM "
-				"(GA log / kick)" : "generic kvm_vcpu_kick", avic ? 'Y' : 'N');
-	} else {
-		snprintf(buf, len, "generic kvm_vcpu_kick (vendor module %s: no posted interrupts)",
-			 mod ? mod : "unknown");
-	}
-	return buf;
-}
-
-/* AMD's Idle HLT intercept (CPUID 0x8000000A EDX[30]) skips the HLT exit
- * when an interrupt is already pending, so halt_exits may be lower. */
-#define SVM_IDLE_HLT_BIT 30
-
-static bool host_may_skip_hlt_exits(void)
-{
-	const char *mod = kvm_vendor_module();
-	uint32_t regs[4];
-
-	if (!mod || strcmp(mod, "kvm_amd") || !host_cpu_is_amd())
-		return false;
-	cpuid_count(0x80000000, 0, regs);
-	if (regs[CPUID_EAX] < 0x8000000a)
-		return false;
-	cpuid_count(0x8000000a, 0, regs);
-	return regs[CPUID_EDX] & BIT(SVM_IDLE_HLT_BIT);
-}
-
-/* Latencies come from TSC differences across CPUs: say so when the host
- * itself does not trust its TSC (e.g. under QEMU's software CPU). */
-static void diag_clocksource(void)
-{
-	char cs[32] = "";
-	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-
-	if (f) {
-		if (fscanf(f, "%31s", cs) != 1)
-			cs[0] = '\0';
-		fclose(f);
-	}
-	if (strcmp(cs, "tsc"))
-		test_diag("host clocksource is '%s', not tsc: the TSC-based latencies below are "
-			  "indicative only", cs[0] ? cs : "unknown");
-}
-
-static void diag_tsc_latency(struct wake_shared *s, enum latency_kind kind)
-{
-	uint64_t n = s->nr_samples[kind] < LATENCY_SAMPLES ? s->nr_samples[kind] : LATENCY_SAMPLES;
-	uint64_t i;
-
-	if (!n)
-		return;
-	for (i = 0; i < n; i++)
-		s->samples[kind][i] = s->samples[kind][i] * 1000000 / s->tsc_khz;
-	test_diag_latency(latency_names[kind], s->samples[kind], n);
-}
-
-static void setup_halt_poll(struct wake_case *wc)
-{
-	char def[32] = "?";
-
-	module_param_read("kvm", "halt_poll_ns", def, sizeof(def));
-	switch (wc->sc->poll) {
-	case POLL_HOST_DEFAULT:
-		test_diag("halt-polling: host default (kvm.halt_poll_ns = %s)", def);
-		break;
-	case POLL_OFF:
-		require_vm_cap(wc->vm, KVM_CAP_HALT_POLL);
-		vm_enable_cap(wc->vm, KVM_CAP_HALT_POLL, 0);
-		test_diag("halt-polling: off (KVM_CAP_HALT_POLL = 0)");
-		break;
-	case POLL_LARGE:
-		require_vm_cap(wc->vm, KVM_CAP_HALT_POLL);
-		vm_enable_cap(wc->vm, KVM_CAP_HALT_POLL, HALT_POLL_LARGE_NS);
-		test_diag("halt-polling: up to %llu us (KVM_CAP_HALT_POLL)",
-			  HALT_POLL_LARGE_NS / 1000);
-		break;
-	}
-}
+/* ---- the case's life ---- */
 
 static void check_halt_stats(struct wake_case *wc)
 {
@@ -1090,34 +818,30 @@ static void check_halt_stats(struct wake_case *wc)
 	uint32_t i;
 
 	for (i = 0; i < wc->nr_tracked; i++) {
-		struct halt_stats now, *b = &wc->stats_before[i];
 		struct vcpu *v = wc->tv[i];
-		uint64_t exits, poll_ok, poll_tried, halts = wc->th[i]->halts;
+		uint64_t halts = wc->th[i]->halts;
+		struct halt_stats d;
 
-		read_halt_stats(v, &now);
-		exits = now.exits - b->exits;
-		poll_ok = now.poll_ok - b->poll_ok;
-		poll_tried = now.poll_tried - b->poll_tried;
-		total_poll_ok += poll_ok;
-		total_poll_tried += poll_tried;
+		halt_stats_since(v, &wc->stats_before[i], &d);
+		total_poll_ok += d.poll_ok;
+		total_poll_tried += d.poll_tried;
 		test_diag("vCPU %u: %" PRIu64 " HLTs; KVM halt_exits %" PRIu64 ", halt_successful_poll %"
 			  PRIu64 ", halt_attempted_poll %" PRIu64 ", halt_poll_invalid %" PRIu64
 			  ", halt_wakeup %" PRIu64 "; irq_injections %" PRIu64 " for %" PRIu64
-			  " interrupts handled", v->id, halts, exits, poll_ok, poll_tried,
-			  now.poll_invalid - b->poll_invalid, now.wakeup - b->wakeup,
-			  now.injections - b->injections, wc->th[i]->causes);
+			  " interrupts handled", v->id, halts, d.exits, d.poll_ok, d.poll_tried,
+			  d.poll_invalid, d.wakeup, d.injections, wc->th[i]->causes);
 		/* halt_exits counts every HLT KVM emulates (__kvm_emulate_halt). */
 		if (skip_ok)
-			TEST_ASSERT(exits <= halts, "vCPU %u: KVM halt_exits grew by %" PRIu64 ", more "
-				    "than the %" PRIu64 " HLTs the guest executed", v->id, exits, halts);
+			TEST_ASSERT(d.exits <= halts, "vCPU %u: KVM halt_exits grew by %" PRIu64 ", more "
+				    "than the %" PRIu64 " HLTs the guest executed", v->id, d.exits, halts);
 		else
-			TEST_ASSERT(exits == halts, "vCPU %u: KVM halt_exits grew by %" PRIu64
-				    ", expected one per guest HLT: %" PRIu64, v->id, exits, halts);
-		TEST_ASSERT(poll_ok <= poll_tried, "vCPU %u: halt_successful_poll (%" PRIu64 ") > "
-			    "halt_attempted_poll (%" PRIu64 ")", v->id, poll_ok, poll_tried);
-		if (wc->sc->poll == POLL_OFF)
-			TEST_ASSERT(poll_tried == 0, "vCPU %u: halt-polling is off (KVM_CAP_HALT_POLL "
-				    "= 0) but halt_attempted_poll grew by %" PRIu64, v->id, poll_tried);
+			TEST_ASSERT(d.exits == halts, "vCPU %u: KVM halt_exits grew by %" PRIu64
+				    ", expected one per guest HLT: %" PRIu64, v->id, d.exits, halts);
+		TEST_ASSERT(d.poll_ok <= d.poll_tried, "vCPU %u: halt_successful_poll (%" PRIu64 ") > "
+			    "halt_attempted_poll (%" PRIu64 ")", v->id, d.poll_ok, d.poll_tried);
+		if (wc->sc->poll == HALT_POLL_OFF)
+			TEST_ASSERT(d.poll_tried == 0, "vCPU %u: halt-polling is off (KVM_CAP_HALT_POLL "
+				    "= 0) but halt_attempted_poll grew by %" PRIu64, v->id, d.poll_tried);
 	}
 	if (skip_ok)
 		test_diag("host has AMD Idle HLT: halt_exits may be below the guest's HLT count");
@@ -1127,11 +851,11 @@ static void check_halt_stats(struct wake_case *wc)
 	 * which on a small, busy host is most of the time. That a poll was
 	 * attempted is what KVM_CAP_HALT_POLL defines.
 	 */
-	if (wc->sc->poll == POLL_LARGE)
+	if (wc->sc->poll == HALT_POLL_WINDOW)
 		TEST_ASSERT(total_poll_tried > 0, "with a %llu us halt-polling window "
 			    "(KVM_CAP_HALT_POLL), KVM never attempted to poll (halt_attempted_poll 0)",
 			    HALT_POLL_LARGE_NS / 1000);
-	if (wc->sc->poll != POLL_OFF)
+	if (wc->sc->poll != HALT_POLL_OFF)
 		test_diag("successful polls: %" PRIu64 " of %" PRIu64 " attempted", total_poll_ok,
 			  total_poll_tried);
 }
@@ -1139,7 +863,6 @@ static void check_halt_stats(struct wake_case *wc)
 static void start_disturbers(struct wake_case *wc)
 {
 	pid_t tids[MAX_TRACKED];
-	int cpus[CPU_SETSIZE], nr_cpus = host_cpus(cpus, CPU_SETSIZE);
 	uint32_t i;
 
 	for (i = 0; i < wc->nr_tracked; i++)
@@ -1150,41 +873,24 @@ static void start_disturbers(struct wake_case *wc)
 
 		wc->migrator = migrator_start(tids, (int)wc->nr_tracked, &mo);
 	}
-	if (wc->sc->compete) {
-		for (i = 0; i < wc->nr_halters; i++) {
-			int cpu = cpus[i % nr_cpus];
-
-			wc->pinned_cpu[i] = cpu;
-			TEST_ASSERT(!thread_pin(wc->halters[i]->tid, cpu), "pinning vCPU %u's thread "
-				    "to CPU %d", wc->halters[i]->id, cpu);
-			if (i < (uint32_t)nr_cpus)
-				wc->competitors[i] = competitor_start(cpu, COMPETE_BUSY_US_MAX,
-								      COMPETE_SLEEP_US_MAX, 100 + i);
-		}
-	}
+	/* The halters come first in tids. */
+	if (wc->sc->compete)
+		competitors_start(tids, (int)wc->nr_halters, COMPETE_BUSY_US_MAX,
+				  COMPETE_SLEEP_US_MAX, COMPETE_STREAM, wc->competitors);
 }
 
 static void stop_disturbers(struct wake_case *wc)
 {
-	uint64_t rounds = 0, preempt = 0;
-	struct migrator_stats ms;
+	uint64_t rounds, preempt = 0;
 	uint32_t i;
 
 	if (wc->migrator) {
-		migrator_get_stats(wc->migrator, &ms);
-		migrator_stop(wc->migrator);
+		migrator_stop_report(wc->migrator);
 		wc->migrator = NULL;
-		test_diag("migrations: %" PRIu64 " (%" PRIu64 " while the thread was blocked, %"
-			  PRIu64 " across nodes, %d node(s)); signals into KVM_RUN: %" PRIu64,
-			  ms.moves, ms.moves_while_sleeping, ms.cross_node_moves, host_numa_nodes(),
-			  ms.kicks);
-		TEST_ASSERT(ms.moves > 0, "the migrator moved no thread during the case");
 	}
-	for (i = 0; i < wc->nr_halters; i++) {
-		if (wc->competitors[i])
-			rounds += competitor_stop(wc->competitors[i]);
+	rounds = competitors_stop(wc->competitors, (int)wc->nr_halters);
+	for (i = 0; i < wc->nr_halters; i++)
 		preempt += wc->preemptions[i];
-	}
 	if (wc->sc->compete)
 		test_diag("competitor rounds: %" PRIu64 "; halter threads preempted %" PRIu64
 			  " times", rounds, preempt);
@@ -1196,12 +902,14 @@ static void dump_channels(struct wake_case *wc)
 	uint32_t i;
 
 	for (i = 0; i < wc->nr_channels; i++) {
-		struct channel *c = &wc->ch[i];
+		struct wake_channel *c = &wc->ch[i];
+		struct channel_source *src = &wc->src[i];
 
 		test_diag("channel %u to vCPU %u%s: %" PRIu64 " sent, %" PRIu64 " handled; that vCPU: "
 			  "%" PRIu64 " HLTs, %" PRIu64 " returned, %" PRIu64 " causes, %" PRIu64
-			  " duplicates", i, c->v->id, c->from >= 0 ? " (acks)" : "", *c->sent,
-			  *c->handled, c->h->halts, c->h->wakes, c->h->causes, c->h->duplicates);
+			  " duplicates", i, c->vcpu->id, src->from >= 0 ? " (acks)" : "", *c->sent,
+			  *c->handled, src->h->halts, src->h->wakes, src->h->causes,
+			  src->h->duplicates);
 	}
 }
 
@@ -1251,18 +959,12 @@ static uint64_t total_handled(struct wake_case *wc)
 static void add_channel(struct wake_case *wc, volatile uint64_t *sent, volatile uint64_t *handled,
 			struct halter *h, struct vcpu *v, int from)
 {
-	wc->ch[wc->nr_channels++] = (struct channel){ .sent = sent, .handled = handled, .h = h,
-						      .v = v, .from = from };
-}
+	uint32_t i = wc->nr_channels++;
 
-/* Guest TSC minus host TSC, from the vCPU's IA32_TSC before it runs. */
-static int64_t measure_tsc_offset(struct vcpu *vcpu)
-{
-	uint64_t before = host_rdtsc();
-	uint64_t guest = vcpu_get_msr(vcpu, MSR_IA32_TSC);
-	uint64_t after = host_rdtsc();
-
-	return (int64_t)(guest - (before + (after - before) / 2));
+	wc->src[i] = (struct channel_source){ .h = h, .from = from };
+	wc->ch[i] = (struct wake_channel){ .sent = sent, .handled = handled, .halts = &h->halts,
+					   .wakes = &h->wakes, .vcpu = v,
+					   .describe = describe_pending, .ctx = &wc->src[i] };
 }
 
 static void setup_case(struct wake_case *wc, const struct scenario *sc)
@@ -1294,7 +996,7 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 	wc->nr_halters = (uint32_t)nr_halters_opt;
 	wc->vm = vm_create(&vo);
 	s = wc->s = vm_alloc(wc->vm, sizeof(*s));
-	setup_halt_poll(wc);
+	vm_set_halt_poll(wc->vm, sc->poll, HALT_POLL_LARGE_NS);
 	s->quirk_irq_twice = host_has_quirk(HOST_QUIRK_IRQ_DELIVERED_TWICE);
 	s->quirk_hlt_without_cause = host_has_quirk(HOST_QUIRK_HLT_WAKES_WITHOUT_CAUSE);
 	test_diag("wakeup path: %s", kvm_wakeup_path(desc, sizeof(desc)));
@@ -1334,14 +1036,13 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 	s->negative_control = test_opts.negative_control;
 	/* PVM delivers an interrupt pending at STI a few instructions late. */
 	s->strict_sti_window = !(mod && !strcmp(mod, "kvm_pvm"));
-	s->tsc_khz = (uint64_t)vcpu_ioctl(wc->sender, KVM_GET_TSC_KHZ, 0);
-	TEST_ASSERT(s->tsc_khz, "KVM_GET_TSC_KHZ returned 0");
-	wc->tsc_offset = measure_tsc_offset(wc->sender);
+	s->tsc_khz = vcpu_tsc_khz(wc->sender);
+	wc->tsc_offset = vcpu_tsc_offset(wc->sender);
 	for (i = 0; i <= MAX_HALTERS; i++)
 		test_rng_init(&s->rng[i], 10 + i);
 	test_rng_init(&wc->host_rng, 20);
 	for (p = 0; p < NR_LAT; p++)
-		s->samples[p] = vm_alloc(wc->vm, LATENCY_SAMPLES * sizeof(uint64_t));
+		tsc_samples_alloc(wc->vm, &s->latency[p], LATENCY_SAMPLES);
 	if (test_opts.negative_control == NC_FORGET_SEND)
 		wc->host_forget_at = NEGATIVE_CONTROL_AT;
 	for (i = 0; i < wc->nr_halters; i++)
@@ -1349,7 +1050,7 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 			wc->irqfd[i] = vm_irqfd_msi(wc->vm, IRQFD_GSI_BASE + i, FIRST_HALTER_ID + i,
 						    PATH_VECTOR(PATH_IRQFD));
 	for (i = 0; i < wc->nr_tracked; i++) {
-		read_halt_stats(wc->tv[i], &wc->stats_before[i]);
+		halt_stats_read(wc->tv[i], &wc->stats_before[i]);
 		__vcpu_stat(wc->tv[i], "blocking", &(uint64_t){ 0 });
 	}
 	wc->sender_exits_before = vcpu_stat(wc->sender, "exits");
@@ -1456,7 +1157,8 @@ static void run_scenario(const struct scenario *sc)
 	struct wake_case *wc = calloc(1, sizeof(*wc));
 	uint64_t duration_ns = test_duration(DEFAULT_CASE_SECONDS) * 1000000000ull;
 	uint64_t target = test_iterations(DEFAULT_CASE_WAKEUPS);
-	pthread_t monitor, host_sender;
+	struct wake_monitor *monitor;
+	pthread_t host_sender;
 	struct wake_shared *s;
 	uint64_t start, elapsed;
 	uint32_t i;
@@ -1470,7 +1172,9 @@ static void run_scenario(const struct scenario *sc)
 		vcpu_thread_start(wc->halters[i], vcpu_thread_fn);
 	vcpu_thread_start(wc->sender, vcpu_thread_fn);
 	start_disturbers(wc);
-	TEST_ASSERT(!pthread_create(&monitor, NULL, monitor_main, wc), "pthread_create");
+	monitor = wake_monitor_start(wc->ch, wc->nr_channels, &(struct wake_monitor_opts){
+		.bound_ms = lost_wakeup_ms, .period_us = MONITOR_PERIOD_US,
+		.migrator = wc->migrator, .competing = sc->compete });
 	if (sc->host_paths)
 		TEST_ASSERT(!pthread_create(&host_sender, NULL, host_sender_main, wc),
 			    "pthread_create");
@@ -1507,15 +1211,14 @@ static void run_scenario(const struct scenario *sc)
 	wait_halters_done(wc);
 	for (i = 0; i < wc->nr_halters; i++)
 		vcpu_thread_join(wc->halters[i]);
-	atomic_store(&wc->monitor_stop, true);
-	pthread_join(monitor, NULL);
+	wake_monitor_stop(monitor);
 	stop_disturbers(wc);
 	elapsed = now_ns() - start;
 
 	diag_mode_counts(wc);
-	diag_clocksource();
+	diag_host_clocksource();
 	for (p = 0; p < NR_LAT; p++)
-		diag_tsc_latency(s, (enum latency_kind)p);
+		tsc_samples_diag(latency_names[p], &s->latency[p], s->tsc_khz);
 	check_halt_stats(wc);
 	check_counts(wc, elapsed);
 	if (sc->require_posted)
@@ -1549,7 +1252,7 @@ TEST_CASE(ipi_preempted, "IPIs wake halted vCPUs whose threads are preempted by 
 	/* Polling off: every HLT goes straight to blocking, where the
 	 * competitor's wakeups preempt it. */
 	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
-					 .compete = true, .poll = POLL_OFF });
+					 .compete = true, .poll = HALT_POLL_OFF });
 }
 
 TEST_CASE(msi_fixed, "MSIs from KVM_SIGNAL_MSI and irqfd wake halted vCPUs",
@@ -1585,28 +1288,28 @@ TEST_CASE(ipi_poll_off, "with halt-polling off, IPIs wake migrating halted vCPUs
 	  "never polls", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
 	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
-					 .migrate = true, .poll = POLL_OFF });
+					 .migrate = true, .poll = HALT_POLL_OFF });
 }
 
 TEST_CASE(ipi_poll_large, "with a large halt-polling window, IPIs wake migrating halted vCPUs "
 	  "that KVM polls for", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
 	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
-					 .migrate = true, .poll = POLL_LARGE });
+					 .migrate = true, .poll = HALT_POLL_WINDOW });
 }
 
 TEST_CASE(msi_poll_off, "with halt-polling off, MSIs wake migrating halted vCPUs and KVM "
 	  "never polls", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
 	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER, .host_paths = MSI_PATHS,
-					 .migrate = true, .poll = POLL_OFF });
+					 .migrate = true, .poll = HALT_POLL_OFF });
 }
 
 TEST_CASE(msi_poll_large, "with a large halt-polling window, MSIs wake migrating halted vCPUs "
 	  "that KVM polls for", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
 	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER, .host_paths = MSI_PATHS,
-					 .migrate = true, .poll = POLL_LARGE });
+					 .migrate = true, .poll = HALT_POLL_WINDOW });
 }
 
 TEST_CASE(if0_nmi, "a vCPU halted with IF=0 ignores a fixed IPI, wakes for an NMI and takes "
