@@ -54,6 +54,9 @@ int __vcpu_set_signal_mask(struct vcpu *vcpu, uint32_t len, const sigset_t *bloc
 /* On the vCPU's thread: block KICK_SIGNAL in the thread and give KVM the
  * thread's mask without KICK_SIGNAL, so kicks act only inside KVM_RUN. */
 void vcpu_thread_mask_kick_outside_run(struct vcpu *vcpu);
+/* On the calling thread: block KICK_SIGNAL there only, without a KVM signal
+ * mask: a kick then never ends KVM_RUN, it stays pending. */
+void thread_block_kick(void);
 /* On the calling thread: is a kick pending; take one if so (no waiting). */
 bool kick_pending(void);
 bool kick_consume(void);

@@ -67,6 +67,15 @@ void vcpu_thread_mask_kick_outside_run(struct vcpu *vcpu)
 	vcpu_set_signal_mask(vcpu, &inside);
 }
 
+void thread_block_kick(void)
+{
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, KICK_SIGNAL);
+	TEST_ASSERT(!pthread_sigmask(SIG_BLOCK, &kick, NULL), "pthread_sigmask failed");
+}
+
 bool kick_pending(void)
 {
 	sigset_t pending;

@@ -23,13 +23,8 @@ static void vcpu_runner_thread(struct vcpu *vcpu)
 
 	if (r->kick == VCPU_RUNNER_KICK_MASKED_OUTSIDE_RUN)
 		vcpu_thread_mask_kick_outside_run(vcpu);
-	if (r->kick == VCPU_RUNNER_KICK_BLOCKED) {
-		sigset_t kick;
-
-		sigemptyset(&kick);
-		sigaddset(&kick, KICK_SIGNAL);
-		pthread_sigmask(SIG_BLOCK, &kick, NULL);
-	}
+	if (r->kick == VCPU_RUNNER_KICK_BLOCKED)
+		thread_block_kick();
 	kick_handler_attach(&r->handler);
 	for (;;) {
 		pthread_mutex_lock(&r->lock);

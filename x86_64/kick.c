@@ -1014,15 +1014,10 @@ static void stress_vcpu_thread(struct vcpu *vcpu)
 	bool pending;
 	int err, ret;
 
-	if (sv->no_kvm_mask) {
-		sigset_t kick;
-
-		sigemptyset(&kick);
-		sigaddset(&kick, KICK_SIGNAL);
-		pthread_sigmask(SIG_BLOCK, &kick, NULL);
-	} else {
+	if (sv->no_kvm_mask)
+		thread_block_kick();
+	else
 		vcpu_thread_mask_kick_outside_run(vcpu);
-	}
 	for (;;) {
 		msg = vcpu_next_msg(vcpu, &err);
 		if (msg && msg->type == GUEST_MSG_DONE)
