@@ -28,8 +28,9 @@
  * progress has returned; a timeout there is a lost kick or a hung vCPU.
  *
  * The proposed KVM_KICK_ALL_RUNNING_VCPUS / KVM_RESUME_ALL_KICKED_VCPUS VM
- * ioctls (kvm_proposed_uapi.h) are reached through __vm_kick_all() and
- * __vm_resume_all_kicked() after kick_all_unsupported() said they exist.
+ * ioctls (kvm_proposed_uapi.h) are reached through vm_kick_all() and
+ * vm_resume_all_kicked() (or their raw __ forms) after kick_all_unsupported()
+ * said they exist.
  */
 #ifndef KVMTEST_KICK_H
 #define KVMTEST_KICK_H
@@ -53,6 +54,9 @@ int __vcpu_set_signal_mask(struct vcpu *vcpu, uint32_t len, const sigset_t *bloc
 /* On the vCPU's thread: block KICK_SIGNAL in the thread and give KVM the
  * thread's mask without KICK_SIGNAL, so kicks act only inside KVM_RUN. */
 void vcpu_thread_mask_kick_outside_run(struct vcpu *vcpu);
+/* On the calling thread: block KICK_SIGNAL there only, without a KVM signal
+ * mask: a kick then never ends KVM_RUN, it stays pending. */
+void thread_block_kick(void);
 /* On the calling thread: is a kick pending; take one if so (no waiting). */
 bool kick_pending(void);
 bool kick_consume(void);
@@ -87,5 +91,11 @@ void vcpu_kick_out(struct vcpu *vcpu, uint64_t timeout_ms);
 const char *kick_all_unsupported(void);
 int __vm_kick_all(struct vm *vm);               /* 0 or -errno */
 int __vm_resume_all_kicked(struct vm *vm);      /* 0 or -errno */
+/* Checked forms. KICK_ALL is bounded: one that has not returned within
+ * timeout_ms fails the test naming which of vcpus[0..n-1] (NULL entries
+ * skipped) are still inside KVM_RUN; what says which step of the test. */
+void vm_kick_all(struct vm *vm, struct vcpu **vcpus, unsigned int n, uint64_t timeout_ms,
+		 const char *what);
+void vm_resume_all_kicked(struct vm *vm);
 
 #endif

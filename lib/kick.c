@@ -16,6 +16,7 @@
 #include "kvm_proposed_uapi.h"
 
 #define KICK_WAIT_POLL_NS       10000ull        /* 10 us between looks */
+#define KICK_ALL_POLL_NS        100000ull       /* 100 us between looks at a KICK_ALL */
 /* A KICK_ALL on a VM without vCPUs has nothing to wait for. */
 #define KICK_ALL_PROBE_TIMEOUT_MS 5000
 
@@ -64,6 +65,15 @@ void vcpu_thread_mask_kick_outside_run(struct vcpu *vcpu)
 	TEST_ASSERT(!pthread_sigmask(SIG_BLOCK, &kick, &inside), "pthread_sigmask failed");
 	sigdelset(&inside, KICK_SIGNAL);
 	vcpu_set_signal_mask(vcpu, &inside);
+}
+
+void thread_block_kick(void)
+{
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, KICK_SIGNAL);
+	TEST_ASSERT(!pthread_sigmask(SIG_BLOCK, &kick, NULL), "pthread_sigmask failed");
 }
 
 bool kick_pending(void)
@@ -157,6 +167,55 @@ int __vm_kick_all(struct vm *vm)
 int __vm_resume_all_kicked(struct vm *vm)
 {
 	return __vm_ioctl(vm, KVM_RESUME_ALL_KICKED_VCPUS, 0);
+}
+
+struct kick_all_call {
+	struct vm *vm;
+	atomic_bool done;
+	int ret;
+};
+
+static void *kick_all_thread(void *p)
+{
+	struct kick_all_call *c = p;
+
+	c->ret = __vm_kick_all(c->vm);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+void vm_kick_all(struct vm *vm, struct vcpu **vcpus, unsigned int n, uint64_t timeout_ms,
+		 const char *what)
+{
+	struct kick_all_call c = { .vm = vm };
+	uint64_t deadline = now_ns() + timeout_ms * 1000000ull;
+	char inside[256] = "";
+	pthread_t thread;
+	unsigned int i;
+
+	TEST_ASSERT(!pthread_create(&thread, NULL, kick_all_thread, &c), "pthread_create failed");
+	while (!atomic_load(&c.done)) {
+		if (now_ns() >= deadline) {
+			for (i = 0; i < n; i++)
+				if (vcpus[i] && vcpu_in_run(vcpus[i]))
+					snprintf(inside + strlen(inside), sizeof(inside) - strlen(inside),
+						 " %u", vcpus[i]->id);
+			test_fail("%s: KVM_KICK_ALL_RUNNING_VCPUS did not return within %" PRIu64
+				  " ms; vCPU threads inside KVM_RUN:%s", what, timeout_ms,
+				  inside[0] ? inside : " none");
+		}
+		sleep_ns(KICK_ALL_POLL_NS);
+	}
+	pthread_join(thread, NULL);
+	TEST_ASSERT(!c.ret, "%s: KVM_KICK_ALL_RUNNING_VCPUS failed: %s", what,
+		    strerrorname_np(-c.ret));
+}
+
+void vm_resume_all_kicked(struct vm *vm)
+{
+	int r = __vm_resume_all_kicked(vm);
+
+	TEST_ASSERT(!r, "KVM_RESUME_ALL_KICKED_VCPUS failed: %s", strerrorname_np(-r));
 }
 
 struct kick_all_probe {

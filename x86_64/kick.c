@@ -49,12 +49,13 @@
 #include "kvm_proposed_uapi.h"
 #include "probe.h"
 #include "stats.h"
+#include "stress.h"
 #include "threads.h"
+#include "vcpu_runner.h"
 #include "vm.h"
 
 /* Bounds for waiting on the host; generous for TCG, never a timing assert. */
 #define GUEST_PROGRESS_TIMEOUT_MS 10000
-#define RUNNER_CALL_TIMEOUT_MS  10000
 #define BLOCKED_TIMEOUT_MS      10000
 #define POLL_US                 100
 /* After KVM_RUN returned, the guest must not move for this long. */
@@ -63,8 +64,6 @@
 #define STAY_HALTED_MS          200
 /* A kick blocked without the KVM mask must not interrupt for this long. */
 #define NO_INTERRUPT_MS         200
-/* Without the blocking statistic: time for a HLT to reach kvm_vcpu_block(). */
-#define HALT_SETTLE_MS          50
 
 #define SPIN_KICK_ROUNDS        20
 #define SPIN_PROGRESS_STEPS     1000    /* guest iterations between kicks */
@@ -280,200 +279,7 @@ static void io_guest(void *arg)
 	GUEST_SYNC(s->io.in_value);
 }
 
-/* ---- a vCPU thread that runs KVM_RUN when asked ---- */
-
-enum runner_op { RUNNER_RUN, RUNNER_CALL, RUNNER_EXIT };
-
-struct runner {
-	struct vcpu *vcpu;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	uint64_t requested, completed;
-	enum runner_op op;
-	void (*fn)(struct runner *r);
-	/* Result of the last RUNNER_RUN (vcpu_next_msg: guest prints are
-	 * shown and skipped, a guest failure fails the test). */
-	struct guest_msg *msg;
-	int err;
-	uint32_t exit_reason;
-	/* For RUNNER_CALL functions. */
-	bool answer;
-	bool mask_kick;                 /* setup: the KVM_SET_SIGNAL_MASK pattern */
-	bool block_kick;                /* setup: block the kick in the thread only */
-	struct kick_handler_state handler;
-};
-
-static void runner_thread(struct vcpu *vcpu)
-{
-	struct runner *r = vcpu->test_data;
-	uint64_t done = 0;
-	enum runner_op op;
-
-	if (r->mask_kick)
-		vcpu_thread_mask_kick_outside_run(vcpu);
-	if (r->block_kick) {
-		sigset_t kick;
-
-		sigemptyset(&kick);
-		sigaddset(&kick, KICK_SIGNAL);
-		pthread_sigmask(SIG_BLOCK, &kick, NULL);
-	}
-	kick_handler_attach(&r->handler);
-	for (;;) {
-		pthread_mutex_lock(&r->lock);
-		while (r->requested == done)
-			pthread_cond_wait(&r->cond, &r->lock);
-		op = r->op;
-		pthread_mutex_unlock(&r->lock);
-
-		switch (op) {
-		case RUNNER_RUN:
-			r->msg = vcpu_next_msg(vcpu, &r->err);
-			r->exit_reason = vcpu->run->exit_reason;
-			break;
-		case RUNNER_CALL:
-			r->fn(r);
-			break;
-		case RUNNER_EXIT:
-			break;
-		}
-		pthread_mutex_lock(&r->lock);
-		r->completed = ++done;
-		pthread_cond_broadcast(&r->cond);
-		pthread_mutex_unlock(&r->lock);
-		if (op == RUNNER_EXIT)
-			return;
-	}
-}
-
-static struct runner *runner_create(struct vcpu *vcpu, bool mask_kick, bool block_kick)
-{
-	struct runner *r = calloc(1, sizeof(*r));
-	pthread_condattr_t attr;
-
-	TEST_ASSERT(r, "out of memory");
-	r->vcpu = vcpu;
-	r->mask_kick = mask_kick;
-	r->block_kick = block_kick;
-	r->handler.vcpu = vcpu;
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cond, &attr);
-	vcpu->test_data = r;
-	vcpu_thread_start(vcpu, runner_thread);
-	return r;
-}
-
-static void runner_request(struct runner *r, enum runner_op op)
-{
-	pthread_mutex_lock(&r->lock);
-	TEST_ASSERT(r->completed == r->requested, "vCPU %u's thread is still busy", r->vcpu->id);
-	r->op = op;
-	r->requested++;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static bool runner_done(struct runner *r)
-{
-	bool done;
-
-	pthread_mutex_lock(&r->lock);
-	done = r->completed == r->requested;
-	pthread_mutex_unlock(&r->lock);
-	return done;
-}
-
-/* Wait for the current request; false on timeout. */
-static bool runner_wait(struct runner *r, uint64_t timeout_ms)
-{
-	uint64_t deadline = now_ns() + timeout_ms * 1000000ull;
-	struct timespec ts = { .tv_sec = deadline / 1000000000ull,
-			       .tv_nsec = deadline % 1000000000ull };
-	bool done;
-
-	pthread_mutex_lock(&r->lock);
-	while (r->completed != r->requested &&
-	       pthread_cond_timedwait(&r->cond, &r->lock, &ts) != ETIMEDOUT)
-		;
-	done = r->completed == r->requested;
-	pthread_mutex_unlock(&r->lock);
-	return done;
-}
-
-static void runner_run(struct runner *r)
-{
-	runner_request(r, RUNNER_RUN);
-}
-
-/* Run fn on the vCPU's thread (for per-thread signal state) and wait. */
-static bool runner_call(struct runner *r, void (*fn)(struct runner *r))
-{
-	r->fn = fn;
-	runner_request(r, RUNNER_CALL);
-	TEST_ASSERT(runner_wait(r, RUNNER_CALL_TIMEOUT_MS), "vCPU %u's thread did not answer",
-		    r->vcpu->id);
-	return r->answer;
-}
-
-static void call_kick_pending(struct runner *r) { r->answer = kick_pending(); }
-static void call_kick_consume(struct runner *r) { r->answer = kick_consume(); }
-
-static void runner_stop(struct runner *r)
-{
-	runner_request(r, RUNNER_EXIT);
-	TEST_ASSERT(runner_wait(r, RUNNER_CALL_TIMEOUT_MS), "vCPU %u's thread did not stop",
-		    r->vcpu->id);
-	vcpu_thread_join(r->vcpu);
-}
-
-/* "KVM_RUN failed: EINTR" / "guest message SYNC from f:l" / "KVM_RUN returned 0: <exit>". */
-static const char *runner_result(struct runner *r)
-{
-	static char buf[320];
-	char exit[256];
-
-	if (r->msg)
-		snprintf(buf, sizeof(buf), "guest message %s from %s:%u",
-			 r->msg->type == GUEST_MSG_SYNC ? "GUEST_SYNC" : "GUEST_DONE",
-			 r->msg->file, r->msg->line);
-	else if (r->err)
-		snprintf(buf, sizeof(buf), "KVM_RUN failed with %s, exit_reason %s",
-			 strerrorname_np(r->err), exit_reason_name(r->exit_reason));
-	else {
-		vcpu_describe_exit(r->vcpu, exit, sizeof(exit));
-		snprintf(buf, sizeof(buf), "KVM_RUN returned 0: %s", exit);
-	}
-	return buf;
-}
-
-/* The KVM_RUN in progress must end within the kick bound. */
-static void runner_wait_exit(struct runner *r, const char *what)
-{
-	TEST_ASSERT(runner_wait(r, kick_bound_ms), "%s: vCPU %u still inside KVM_RUN after %" PRIu64
-		    " ms", what, r->vcpu->id, kick_bound_ms);
-}
-
-static void expect_signal_exit(struct runner *r, const char *what)
-{
-	TEST_ASSERT(!r->msg && r->err == EINTR && r->exit_reason == KVM_EXIT_INTR,
-		    "%s: expected KVM_RUN to fail with EINTR and exit_reason KVM_EXIT_INTR, got %s",
-		    what, runner_result(r));
-}
-
-static void expect_eintr(struct runner *r, const char *what)
-{
-	TEST_ASSERT(!r->msg && r->err == EINTR, "%s: expected KVM_RUN to fail with EINTR, got %s",
-		    what, runner_result(r));
-}
-
-static struct guest_msg *expect_sync(struct runner *r, const char *what)
-{
-	TEST_ASSERT(r->msg && r->msg->type == GUEST_MSG_SYNC, "%s: expected a GUEST_SYNC, got %s",
-		    what, runner_result(r));
-	return r->msg;
-}
+/* ---- the host's side: each vCPU on a vcpu_runner, every wait bounded ---- */
 
 static void sleep_us(uint64_t us)
 {
@@ -483,57 +289,37 @@ static void sleep_us(uint64_t us)
 /* Wait until *p > value; fail naming what did not move. */
 static void wait_beyond(volatile uint64_t *p, uint64_t value, const char *what)
 {
-	uint64_t deadline = now_ns() + GUEST_PROGRESS_TIMEOUT_MS * 1000000ull;
-
-	while (*p <= value) {
-		TEST_ASSERT(now_ns() < deadline, "%s: no guest progress in %u ms (stuck at %" PRIu64
-			    ")", what, GUEST_PROGRESS_TIMEOUT_MS, *p);
-		sleep_us(POLL_US);
-	}
+	wait_guest_progress(p, value, GUEST_PROGRESS_TIMEOUT_MS, what);
 }
 
-/* The guest does not move for QUIET_CHECK_US: it is not running. */
-static void expect_quiet(volatile uint64_t *p, const char *what)
-{
-	uint64_t v = *p;
-
-	sleep_us(QUIET_CHECK_US);
-	TEST_ASSERT(*p == v, "%s: guest still running after KVM_RUN returned (%" PRIu64 " -> %"
-		    PRIu64 ")", what, v, *p);
-}
-
-/*
- * Wait until the vCPU, inside KVM_RUN, is blocked in HLT: the "blocking"
- * statistic (5.17+) is 1 only inside kvm_vcpu_block(). Without it, wait for
- * the guest to reach its HLT and give KVM time to block. The statistics fd
- * must be open before the vCPU runs (KVM_GET_STATS_FD waits for KVM_RUN).
- */
+/* Wait until the vCPU is blocked inside KVM_RUN, having reached HLT value. */
 static void wait_blocked(struct vcpu *vcpu, volatile uint64_t *reached, uint64_t value,
 			 bool have_blocking)
 {
-	uint64_t deadline = now_ns() + BLOCKED_TIMEOUT_MS * 1000000ull;
-	uint64_t blocking = 0;
-
-	while (*reached < value || !vcpu_in_run(vcpu) ||
-	       (have_blocking && (__vcpu_stat(vcpu, "blocking", &blocking), !blocking))) {
-		TEST_ASSERT(now_ns() < deadline, "vCPU %u did not block inside KVM_RUN within %u ms "
-			    "(guest reached halt %" PRIu64 " of %" PRIu64 ", blocking %" PRIu64 ")",
-			    vcpu->id, BLOCKED_TIMEOUT_MS, *reached, value, blocking);
-		sleep_us(POLL_US);
-	}
-	if (!have_blocking)
-		sleep_us(HALT_SETTLE_MS * 1000);
+	vcpu_wait_blocked(vcpu, reached, value, have_blocking, BLOCKED_TIMEOUT_MS);
 }
 
-static bool open_blocking_stat(struct vcpu *vcpu)
+/* The KVM_RUN in progress must end within the kick bound. */
+static void wait_exit(struct vcpu_runner *r, const char *what)
 {
-	uint64_t v;
+	vcpu_runner_wait_exit(r, kick_bound_ms, what);
+}
 
-	if (__vcpu_stat(vcpu, "blocking", &v))
-		return true;
-	test_diag("no 'blocking' statistic (before 5.17): waiting %u ms for HLT to block",
-		  HALT_SETTLE_MS);
-	return false;
+/* Kick the vCPU out of KVM_RUN: EINTR with KVM_EXIT_INTR, within the bound. */
+static void kick_out(struct vcpu_runner *r, const char *what)
+{
+	vcpu_kick_out(r->vcpu, kick_bound_ms);
+	wait_exit(r, what);
+	vcpu_runner_expect_signal_exit(r, what);
+}
+
+/* spin_guest reports its count when told to stop. */
+static void stop_spinner(struct vcpu_runner *r, struct kick_shared *s)
+{
+	s->stop = 1;
+	vcpu_runner_run(r);
+	wait_exit(r, "stopping the spin loop");
+	TEST_ASSERT_EQ(vcpu_runner_expect_sync(r, "stopping the spin loop")->args[0], s->counter);
 }
 
 /* ---- 1, 2: signals ---- */
@@ -544,34 +330,29 @@ TEST_CASE(spin_signal, "a signal takes a spinning vCPU out of KVM_RUN with EINTR
 	struct vm *vm = vm_create(NULL);
 	struct kick_shared *s = vm_alloc(vm, sizeof(*s));
 	struct vcpu *vcpu = vcpu_add(vm, 0, spin_guest, s);
-	struct runner *r = runner_create(vcpu, false, false);
+	struct vcpu_runner *r = vcpu_runner_create(vcpu, VCPU_RUNNER_KICK_HANDLED);
 	uint64_t resumed_from = 0, at_kick, at_exit;
 	int round;
 
 	for (round = 0; round < SPIN_KICK_ROUNDS; round++) {
 		test_progress("kick round %d", round);
-		runner_run(r);
+		vcpu_runner_run(r);
 		wait_beyond(&s->counter, resumed_from + SPIN_PROGRESS_STEPS,
 			    "spinning vCPU after (re-)entering KVM_RUN");
 		at_kick = s->counter;
-		vcpu_kick_out(vcpu, kick_bound_ms);
-		runner_wait_exit(r, "kicked spinning vCPU");
-		expect_signal_exit(r, "kicked spinning vCPU");
+		kick_out(r, "kicked spinning vCPU");
 		at_exit = s->counter;
 		TEST_ASSERT(at_exit >= at_kick, "counter went back from %" PRIu64 " to %" PRIu64
 			    " across the kick", at_kick, at_exit);
-		expect_quiet(&s->counter, "kicked spinning vCPU");
+		expect_guest_quiet(&s->counter, QUIET_CHECK_US, "kicked spinning vCPU");
 		/* As if KVM lost the vCPU's state: back to the entry point. */
 		if (test_opts.negative_control == NC_SPIN_STATE && round == 1)
 			vcpu_set_entry(vcpu, spin_guest, s);
 		resumed_from = at_exit;
 	}
-	s->stop = 1;
-	runner_run(r);
-	runner_wait_exit(r, "stopping the spin loop");
-	TEST_ASSERT_EQ(expect_sync(r, "stopping the spin loop")->args[0], s->counter);
+	stop_spinner(r, s);
 	test_diag("%d kicks; guest counted %" PRIu64 " iterations", SPIN_KICK_ROUNDS, s->counter);
-	runner_stop(r);
+	vcpu_runner_stop(r);
 	vm_destroy(vm);
 }
 
@@ -582,20 +363,18 @@ TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with
 	struct vm *vm = vm_create(&opts);
 	struct kick_shared *s = vm_alloc(vm, sizeof(*s));
 	struct vcpu *vcpu = vcpu_add(vm, 0, halt_guest, s);
-	bool have_blocking = open_blocking_stat(vcpu);
-	struct runner *r;
+	bool have_blocking = vcpu_open_blocking_stat(vcpu);
+	struct vcpu_runner *r;
 	uint64_t round, twice = 0, got;        /* twice: interrupts a quirk host delivered twice */
 	uint32_t mp;
 
 	vm_set_handler(vm, WAKE_VECTOR, halt_wake);
-	r = runner_create(vcpu, false, false);
-	runner_run(r);
+	r = vcpu_runner_create(vcpu, VCPU_RUNNER_KICK_HANDLED);
+	vcpu_runner_run(r);
 	for (round = 1; round <= HALT_ROUNDS; round++) {
 		test_progress("halt round %" PRIu64, round);
 		wait_blocked(vcpu, &s->halts, round, have_blocking);
-		vcpu_kick_out(vcpu, kick_bound_ms);
-		runner_wait_exit(r, "kicked halted vCPU");
-		expect_signal_exit(r, "kicked halted vCPU");
+		kick_out(r, "kicked halted vCPU");
 		mp = vcpu_mp_state(vcpu);
 		TEST_ASSERT(mp == KVM_MP_STATE_HALTED, "after the kick the vCPU's mp_state is %u, "
 			    "expected KVM_MP_STATE_HALTED (%u)", mp, KVM_MP_STATE_HALTED);
@@ -603,15 +382,15 @@ TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with
 
 		if (test_opts.negative_control == NC_HALT_WAKES)
 			vm_signal_msi(vm, 0, WAKE_VECTOR);
-		runner_run(r);
+		vcpu_runner_run(r);
 		sleep_us(STAY_HALTED_MS * 1000);
-		TEST_ASSERT(!runner_done(r), "re-entered halted vCPU left KVM_RUN within %u ms "
-			    "without an interrupt being sent: %s", STAY_HALTED_MS, runner_result(r));
+		TEST_ASSERT(!vcpu_runner_done(r), "re-entered halted vCPU left KVM_RUN within %u ms "
+			    "without an interrupt being sent: %s", STAY_HALTED_MS, vcpu_runner_result(r));
 		TEST_ASSERT(vcpu_in_run(vcpu), "vCPU thread not in KVM_RUN");
 
 		TEST_ASSERT_GT(vm_signal_msi(vm, 0, WAKE_VECTOR), 0);
-		runner_wait_exit(r, "halted vCPU sent an interrupt");
-		got = expect_sync(r, "halted vCPU sent an interrupt")->args[0];
+		wait_exit(r, "halted vCPU sent an interrupt");
+		got = vcpu_runner_expect_sync(r, "halted vCPU sent an interrupt")->args[0];
 		if (got == round + twice + 1 && host_has_quirk(HOST_QUIRK_IRQ_DELIVERED_TWICE)) {
 			test_diag("round %" PRIu64 ": the interrupt was handled twice: %s", round,
 				  host_quirk_note(HOST_QUIRK_IRQ_DELIVERED_TWICE));
@@ -620,14 +399,14 @@ TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with
 		TEST_ASSERT(got == round + twice, "round %" PRIu64 ": the guest counted %" PRIu64
 			    " wakeup interrupts, expected %" PRIu64 " (one per interrupt sent)",
 			    round, got, round + twice);
-		runner_run(r);
+		vcpu_runner_run(r);
 	}
 	wait_blocked(vcpu, &s->halts, HALT_ROUNDS + 1, have_blocking);
 	vcpu_kick_out(vcpu, kick_bound_ms);
-	runner_wait_exit(r, "final kick");
+	wait_exit(r, "final kick");
 	expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, s->in_shadow, "wakeup interrupts taken "
 			  "between STI and HLT, inside STI's interrupt shadow");
-	runner_stop(r);
+	vcpu_runner_stop(r);
 	vm_destroy(vm);
 }
 
@@ -661,23 +440,21 @@ static void kick_unstarted(uint32_t state, const char *name)
 	struct vm *vm = vm_create(&opts);
 	struct kick_shared *s = vm_alloc(vm, sizeof(*s));
 	struct vcpu *vcpu = vcpu_add(vm, 1, started_guest, s);
-	bool have_blocking = open_blocking_stat(vcpu);
+	bool have_blocking = vcpu_open_blocking_stat(vcpu);
 	uint64_t exits_before, exits, expected, waiting = 1;
 	struct kvm_regs before, after;
-	struct runner *r;
+	struct vcpu_runner *r;
 	unsigned int round;
 
 	vcpu_set_mp_state(vcpu, state);
 	vcpu_get_regs(vcpu, &before);
 	exits_before = vcpu_stat(vcpu, "signal_exits");
-	r = runner_create(vcpu, false, false);
+	r = vcpu_runner_create(vcpu, VCPU_RUNNER_KICK_HANDLED);
 	for (round = 1; round <= UNSTARTED_ROUNDS; round++) {
 		test_progress("%s: kick %u", name, round);
-		runner_run(r);
+		vcpu_runner_run(r);
 		wait_blocked(vcpu, &waiting, 1, have_blocking);
-		vcpu_kick_out(vcpu, kick_bound_ms);
-		runner_wait_exit(r, name);
-		expect_signal_exit(r, name);
+		kick_out(r, name);
 		TEST_ASSERT(vcpu_mp_state(vcpu) == state, "%s: after kick %u the MP state is %u, "
 			    "expected %u", name, round, vcpu_mp_state(vcpu), state);
 		TEST_ASSERT(!s->started, "%s: the guest ran after kick %u", name, round);
@@ -685,10 +462,10 @@ static void kick_unstarted(uint32_t state, const char *name)
 	expected = UNSTARTED_ROUNDS;
 	if (kvm_check_cap(KVM_CAP_IMMEDIATE_EXIT) > 0) {
 		vcpu->run->immediate_exit = 1;
-		runner_run(r);
-		runner_wait_exit(r, "immediate exit");
+		vcpu_runner_run(r);
+		wait_exit(r, "immediate exit");
 		vcpu->run->immediate_exit = 0;
-		expect_eintr(r, "immediate exit");
+		vcpu_runner_expect_eintr(r, "immediate exit");
 		TEST_ASSERT(vcpu_mp_state(vcpu) == state, "%s: after an immediate exit the MP state "
 			    "is %u, expected %u", name, vcpu_mp_state(vcpu), state);
 		if (test_negative_control(NC_UNSTARTED_MISCOUNT))
@@ -704,15 +481,15 @@ static void kick_unstarted(uint32_t state, const char *name)
 
 	/* Started by the host, it runs from its entry point. */
 	vcpu_set_mp_state(vcpu, KVM_MP_STATE_RUNNABLE);
-	runner_run(r);
-	TEST_ASSERT(runner_wait(r, GUEST_PROGRESS_TIMEOUT_MS), "%s: once RUNNABLE the vCPU did not "
+	vcpu_runner_run(r);
+	TEST_ASSERT(vcpu_runner_wait(r, GUEST_PROGRESS_TIMEOUT_MS), "%s: once RUNNABLE the vCPU did not "
 		    "finish within %u ms", name, GUEST_PROGRESS_TIMEOUT_MS);
 	TEST_ASSERT(r->msg && r->msg->type == GUEST_MSG_DONE && s->started,
 		    "%s: once RUNNABLE the guest should run to its end, got %s", name,
-		    runner_result(r));
+		    vcpu_runner_result(r));
 	test_diag("%s: %u signals each ended KVM_RUN with EINTR/KVM_EXIT_INTR, signal_exits +%"
 		  PRIu64 ", the wait resumed every time", name, UNSTARTED_ROUNDS, exits);
-	runner_stop(r);
+	vcpu_runner_stop(r);
 	vm_destroy(vm);
 }
 
@@ -728,7 +505,7 @@ TEST_CASE(unstarted_signal, "a signal takes a vCPU waiting for INIT/SIPI out of 
 
 /* ---- 3: immediate_exit ---- */
 
-static void immediate_exit_run(struct runner *r, struct kick_shared *s, const char *what)
+static void immediate_exit_run(struct vcpu_runner *r, struct kick_shared *s, const char *what)
 {
 	struct vcpu *vcpu = r->vcpu;
 	struct kvm_regs before, after;
@@ -736,16 +513,16 @@ static void immediate_exit_run(struct runner *r, struct kick_shared *s, const ch
 
 	vcpu_get_regs(vcpu, &before);
 	vcpu->run->immediate_exit = test_opts.negative_control == NC_IMMEDIATE_RUNS_GUEST ? 0 : 1;
-	runner_run(r);
-	if (!runner_wait(r, kick_bound_ms)) {
+	vcpu_runner_run(r);
+	if (!vcpu_runner_wait(r, kick_bound_ms)) {
 		vcpu_kick_out(vcpu, kick_bound_ms);
-		runner_wait_exit(r, what);
+		wait_exit(r, what);
 		test_fail("%s: KVM_RUN with immediate_exit = 1 did not return within %" PRIu64
 			  " ms; the guest ran (counter %" PRIu64 " -> %" PRIu64 ")", what,
 			  kick_bound_ms, counter, s->counter);
 	}
 	vcpu->run->immediate_exit = 0;
-	expect_eintr(r, what);
+	vcpu_runner_expect_eintr(r, what);
 	vcpu_get_regs(vcpu, &after);
 	TEST_ASSERT(s->counter == counter && after.rip == before.rip,
 		    "%s: guest code ran during the immediate-exit KVM_RUN (counter %" PRIu64 " -> %"
@@ -758,30 +535,25 @@ TEST_CASE(immediate_exit, "KVM_RUN with immediate_exit set returns EINTR without
 	struct vm *vm;
 	struct kick_shared *s;
 	struct vcpu *vcpu;
-	struct runner *r;
+	struct vcpu_runner *r;
 	int i;
 
 	require_kvm_cap(KVM_CAP_IMMEDIATE_EXIT);
 	vm = vm_create(NULL);
 	s = vm_alloc(vm, sizeof(*s));
 	vcpu = vcpu_add(vm, 0, spin_guest, s);
-	r = runner_create(vcpu, false, false);
+	r = vcpu_runner_create(vcpu, VCPU_RUNNER_KICK_HANDLED);
 
 	immediate_exit_run(r, s, "before the first entry");
-	runner_run(r);
+	vcpu_runner_run(r);
 	wait_beyond(&s->counter, SPIN_PROGRESS_STEPS, "spinning vCPU");
-	vcpu_kick_out(vcpu, kick_bound_ms);
-	runner_wait_exit(r, "kicked spinning vCPU");
-	expect_signal_exit(r, "kicked spinning vCPU");
+	kick_out(r, "kicked spinning vCPU");
 	for (i = 0; i < IMMEDIATE_EXIT_REPEATS; i++)
 		immediate_exit_run(r, s, "after a kick");
 
 	/* immediate_exit back to 0: the guest runs again. */
-	s->stop = 1;
-	runner_run(r);
-	runner_wait_exit(r, "stopping the spin loop");
-	TEST_ASSERT_EQ(expect_sync(r, "stopping the spin loop")->args[0], s->counter);
-	runner_stop(r);
+	stop_spinner(r, s);
+	vcpu_runner_stop(r);
 	vm_destroy(vm);
 }
 
@@ -882,7 +654,7 @@ TEST_CASE(handler_sets_immediate_exit, "a kick landing outside KVM_RUN is not lo
 	struct vm *vm;
 	struct kick_shared *s;
 	struct vcpu *vcpu;
-	struct runner *r;
+	struct vcpu_runner *r;
 	uint64_t counter, deadline;
 
 	require_kvm_cap(KVM_CAP_IMMEDIATE_EXIT);
@@ -890,16 +662,14 @@ TEST_CASE(handler_sets_immediate_exit, "a kick landing outside KVM_RUN is not lo
 	vm = vm_create(NULL);
 	s = vm_alloc(vm, sizeof(*s));
 	vcpu = vcpu_add(vm, 0, spin_guest, s);
-	r = runner_create(vcpu, false, false);
+	r = vcpu_runner_create(vcpu, VCPU_RUNNER_KICK_HANDLED);
 	r->handler.set_immediate_exit = test_opts.negative_control != NC_HANDLER_LOSES_KICK;
 
 	/* Inside KVM_RUN: EINTR from the signal itself; the handler then runs
 	 * on the way out and sets immediate_exit, which the VMM clears. */
-	runner_run(r);
+	vcpu_runner_run(r);
 	wait_beyond(&s->counter, SPIN_PROGRESS_STEPS, "spinning vCPU");
-	vcpu_kick_out(vcpu, kick_bound_ms);
-	runner_wait_exit(r, "kick inside KVM_RUN");
-	expect_signal_exit(r, "kick inside KVM_RUN");
+	kick_out(r, "kick inside KVM_RUN");
 	TEST_ASSERT_EQ(atomic_load(&r->handler.handled), 1);
 	vcpu->run->immediate_exit = 0;
 
@@ -912,27 +682,24 @@ TEST_CASE(handler_sets_immediate_exit, "a kick landing outside KVM_RUN is not lo
 		sleep_us(POLL_US);
 	}
 	counter = s->counter;
-	runner_run(r);
-	if (!runner_wait(r, kick_bound_ms))
+	vcpu_runner_run(r);
+	if (!vcpu_runner_wait(r, kick_bound_ms))
 		test_fail("the kick that landed outside KVM_RUN was lost: the next KVM_RUN entered "
 			  "the guest and did not return within %" PRIu64 " ms (counter %" PRIu64
 			  " -> %" PRIu64 ")", kick_bound_ms, counter, s->counter);
-	expect_eintr(r, "KVM_RUN after a kick outside KVM_RUN");
+	vcpu_runner_expect_eintr(r, "KVM_RUN after a kick outside KVM_RUN");
 	TEST_ASSERT(s->counter == counter, "guest code ran before the kick took effect (counter %"
 		    PRIu64 " -> %" PRIu64 ")", counter, s->counter);
 	vcpu->run->immediate_exit = 0;
 
-	s->stop = 1;
-	runner_run(r);
-	runner_wait_exit(r, "stopping the spin loop");
-	TEST_ASSERT_EQ(expect_sync(r, "stopping the spin loop")->args[0], s->counter);
-	runner_stop(r);
+	stop_spinner(r, s);
+	vcpu_runner_stop(r);
 	vm_destroy(vm);
 }
 
 /* ---- 4: KVM_SET_SIGNAL_MASK ---- */
 
-static struct runner *masked_spinner(struct vm **vmp, struct kick_shared **sp, bool mask)
+static struct vcpu_runner *masked_spinner(struct vm **vmp, struct kick_shared **sp, bool mask)
 {
 	struct vm *vm = vm_create(NULL);
 	struct kick_shared *s = vm_alloc(vm, sizeof(*s));
@@ -942,17 +709,15 @@ static struct runner *masked_spinner(struct vm **vmp, struct kick_shared **sp, b
 	kick_handler_install();
 	*vmp = vm;
 	*sp = s;
-	return runner_create(vcpu, mask, !mask);
+	return vcpu_runner_create(vcpu, mask ? VCPU_RUNNER_KICK_MASKED_OUTSIDE_RUN :
+				  VCPU_RUNNER_KICK_BLOCKED);
 }
 
-static void finish_spinner(struct runner *r, struct kick_shared *s)
+static void finish_spinner(struct vcpu_runner *r, struct kick_shared *s)
 {
-	s->stop = 1;
-	runner_run(r);
-	runner_wait_exit(r, "stopping the spin loop");
-	TEST_ASSERT_EQ(expect_sync(r, "stopping the spin loop")->args[0], s->counter);
+	stop_spinner(r, s);
 	TEST_ASSERT_EQ(atomic_load(&r->handler.handled), 0);
-	runner_stop(r);
+	vcpu_runner_stop(r);
 }
 
 TEST_CASE(mask_kick_inside_run, "with KVM_SET_SIGNAL_MASK a kick blocked in the thread still "
@@ -960,20 +725,19 @@ TEST_CASE(mask_kick_inside_run, "with KVM_SET_SIGNAL_MASK a kick blocked in the 
 {
 	struct kick_shared *s;
 	struct vm *vm;
-	struct runner *r = masked_spinner(&vm, &s, test_opts.negative_control != NC_NO_SIGNAL_MASK);
+	struct vcpu_runner *r = masked_spinner(&vm, &s,
+					       test_opts.negative_control != NC_NO_SIGNAL_MASK);
 
-	runner_run(r);
+	vcpu_runner_run(r);
 	wait_beyond(&s->counter, SPIN_PROGRESS_STEPS, "spinning vCPU");
 	/* Negative control 6 ends here: the hang is reported, not waited out. */
-	vcpu_kick_out(r->vcpu, kick_bound_ms);
-	runner_wait_exit(r, "kick inside KVM_RUN");
-	expect_signal_exit(r, "kick inside KVM_RUN");
-	TEST_ASSERT(runner_call(r, call_kick_pending), "after the EINTR the kick is no longer "
+	kick_out(r, "kick inside KVM_RUN");
+	TEST_ASSERT(vcpu_runner_kick_pending(r), "after the EINTR the kick is no longer "
 		    "pending in the vCPU thread: KVM_RUN should restore the thread's mask with the "
 		    "signal still queued");
 	TEST_ASSERT_EQ(atomic_load(&r->handler.handled), 0);
-	TEST_ASSERT(runner_call(r, call_kick_consume), "sigtimedwait found no pending kick");
-	TEST_ASSERT(!runner_call(r, call_kick_pending), "a second kick is pending after one "
+	TEST_ASSERT(vcpu_runner_kick_consume(r), "sigtimedwait found no pending kick");
+	TEST_ASSERT(!vcpu_runner_kick_pending(r), "a second kick is pending after one "
 		    "was sent and taken");
 	finish_spinner(r, s);
 	vm_destroy(vm);
@@ -984,28 +748,26 @@ TEST_CASE(mask_kick_outside_run, "with KVM_SET_SIGNAL_MASK a kick sent outside K
 {
 	struct kick_shared *s;
 	struct vm *vm;
-	struct runner *r = masked_spinner(&vm, &s, true);
+	struct vcpu_runner *r = masked_spinner(&vm, &s, true);
 	uint64_t counter;
 
-	runner_run(r);
+	vcpu_runner_run(r);
 	wait_beyond(&s->counter, SPIN_PROGRESS_STEPS, "spinning vCPU");
-	vcpu_kick_out(r->vcpu, kick_bound_ms);
-	runner_wait_exit(r, "first kick");
-	expect_signal_exit(r, "first kick");
-	TEST_ASSERT(runner_call(r, call_kick_consume), "sigtimedwait found no pending kick");
+	kick_out(r, "first kick");
+	TEST_ASSERT(vcpu_runner_kick_consume(r), "sigtimedwait found no pending kick");
 
 	/* The thread is idle, outside KVM_RUN, with the kick blocked. */
 	vcpu_kick(r->vcpu);
-	TEST_ASSERT(runner_call(r, call_kick_pending), "a kick sent to the idle vCPU thread is "
+	TEST_ASSERT(vcpu_runner_kick_pending(r), "a kick sent to the idle vCPU thread is "
 		    "not pending");
 	TEST_ASSERT_EQ(atomic_load(&r->handler.handled), 0);
 	counter = s->counter;
-	runner_run(r);
-	runner_wait_exit(r, "KVM_RUN with a kick pending");
-	expect_signal_exit(r, "KVM_RUN with a kick pending");
+	vcpu_runner_run(r);
+	wait_exit(r, "KVM_RUN with a kick pending");
+	vcpu_runner_expect_signal_exit(r, "KVM_RUN with a kick pending");
 	TEST_ASSERT(s->counter == counter, "guest code ran before the pending kick ended KVM_RUN "
 		    "(counter %" PRIu64 " -> %" PRIu64 ")", counter, s->counter);
-	TEST_ASSERT(runner_call(r, call_kick_consume), "sigtimedwait found no pending kick");
+	TEST_ASSERT(vcpu_runner_kick_consume(r), "sigtimedwait found no pending kick");
 	finish_spinner(r, s);
 	vm_destroy(vm);
 }
@@ -1048,9 +810,10 @@ TEST_CASE(mask_bad_len, "KVM_SET_SIGNAL_MASK rejects a len other than the kernel
 	vm_destroy(vm);
 }
 
-static void call_remove_mask(struct runner *r)
+static bool call_remove_mask(struct vcpu_runner *r)
 {
 	vcpu_set_signal_mask(r->vcpu, NULL);
+	return true;
 }
 
 TEST_CASE(mask_removed, "after KVM_SET_SIGNAL_MASK(NULL) a kick blocked in the thread no "
@@ -1058,25 +821,25 @@ TEST_CASE(mask_removed, "after KVM_SET_SIGNAL_MASK(NULL) a kick blocked in the t
 {
 	struct kick_shared *s;
 	struct vm *vm;
-	struct runner *r = masked_spinner(&vm, &s, true);
+	struct vcpu_runner *r = masked_spinner(&vm, &s, true);
 	uint64_t counter;
 
-	runner_call(r, call_remove_mask);
-	runner_run(r);
+	vcpu_runner_call(r, call_remove_mask);
+	vcpu_runner_run(r);
 	wait_beyond(&s->counter, SPIN_PROGRESS_STEPS, "spinning vCPU");
 	vcpu_kick(r->vcpu);
 	sleep_us(NO_INTERRUPT_MS * 1000);
 	counter = s->counter;
-	TEST_ASSERT(!runner_done(r), "a kick blocked in the thread ended KVM_RUN without a KVM "
-		    "signal mask: %s", runner_result(r));
+	TEST_ASSERT(!vcpu_runner_done(r), "a kick blocked in the thread ended KVM_RUN without a KVM "
+		    "signal mask: %s", vcpu_runner_result(r));
 	wait_beyond(&s->counter, counter, "spinning vCPU with a blocked kick");
 	/* Let the guest leave on its own; the kick is still queued. */
 	s->stop = 1;
-	runner_wait_exit(r, "stopping the spin loop");
-	TEST_ASSERT_EQ(expect_sync(r, "stopping the spin loop")->args[0], s->counter);
-	TEST_ASSERT(runner_call(r, call_kick_pending), "the blocked kick is not pending");
-	TEST_ASSERT(runner_call(r, call_kick_consume), "sigtimedwait found no pending kick");
-	runner_stop(r);
+	wait_exit(r, "stopping the spin loop");
+	TEST_ASSERT_EQ(vcpu_runner_expect_sync(r, "stopping the spin loop")->args[0], s->counter);
+	TEST_ASSERT(vcpu_runner_kick_pending(r), "the blocked kick is not pending");
+	TEST_ASSERT(vcpu_runner_kick_consume(r), "sigtimedwait found no pending kick");
+	vcpu_runner_stop(r);
 	vm_destroy(vm);
 }
 
@@ -1089,7 +852,7 @@ TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit
 	struct vm *vm;
 	struct kick_shared *s;
 	struct vcpu *spinner, *halter;
-	struct runner *rs, *rh;
+	struct vcpu_runner *rs, *rh;
 	uint64_t spin_before, halt_before, spin_exits = 0, halt_exits = 0, immediate = 0;
 	uint64_t spin_delta, halt_delta, v;
 	bool have_blocking;
@@ -1101,41 +864,37 @@ TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit
 	spinner = vcpu_add(vm, 0, spin_guest, s);
 	halter = vcpu_add(vm, 1, halt_guest, s);
 	TEST_REQUIRE(__vcpu_stat(spinner, "signal_exits", &v), "no 'signal_exits' vCPU statistic");
-	have_blocking = open_blocking_stat(halter);
+	have_blocking = vcpu_open_blocking_stat(halter);
 	vm_set_handler(vm, WAKE_VECTOR, halt_wake);
 	spin_before = vcpu_stat(spinner, "signal_exits");
 	halt_before = vcpu_stat(halter, "signal_exits");
-	rs = runner_create(spinner, false, false);
-	rh = runner_create(halter, false, false);
+	rs = vcpu_runner_create(spinner, VCPU_RUNNER_KICK_HANDLED);
+	rh = vcpu_runner_create(halter, VCPU_RUNNER_KICK_HANDLED);
 
 	for (round = 1; round <= SIGNAL_EXIT_ROUNDS; round++) {
 		uint64_t from = s->counter;
 
-		runner_run(rs);
+		vcpu_runner_run(rs);
 		wait_beyond(&s->counter, from + SPIN_PROGRESS_STEPS, "spinning vCPU");
-		vcpu_kick_out(spinner, kick_bound_ms);
-		runner_wait_exit(rs, "kicked spinning vCPU");
-		expect_signal_exit(rs, "kicked spinning vCPU");
+		kick_out(rs, "kicked spinning vCPU");
 		spin_exits++;
 		if (kvm_check_cap(KVM_CAP_IMMEDIATE_EXIT) > 0) {
 			spinner->run->immediate_exit = 1;
-			runner_run(rs);
-			runner_wait_exit(rs, "immediate exit");
+			vcpu_runner_run(rs);
+			wait_exit(rs, "immediate exit");
 			spinner->run->immediate_exit = 0;
-			expect_eintr(rs, "immediate exit");
+			vcpu_runner_expect_eintr(rs, "immediate exit");
 			immediate++;
 		}
 
-		runner_run(rh);
+		vcpu_runner_run(rh);
 		wait_blocked(halter, &s->halts, round, have_blocking);
-		vcpu_kick_out(halter, kick_bound_ms);
-		runner_wait_exit(rh, "kicked halted vCPU");
-		expect_signal_exit(rh, "kicked halted vCPU");
+		kick_out(rh, "kicked halted vCPU");
 		halt_exits++;
-		runner_run(rh);
+		vcpu_runner_run(rh);
 		vm_signal_msi(vm, 1, WAKE_VECTOR);
-		runner_wait_exit(rh, "woken halted vCPU");
-		expect_sync(rh, "woken halted vCPU");
+		wait_exit(rh, "woken halted vCPU");
+		vcpu_runner_expect_sync(rh, "woken halted vCPU");
 	}
 	if (test_opts.negative_control == NC_SIGNAL_EXITS_MISCOUNT)
 		spin_exits++;
@@ -1149,10 +908,10 @@ TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit
 	test_diag("signal_exits: +%" PRIu64 " spinning, +%" PRIu64 " halted; %" PRIu64
 		  " immediate exits not counted", spin_delta, halt_delta, immediate);
 	s->stop = 1;
-	runner_run(rs);
-	runner_wait_exit(rs, "stopping the spin loop");
-	runner_stop(rs);
-	runner_stop(rh);
+	vcpu_runner_run(rs);
+	wait_exit(rs, "stopping the spin loop");
+	vcpu_runner_stop(rs);
+	vcpu_runner_stop(rh);
 	vm_destroy(vm);
 }
 
@@ -1163,21 +922,6 @@ static const char *const kick_kind_name[NR_KICK_KINDS] = {
 	"kick to a spinning vCPU", "kick to a vCPU halted in KVM_RUN",
 	"kick to a vCPU thread outside KVM_RUN",
 };
-
-struct samples {
-	uint64_t *ns;
-	uint64_t count, cap;
-};
-
-static void samples_add(struct samples *s, uint64_t ns)
-{
-	if (s->count == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 1024;
-		s->ns = realloc(s->ns, s->cap * sizeof(*s->ns));
-		TEST_ASSERT(s->ns, "out of memory");
-	}
-	s->ns[s->count++] = ns;
-}
 
 /*
  * Kick bookkeeping per vCPU, under a lock shared by the kicker and the vCPU
@@ -1193,8 +937,7 @@ struct stress_vcpu {
 	uint64_t pending_since;
 	enum kick_kind pending_kind;
 	uint64_t sent, merged, answered, syncs, window_kicks;
-	uint64_t judged_windows;        /* progress windows not starved by the host */
-	struct samples latency[NR_KICK_KINDS];
+	struct latency_samples latency[NR_KICK_KINDS];
 	atomic_bool done;
 	bool no_kvm_mask;               /* negative control 9 */
 };
@@ -1204,10 +947,7 @@ struct stress {
 	struct kick_shared *s;
 	unsigned int n;
 	struct stress_vcpu v[MAX_WORKERS];
-	atomic_bool stop_kicking;
 	uint64_t wakes;
-	struct starvation_window window;        /* the current progress window */
-	uint64_t starved_windows;
 };
 
 static void stress_kick(struct stress_vcpu *sv)
@@ -1227,6 +967,20 @@ static void stress_kick(struct stress_vcpu *sv)
 	sv->window_kicks++;
 	pthread_kill(sv->vcpu->thread, KICK_SIGNAL);
 	pthread_mutex_unlock(&sv->lock);
+}
+
+/* The kicker's step: a kick to a random vCPU, now and then a halter's wakeup. */
+static void stress_kick_or_wake(void *ctx, struct test_rng *rng)
+{
+	struct stress *st = ctx;
+	struct stress_vcpu *sv = &st->v[test_rng_below(rng, st->n)];
+
+	if (sv->w->halter && !test_rng_below(rng, STRESS_WAKE_ONE_IN)) {
+		vm_signal_msi(st->vm, sv->vcpu->id, WAKE_VECTOR);
+		st->wakes++;
+	} else {
+		stress_kick(sv);
+	}
 }
 
 /* On the vCPU thread, after KVM_RUN returned EINTR at time t. */
@@ -1249,7 +1003,7 @@ static void stress_answer_kick(struct stress_vcpu *sv, uint64_t t)
 	sv->pending = false;
 	sv->answered++;
 	pthread_mutex_unlock(&sv->lock);
-	samples_add(&sv->latency[kind], t > since ? t - since : 0);
+	latency_samples_add(&sv->latency[kind], t > since ? t - since : 0);
 }
 
 static void stress_vcpu_thread(struct vcpu *vcpu)
@@ -1260,15 +1014,10 @@ static void stress_vcpu_thread(struct vcpu *vcpu)
 	bool pending;
 	int err, ret;
 
-	if (sv->no_kvm_mask) {
-		sigset_t kick;
-
-		sigemptyset(&kick);
-		sigaddset(&kick, KICK_SIGNAL);
-		pthread_sigmask(SIG_BLOCK, &kick, NULL);
-	} else {
+	if (sv->no_kvm_mask)
+		thread_block_kick();
+	else
 		vcpu_thread_mask_kick_outside_run(vcpu);
-	}
 	for (;;) {
 		msg = vcpu_next_msg(vcpu, &err);
 		if (msg && msg->type == GUEST_MSG_DONE)
@@ -1300,29 +1049,6 @@ static void stress_vcpu_thread(struct vcpu *vcpu)
 	atomic_store(&sv->done, true);
 }
 
-static void *stress_kicker(void *arg)
-{
-	struct stress *st = arg;
-	struct test_rng rng;
-	uint64_t gap;
-
-	test_rng_init(&rng, 1);
-	while (!atomic_load(&st->stop_kicking)) {
-		struct stress_vcpu *sv = &st->v[test_rng_below(&rng, st->n)];
-
-		if (sv->w->halter && !test_rng_below(&rng, STRESS_WAKE_ONE_IN)) {
-			vm_signal_msi(st->vm, sv->vcpu->id, WAKE_VECTOR);
-			st->wakes++;
-		} else {
-			stress_kick(sv);
-		}
-		gap = test_rng_below(&rng, stress_gap_us + 1);
-		if (gap)
-			sleep_us(gap);
-	}
-	return NULL;
-}
-
 /* Every queued kick must end KVM_RUN within the bound. */
 static void stress_check_bound(struct stress *st)
 {
@@ -1347,58 +1073,106 @@ static void stress_check_bound(struct stress *st)
 	}
 }
 
-/*
- * Every vCPU must have made guest progress in the window, unless the host
- * starved it of CPU time (then the window is not judged, and the stress
- * goes on until each vCPU has had a window that was).
- */
-static void stress_check_progress(struct stress *st, uint64_t *last, uint64_t window_ms)
+/* At the end of a progress window: every vCPU made guest progress in it,
+ * unless the host starved it of CPU time (stress_window_judged()). */
+static void stress_check_progress(struct stress *st, struct stress_run *run)
 {
 	unsigned int i;
-	char why[128];
 
 	for (i = 0; i < st->n; i++) {
 		struct stress_vcpu *sv = &st->v[i];
-		uint64_t progress = sv->w->progress, kicks;
+		uint64_t progress = sv->w->progress, before, kicks;
 
 		pthread_mutex_lock(&sv->lock);
 		kicks = sv->window_kicks;
 		sv->window_kicks = 0;
 		pthread_mutex_unlock(&sv->lock);
-		if (progress == last[i] && starvation_window_starved(&st->window, i, why, sizeof(why))) {
-			st->starved_windows++;
-			test_verbose("vCPU %u: no guest progress in a window the host starved (%s): "
-				     "not judged", i, why);
-		} else {
-			TEST_ASSERT(progress > last[i], "vCPU %u (%s) made no guest progress in %"
+		if (stress_window_judged(run, i, progress, &before))
+			TEST_ASSERT(progress > before, "vCPU %u (%s) made no guest progress in %"
 				    PRIu64 " ms (progress %" PRIu64 "; %" PRIu64 " kicks to it in that "
-				    "time)", i, sv->w->halter ? "halting" : "spinning", window_ms,
-				    progress, kicks);
-			sv->judged_windows++;
-		}
-		last[i] = progress;
+				    "time)", i, sv->w->halter ? "halting" : "spinning",
+				    progress_window_ms, progress, kicks);
 		/* Halters progress per interrupt: give each one per window. */
 		if (sv->w->halter)
 			vm_signal_msi(st->vm, i, WAKE_VECTOR);
 	}
 }
 
-static void stress_window_begin(struct stress *st)
+static uint64_t stress_kicks_sent(struct stress *st)
 {
-	pid_t tids[MAX_WORKERS];
-	unsigned int i;
+	uint64_t sent = 0;
 
-	for (i = 0; i < st->n; i++)
-		tids[i] = st->v[i].vcpu->tid;
-	starvation_window_begin(&st->window, tids, st->n);
+	for (unsigned int i = 0; i < st->n; i++)
+		sent += __atomic_load_n(&st->v[i].sent, __ATOMIC_RELAXED);
+	return sent;
 }
 
-static bool stress_every_vcpu_judged(const struct stress *st)
+/* With the kicker stopped: the guests return (halters need an interrupt to
+ * see it), and every kick still queued is answered on the way out. */
+static void stress_finish(struct stress *st)
 {
-	for (unsigned int i = 0; i < st->n; i++)
-		if (!st->v[i].judged_windows)
-			return false;
-	return true;
+	uint64_t deadline = now_ns() + STRESS_FINISH_TIMEOUT_MS * 1000000ull;
+	unsigned int i;
+
+	st->s->finish = 1;
+	for (i = 0; i < st->n; i++)
+		if (st->v[i].w->halter)
+			vm_signal_msi(st->vm, i, WAKE_VECTOR);
+	for (i = 0; i < st->n; i++) {
+		while (!atomic_load(&st->v[i].done)) {
+			stress_check_bound(st);
+			TEST_ASSERT(now_ns() < deadline, "vCPU %u did not finish within %u ms after "
+				    "the kicks stopped (thread %s KVM_RUN)", i, STRESS_FINISH_TIMEOUT_MS,
+				    vcpu_in_run(st->v[i].vcpu) ? "inside" : "outside");
+			sleep_us(STRESS_MONITOR_MS * 1000);
+		}
+		vcpu_thread_join(st->v[i].vcpu);
+	}
+}
+
+/* Every kick answered by one EINTR or merged; counts and latencies as diagnostics. */
+static void stress_report(struct stress *st, const struct stress_run *run)
+{
+	uint64_t sent = 0, merged = 0, answered = 0, syncs = 0;
+	struct latency_samples all = { 0 }, kind[NR_KICK_KINDS] = { 0 };
+	unsigned int i, k;
+
+	for (i = 0; i < st->n; i++) {
+		struct stress_vcpu *sv = &st->v[i];
+
+		expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, sv->w->in_shadow, "vCPU %u: wakeup "
+				  "interrupts taken between STI and HLT, inside STI's interrupt "
+				  "shadow", i);
+		TEST_ASSERT(sv->sent == sv->answered + sv->merged, "vCPU %u: %" PRIu64 " kicks sent, "
+			    "%" PRIu64 " answered by EINTR, %" PRIu64 " merged", i, sv->sent,
+			    sv->answered, sv->merged);
+		sent += sv->sent;
+		merged += sv->merged;
+		answered += sv->answered;
+		syncs += sv->syncs;
+		for (k = 0; k < NR_KICK_KINDS; k++) {
+			latency_samples_append(&all, &sv->latency[k]);
+			latency_samples_append(&kind[k], &sv->latency[k]);
+		}
+		test_diag("vCPU %u (%s): %" PRIu64 " kicks, %" PRIu64 " EINTR, %" PRIu64 " merged, "
+			  "guest progress %" PRIu64 ", %" PRIu64 " normal exits", i,
+			  sv->w->halter ? "halting" : "spinning", sv->sent, sv->answered, sv->merged,
+			  sv->w->progress, sv->syncs);
+	}
+	test_diag("%" PRIu64 " kicks in %" PRIu64 " ms: %" PRIu64 " EINTR returns, %" PRIu64
+		  " merged with a queued kick, %" PRIu64 " wakeup interrupts, %" PRIu64
+		  " normal exits", sent, (now_ns() - run->start_ns) / 1000000, answered, merged,
+		  st->wakes, syncs);
+	if (sent < run->config.min_iterations)
+		test_diag("fewer kicks than the minimum %" PRIu64 " within %" PRIu64 " s: slow host",
+			  run->config.min_iterations, run->config.duration_s + run->config.max_extra_s);
+	for (k = 0; k < NR_KICK_KINDS; k++) {
+		if (kind[k].count)
+			test_diag_latency(kick_kind_name[k], kind[k].ns, kind[k].count);
+		latency_samples_free(&kind[k]);
+	}
+	test_diag_latency("kick to EINTR, all", all.ns, all.count);
+	latency_samples_free(&all);
 }
 
 TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly one KVM_RUN "
@@ -1406,16 +1180,22 @@ TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly o
 	  .timeout = 60, .stress = true)
 {
 	struct vm_options opts = { .irqchip = true };
-	uint64_t duration_s = test_duration(STRESS_DEFAULT_DURATION_S);
-	uint64_t min_kicks = test_iterations(STRESS_DEFAULT_MIN_KICKS);
-	uint64_t start, now, end_min, end_max, next_window, deadline;
-	uint64_t last[MAX_WORKERS] = { 0 };
-	uint64_t sent = 0, merged = 0, answered = 0, syncs = 0, by_kind[NR_KICK_KINDS] = { 0 };
-	struct samples all = { 0 };
+	const struct stress_run_config config = {
+		.duration_s = test_duration(STRESS_DEFAULT_DURATION_S),
+		.min_iterations = test_iterations(STRESS_DEFAULT_MIN_KICKS),
+		.max_extra_s = STRESS_MAX_EXTRA_S,
+		.window_ms = progress_window_ms,
+		.monitor_ms = STRESS_MONITOR_MS,
+		.thread_name = "vCPU",
+	};
 	struct stress *st = calloc(1, sizeof(*st));
+	struct stress_actor kicker = { .step = stress_kick_or_wake, .ctx = st,
+				       .max_gap_us = stress_gap_us, .rng_stream = 1 };
+	struct stress_run run;
+	pid_t tids[MAX_WORKERS];
 	struct test_rng rng;
-	pthread_t kicker;
-	unsigned int i, k, halter_parity;
+	unsigned int i, halter_parity;
+	uint64_t sent;
 
 	TEST_ASSERT(st, "out of memory");
 	TEST_ASSERT(stress_vcpus >= 1 && stress_vcpus <= MAX_WORKERS, "--vcpus must be 1..%d",
@@ -1444,105 +1224,30 @@ TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly o
 		st->s->w[0].stall = 1;
 	test_diag("%u vCPUs (%u halting), kicks for %" PRIu64 " s and at least %" PRIu64
 		  " kicks (at most %" PRIu64 " s), bound %" PRIu64 " ms", st->n,
-		  st->n > 1 ? (st->n + !halter_parity) / 2 : 0, duration_s, min_kicks,
-		  duration_s + STRESS_MAX_EXTRA_S, kick_bound_ms);
+		  st->n > 1 ? (st->n + !halter_parity) / 2 : 0, config.duration_s,
+		  config.min_iterations, config.duration_s + STRESS_MAX_EXTRA_S, kick_bound_ms);
 
-	for (i = 0; i < st->n; i++)
-		vcpu_thread_start(st->v[i].vcpu, stress_vcpu_thread);
-	TEST_ASSERT(!pthread_create(&kicker, NULL, stress_kicker, st), "pthread_create failed");
-	start = now_ns();
-	/* At least one whole progress window, so the progress check always runs. */
-	end_min = start + duration_s * 1000000000ull;
-	if (end_min < start + (progress_window_ms + STRESS_MONITOR_MS) * 1000000ull)
-		end_min = start + (progress_window_ms + STRESS_MONITOR_MS) * 1000000ull;
-	end_max = end_min + STRESS_MAX_EXTRA_S * 1000000000ull;
-	next_window = start + progress_window_ms * 1000000ull;
-	stress_window_begin(st);
-	for (;;) {
-		starvation_sleep_us(&st->window, STRESS_MONITOR_MS * 1000);
-		stress_check_bound(st);
-		now = now_ns();
-		if (now >= next_window) {
-			stress_check_progress(st, last, progress_window_ms);
-			next_window = now + progress_window_ms * 1000000ull;
-			stress_window_begin(st);
-		}
-		for (sent = 0, i = 0; i < st->n; i++)
-			sent += __atomic_load_n(&st->v[i].sent, __ATOMIC_RELAXED);
-		test_progress("%" PRIu64 " kicks after %" PRIu64 " ms", sent, (now - start) / 1000000);
-		if ((now >= end_min && sent >= min_kicks && stress_every_vcpu_judged(st)) ||
-		    now >= end_max)
-			break;
-	}
-	for (i = 0; i < st->n; i++)
-		TEST_ASSERT(st->v[i].judged_windows, "vCPU %u: the host starved every progress window "
-			    "of %" PRIu64 " ms in %u s, so guest progress could not be judged",
-			    i, progress_window_ms, (unsigned int)((now - start) / 1000000000ull));
-	if (st->starved_windows)
-		test_diag("%" PRIu64 " vCPU progress windows not judged: the host starved them of CPU",
-			  st->starved_windows);
-	atomic_store(&st->stop_kicking, true);
-	pthread_join(kicker, NULL);
-
-	/* Let the guests return; halters need an interrupt to see it. */
-	st->s->finish = 1;
-	for (i = 0; i < st->n; i++)
-		if (st->v[i].w->halter)
-			vm_signal_msi(st->vm, i, WAKE_VECTOR);
-	deadline = now_ns() + STRESS_FINISH_TIMEOUT_MS * 1000000ull;
 	for (i = 0; i < st->n; i++) {
-		while (!atomic_load(&st->v[i].done)) {
-			stress_check_bound(st);
-			TEST_ASSERT(now_ns() < deadline, "vCPU %u did not finish within %u ms after "
-				    "the kicks stopped (thread %s KVM_RUN)", i, STRESS_FINISH_TIMEOUT_MS,
-				    vcpu_in_run(st->v[i].vcpu) ? "inside" : "outside");
-			sleep_us(STRESS_MONITOR_MS * 1000);
-		}
-		vcpu_thread_join(st->v[i].vcpu);
+		vcpu_thread_start(st->v[i].vcpu, stress_vcpu_thread);
+		tids[i] = st->v[i].vcpu->tid;
 	}
+	stress_actor_start(&kicker);
+	stress_run_begin(&run, &config, tids, st->n);
+	do {
+		bool window_over = stress_run_tick(&run);
 
-	for (sent = 0, i = 0; i < st->n; i++) {
-		struct stress_vcpu *sv = &st->v[i];
-
-		expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, sv->w->in_shadow, "vCPU %u: wakeup "
-				  "interrupts taken between STI and HLT, inside STI's interrupt "
-				  "shadow", i);
-		TEST_ASSERT(sv->sent == sv->answered + sv->merged, "vCPU %u: %" PRIu64 " kicks sent, "
-			    "%" PRIu64 " answered by EINTR, %" PRIu64 " merged", i, sv->sent,
-			    sv->answered, sv->merged);
-		sent += sv->sent;
-		merged += sv->merged;
-		answered += sv->answered;
-		syncs += sv->syncs;
-		for (k = 0; k < NR_KICK_KINDS; k++) {
-			by_kind[k] += sv->latency[k].count;
-			for (uint64_t j = 0; j < sv->latency[k].count; j++)
-				samples_add(&all, sv->latency[k].ns[j]);
-		}
-		test_diag("vCPU %u (%s): %" PRIu64 " kicks, %" PRIu64 " EINTR, %" PRIu64 " merged, "
-			  "guest progress %" PRIu64 ", %" PRIu64 " normal exits", i,
-			  sv->w->halter ? "halting" : "spinning", sv->sent, sv->answered, sv->merged,
-			  sv->w->progress, sv->syncs);
-	}
-	test_diag("%" PRIu64 " kicks in %" PRIu64 " ms: %" PRIu64 " EINTR returns, %" PRIu64
-		  " merged with a queued kick, %" PRIu64 " wakeup interrupts, %" PRIu64
-		  " normal exits", sent, (now_ns() - start) / 1000000, answered, merged, st->wakes,
-		  syncs);
-	if (sent < min_kicks)
-		test_diag("fewer kicks than the minimum %" PRIu64 " within %" PRIu64 " s: slow host",
-			  min_kicks, duration_s + STRESS_MAX_EXTRA_S);
-	for (k = 0; k < NR_KICK_KINDS; k++) {
-		struct samples merged_kind = { 0 };
-
-		for (i = 0; i < st->n; i++)
-			for (uint64_t j = 0; j < st->v[i].latency[k].count; j++)
-				samples_add(&merged_kind, st->v[i].latency[k].ns[j]);
-		if (merged_kind.count)
-			test_diag_latency(kick_kind_name[k], merged_kind.ns, merged_kind.count);
-		free(merged_kind.ns);
-	}
-	test_diag_latency("kick to EINTR, all", all.ns, all.count);
-	free(all.ns);
+		stress_check_bound(st);
+		if (window_over)
+			stress_check_progress(st, &run);
+		sent = stress_kicks_sent(st);
+		test_progress("%" PRIu64 " kicks after %" PRIu64 " ms", sent,
+			      stress_run_elapsed_ms(&run));
+	} while (!stress_run_over(&run, sent));
+	stress_run_end(&run);
+	/* Stop in two phases: no more kicks, then the guests may finish. */
+	stress_actor_stop(&kicker);
+	stress_finish(st);
+	stress_report(st, &run);
 	vm_destroy(st->vm);
 }
 
@@ -1584,56 +1289,6 @@ static void diag_number_collision(void)
 	vm_destroy(vm);
 }
 
-struct kick_all_call {
-	struct vm *vm;
-	atomic_bool done;
-	int ret;
-};
-
-static void *kick_all_thread(void *p)
-{
-	struct kick_all_call *c = p;
-
-	c->ret = __vm_kick_all(c->vm);
-	atomic_store(&c->done, true);
-	return NULL;
-}
-
-/* KICK_ALL, bounded: a KICK that never returns fails the test naming the
- * vCPUs still inside KVM_RUN. */
-static void kick_all(struct vm *vm, struct vcpu **vcpus, unsigned int n, const char *what)
-{
-	struct kick_all_call c = { .vm = vm };
-	uint64_t deadline = now_ns() + kick_bound_ms * 1000000ull;
-	char inside[256] = "";
-	pthread_t thread;
-	unsigned int i;
-
-	TEST_ASSERT(!pthread_create(&thread, NULL, kick_all_thread, &c), "pthread_create failed");
-	while (!atomic_load(&c.done)) {
-		if (now_ns() >= deadline) {
-			for (i = 0; i < n; i++)
-				if (vcpus[i] && vcpu_in_run(vcpus[i]))
-					snprintf(inside + strlen(inside), sizeof(inside) - strlen(inside),
-						 " %u", vcpus[i]->id);
-			test_fail("%s: KVM_KICK_ALL_RUNNING_VCPUS did not return within %" PRIu64
-				  " ms; vCPU threads inside KVM_RUN:%s", what, kick_bound_ms,
-				  inside[0] ? inside : " none");
-		}
-		sleep_us(POLL_US);
-	}
-	pthread_join(thread, NULL);
-	TEST_ASSERT(!c.ret, "%s: KVM_KICK_ALL_RUNNING_VCPUS failed: %s", what,
-		    strerrorname_np(-c.ret));
-}
-
-static void resume_all(struct vm *vm)
-{
-	int r = __vm_resume_all_kicked(vm);
-
-	TEST_ASSERT(!r, "KVM_RESUME_ALL_KICKED_VCPUS failed: %s", strerrorname_np(-r));
-}
-
 /* Guests frozen: no worker's progress moves for QUIET_CHECK_US. */
 static void expect_workers_quiet(struct kick_shared *s, unsigned int n, const char *what)
 {
@@ -1655,7 +1310,7 @@ struct workers {
 	struct kick_shared *s;
 	unsigned int n;
 	struct vcpu *vcpu[MAX_WORKERS];
-	struct runner *r[MAX_WORKERS];
+	struct vcpu_runner *r[MAX_WORKERS];
 	bool have_blocking;
 };
 
@@ -1672,8 +1327,8 @@ static void workers_create(struct workers *ws, unsigned int n)
 		ws->s->w[i].halter = i % 2;
 		ws->vcpu[i] = vcpu_add(ws->vm, i, worker_guest, ws->s);
 		if (ws->s->w[i].halter)
-			ws->have_blocking = open_blocking_stat(ws->vcpu[i]);
-		ws->r[i] = runner_create(ws->vcpu[i], false, false);
+			ws->have_blocking = vcpu_open_blocking_stat(ws->vcpu[i]);
+		ws->r[i] = vcpu_runner_create(ws->vcpu[i], VCPU_RUNNER_KICK_HANDLED);
 	}
 }
 
@@ -1682,7 +1337,7 @@ static void worker_start(struct workers *ws, unsigned int i)
 {
 	struct worker *w = &ws->s->w[i];
 
-	runner_run(ws->r[i]);
+	vcpu_runner_run(ws->r[i]);
 	if (w->halter)
 		wait_blocked(ws->vcpu[i], &w->halted, 1, ws->have_blocking);
 	else
@@ -1695,19 +1350,19 @@ static void workers_finish(struct workers *ws)
 
 	ws->s->finish = 1;
 	for (i = 0; i < ws->n; i++) {
-		struct runner *r = ws->r[i];
+		struct vcpu_runner *r = ws->r[i];
 
 		for (;;) {
-			if (runner_done(r))
-				runner_run(r);
+			if (vcpu_runner_done(r))
+				vcpu_runner_run(r);
 			if (ws->s->w[i].halter)
 				vm_signal_msi(ws->vm, i, WAKE_VECTOR);
-			runner_wait_exit(r, "finishing");
+			wait_exit(r, "finishing");
 			if (r->msg && r->msg->type == GUEST_MSG_DONE)
 				break;
-			TEST_ASSERT(r->msg, "vCPU %u while finishing: %s", i, runner_result(r));
+			TEST_ASSERT(r->msg, "vCPU %u while finishing: %s", i, vcpu_runner_result(r));
 		}
-		runner_stop(r);
+		vcpu_runner_stop(r);
 	}
 	vm_destroy(ws->vm);
 }
@@ -1727,12 +1382,12 @@ TEST_CASE(kick_all_waits, "KVM_KICK_ALL_RUNNING_VCPUS returns only after every s
 	for (i = 0; i < ws.n; i++)
 		wakeups[i] = ws.s->w[i].wakeups;
 
-	kick_all(ws.vm, ws.vcpu, ws.n, "spinning and halted vCPUs");
+	vm_kick_all(ws.vm, ws.vcpu, ws.n, kick_bound_ms, "spinning and halted vCPUs");
 	expect_workers_quiet(ws.s, ws.n, "spinning and halted vCPUs");
 	for (i = 0; i < ws.n; i++) {
 		/* The thread may still be on its way out of the ioctl. */
-		runner_wait_exit(ws.r[i], "vCPU after KICK_ALL returned");
-		expect_eintr(ws.r[i], "vCPU after KICK_ALL returned");
+		wait_exit(ws.r[i], "vCPU after KICK_ALL returned");
+		vcpu_runner_expect_eintr(ws.r[i], "vCPU after KICK_ALL returned");
 		TEST_ASSERT(ws.s->w[i].wakeups == wakeups[i], "vCPU %u took an interrupt it was not "
 			    "sent during KICK_ALL", i);
 		if (ws.s->w[i].halter)
@@ -1740,7 +1395,7 @@ TEST_CASE(kick_all_waits, "KVM_KICK_ALL_RUNNING_VCPUS returns only after every s
 		test_verbose("vCPU %u: exit_reason after the kicked KVM_RUN: %s", i,
 			     exit_reason_name(ws.r[i]->exit_reason));
 	}
-	resume_all(ws.vm);
+	vm_resume_all_kicked(ws.vm);
 	workers_finish(&ws);
 }
 
@@ -1757,27 +1412,27 @@ TEST_CASE(kick_all_until_resume, "after KVM_KICK_ALL_RUNNING_VCPUS every KVM_RUN
 	/* vCPUs 0 and 1 (one of each kind) run; the others stay outside. */
 	worker_start(&ws, 0);
 	worker_start(&ws, 1);
-	kick_all(ws.vm, ws.vcpu, ws.n, "two vCPUs running, two idle");
+	vm_kick_all(ws.vm, ws.vcpu, ws.n, kick_bound_ms, "two vCPUs running, two idle");
 	for (i = 0; i < 2; i++) {
-		runner_wait_exit(ws.r[i], "vCPU after KICK_ALL returned");
-		expect_eintr(ws.r[i], "vCPU after KICK_ALL returned");
+		wait_exit(ws.r[i], "vCPU after KICK_ALL returned");
+		vcpu_runner_expect_eintr(ws.r[i], "vCPU after KICK_ALL returned");
 	}
 	for (attempt = 0; attempt < KICK_ALL_RETRIES; attempt++) {
 		for (i = 0; i < ws.n; i++) {
 			progress[i] = ws.s->w[i].progress;
-			runner_run(ws.r[i]);
-			runner_wait_exit(ws.r[i], "KVM_RUN between KICK_ALL and RESUME");
-			expect_eintr(ws.r[i], i < 2 ? "kicked vCPU re-entering before RESUME" :
+			vcpu_runner_run(ws.r[i]);
+			wait_exit(ws.r[i], "KVM_RUN between KICK_ALL and RESUME");
+			vcpu_runner_expect_eintr(ws.r[i], i < 2 ? "kicked vCPU re-entering before RESUME" :
 				     "vCPU that was idle during KICK_ALL, entering before RESUME");
 			TEST_ASSERT(ws.s->w[i].progress == progress[i], "vCPU %u's guest ran between "
 				    "KICK_ALL and RESUME", i);
 		}
 	}
 	/* Nobody inside KVM_RUN: KICK has nothing to wait for. */
-	kick_all(ws.vm, ws.vcpu, ws.n, "no vCPU running");
-	resume_all(ws.vm);
+	vm_kick_all(ws.vm, ws.vcpu, ws.n, kick_bound_ms, "no vCPU running");
+	vm_resume_all_kicked(ws.vm);
 	for (i = 0; i < ws.n; i++)
-		TEST_ASSERT(runner_done(ws.r[i]), "vCPU %u's thread busy after RESUME", i);
+		TEST_ASSERT(vcpu_runner_done(ws.r[i]), "vCPU %u's thread busy after RESUME", i);
 
 	/* After RESUME: spinners spin, halters stay halted until an interrupt. */
 	for (i = 0; i < ws.n; i++)
@@ -1786,8 +1441,8 @@ TEST_CASE(kick_all_until_resume, "after KVM_KICK_ALL_RUNNING_VCPUS every KVM_RUN
 	for (i = 0; i < ws.n; i++) {
 		if (!ws.s->w[i].halter)
 			continue;
-		TEST_ASSERT(!runner_done(ws.r[i]), "halted vCPU %u left KVM_RUN after RESUME "
-			    "without an interrupt: %s", i, runner_result(ws.r[i]));
+		TEST_ASSERT(!vcpu_runner_done(ws.r[i]), "halted vCPU %u left KVM_RUN after RESUME "
+			    "without an interrupt: %s", i, vcpu_runner_result(ws.r[i]));
 		progress[i] = ws.s->w[i].progress;
 		vm_signal_msi(ws.vm, i, WAKE_VECTOR);
 		wait_beyond(&ws.s->w[i].progress, progress[i], "halted vCPU sent an interrupt");
@@ -1885,9 +1540,10 @@ TEST_CASE(kick_all_races, "KVM_KICK_ALL_RUNNING_VCPUS racing with vCPU creation 
 		/* vCPUs whose creation finished before KICK must be stopped by it. */
 		existing = atomic_load(&rc->created);
 		atomic_fetch_add(&rc->kick_gen, 1);
-		kick_all(rc->vm, rc->vcpu, KICK_ALL_RACE_MAX_VCPUS, "racing vCPU creation and entry");
+		vm_kick_all(rc->vm, rc->vcpu, KICK_ALL_RACE_MAX_VCPUS, kick_bound_ms,
+			    "racing vCPU creation and entry");
 		expect_workers_quiet(rc->s, existing, "racing vCPU creation and entry");
-		resume_all(rc->vm);
+		vm_resume_all_kicked(rc->vm);
 		atomic_store(&rc->resume_gen, atomic_load(&rc->kick_gen));
 		kicks++;
 		test_progress("%" PRIu64 " KICK/RESUME pairs, %u vCPUs", kicks, existing);
