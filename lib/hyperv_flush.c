@@ -187,7 +187,8 @@ void hv_flush_describe(char *buf, size_t len, const struct hv_flush_spec *spec)
 		return;
 	for (i = 0; i < spec->nr_gvas && i < HV_FLUSH_MAX_GVAS; i++)
 		pages += 1 + (spec->gvas[i] & HV_GVA_ADDITIONAL_PAGES_MASK);
-	snprintf(buf + n, len - n, ", %u GVA entries (%u pages)", spec->nr_gvas, pages);
+	snprintf(buf + n, len - n, ", %u GVA entr%s (%u page%s)", spec->nr_gvas,
+		 spec->nr_gvas == 1 ? "y" : "ies", pages, pages == 1 ? "" : "s");
 }
 
 void hv_flush_prepare(struct vm *vm, struct hv_flush_args *a, const struct hv_flush_spec *spec)
