@@ -45,7 +45,7 @@
  * none); they run on Intel hosts with KVM_CAP_HYPERV_ENLIGHTENED_VMCS.
  */
 #include "cpuid.h"
-#include "hyperv.h"
+#include "hyperv_flush.h"
 #include "probe.h"
 #include "stats.h"
 #include "svm.h"
@@ -67,7 +67,7 @@
 #define NR_TEST_PAGES   32
 #define L1_VMMCALL_RESULT 0x4c31c0deull /* what L1 answers an exiting hypercall with */
 #define NOT_A_FLUSH_CALL HVCALL_SEND_IPI /* an L2 hypercall L0 must leave to L1 */
-#define NR_FLUSH_FORMS  8               /* 4 calls x slow/fast */
+#define NR_FLUSH_FORMS  (HV_FLUSH_NR_CALLS * 2) /* slow and fast */
 /* The two-ring cases: an L1 sender, the worker, an L2 sender. */
 #define L1_SENDER       0
 #define L2_SENDER       2
@@ -99,15 +99,10 @@ enum l2_program {
 	L2_SCRIPT,              /* host-driven steps in L1 and L2 (the two-ring cases) */
 };
 
-enum vp_set_kind { SET_VP_IDS, SET_ALL_FLAG, SET_GENERIC_ALL };
-
 struct l2_desc {
 	const char *what;
-	uint16_t code;
-	bool fast;
-	enum vp_set_kind kind;
-	uint32_t nr_ids;
-	uint32_t ids[2];
+	struct hv_flush_spec spec;      /* from L2 it names VP_IDs, from L1 VP indexes;
+					 * the GVAs are added per call */
 	bool worker_targeted;           /* filled by the host */
 	bool self_targeted;
 	uint64_t stale;
@@ -153,51 +148,32 @@ struct l2_shared {
 
 /* ---- L2 ---- */
 
-static const uint16_t flush_codes[4] = {
-	HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
-	HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
-};
-
-static uint64_t page_gva(uint32_t page) { return TEST_GVA + (uint64_t)page * PAGE_SIZE; }
-
-static void build_l2_flush(const struct l2_desc *d, struct hv_flush *f, uint64_t pages)
+/* Flush as spec says, naming each page of pages in a GVA entry of its own
+ * (List calls). */
+static uint64_t l2_flush(struct l2_shared *s, const struct hv_flush_spec *spec, uint64_t pages)
 {
-	uint32_t i;
+	struct hv_flush_spec call = *spec;
 
-	hv_flush_init(f, d->code, d->fast);
-	if (d->kind == SET_GENERIC_ALL)
-		f->format = HV_GENERIC_SET_ALL;
-	if (d->kind == SET_ALL_FLAG)
-		f->flags = HV_FLUSH_ALL_PROCESSORS;
-	for (i = 0; i < d->nr_ids; i++)
-		hv_flush_add_vp(f, d->ids[i]);
-	if (hv_flush_is_list(d->code))
-		while (pages) {
-			hv_flush_add_gva(f, page_gva(__builtin_ctzll(pages)), 0);
-			pages &= pages - 1;
-		}
-}
-
-static uint64_t l2_flush(struct l2_shared *s, const struct l2_desc *d, uint64_t pages)
-{
-	struct hv_flush f;
-
-	build_l2_flush(d, &f, pages);
-	return hyperv_flush_tlb(s->input[guest_vcpu_id()], &f);
+	for (; pages; pages &= pages - 1)
+		hv_flush_spec_add_gva(&call, tlbcheck_page_gva(s->tc, __builtin_ctzll(pages)), 0);
+	return hv_flush_spec_issue(s->input[guest_vcpu_id()], &call);
 }
 
 static void l2_flush_forms(struct l2_shared *s)
 {
 	struct l1_result *r = &s->res[guest_vcpu_id()];
-	uint32_t c, fast;
+	enum hv_flush_call call;
+	uint32_t fast;
 
-	for (c = 0; c < 4; c++)
+	for (call = 0; call < HV_FLUSH_NR_CALLS; call++)
 		for (fast = 0; fast < 2; fast++) {
-			struct l2_desc d = { .code = flush_codes[c], .fast = fast,
-					     .kind = hv_flush_is_ex(flush_codes[c]) ? SET_GENERIC_ALL
-										     : SET_ALL_FLAG };
+			struct hv_flush_spec spec = {
+				.call = call, .fast = fast,
+				.targets = hv_flush_call_is_ex(call) ? HV_TARGETS_SET_ALL
+								     : HV_TARGETS_ALL_FLAG,
+			};
 
-			r->l2_results[c * 2 + fast] = l2_flush(s, &d, BITL(0));
+			r->l2_results[call * 2 + fast] = l2_flush(s, &spec, BITL(0));
 		}
 	r->l2_results[NR_FLUSH_FORMS] = hyperv_hypercall(hv_control(NOT_A_FLUSH_CALL, false, 0, 0),
 							 0, 0);
@@ -206,14 +182,14 @@ static void l2_flush_forms(struct l2_shared *s)
 static void l2_trap_after_flush(struct l2_shared *s)
 {
 	struct l1_result *r = &s->res[guest_vcpu_id()];
-	struct l2_desc d = { .code = HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, .fast = true,
-			     .kind = SET_ALL_FLAG };
+	const struct hv_flush_spec spec = { .call = HV_FLUSH_SPACE, .fast = true,
+					    .targets = HV_TARGETS_ALL_FLAG };
 
 	/* Locked (set by the host): KVM flushes, then exits to L1. */
-	r->l2_results[0] = l2_flush(s, &d, 0);
+	r->l2_results[0] = l2_flush(s, &spec, 0);
 	/* Unlocked: no exit. */
 	s->pa->tlb_lock_count = 0;
-	r->l2_results[1] = l2_flush(s, &d, 0);
+	r->l2_results[1] = l2_flush(s, &spec, 0);
 	r->l2_results[NR_FLUSH_FORMS] = hyperv_hypercall(hv_control(NOT_A_FLUSH_CALL, false, 0, 0),
 							 0, 0);
 }
@@ -231,10 +207,10 @@ static void l2_sender_rounds(struct l2_shared *s)
 			tlbcheck_prepare(tc, d->self_targeted);
 			tlbcheck_remap(tc, pages);
 			if (!s->negative) {
-				result = l2_flush(s, d, pages);
+				result = l2_flush(s, &d->spec, pages);
 				GUEST_ASSERT_MSG(hv_status(result) == HV_STATUS_SUCCESS,
 						 "L2 %s (%s): status 0x%llx", d->what,
-						 hv_flush_call_name(d->code), (unsigned long long)result);
+						 hv_flush_call_str(d->spec.call), (unsigned long long)result);
 			}
 			d->stale += tlbcheck_verify(tc, d->worker_targeted ? BITL(0) : 0,
 						    d->self_targeted);
@@ -256,7 +232,7 @@ static void l2_sender_bursts(struct l2_shared *s)
 		tlbcheck_remap(s->tc, pages);
 		if (s->negative)
 			continue;
-		result = l2_flush(s, &s->desc[s->burst], pages);
+		result = l2_flush(s, &s->desc[s->burst].spec, pages);
 		GUEST_ASSERT_MSG(hv_status(result) == HV_STATUS_SUCCESS, "L2 %s: status 0x%llx",
 				 s->desc[s->burst].what, (unsigned long long)result);
 	}
@@ -297,9 +273,9 @@ static bool script_step(struct l2_shared *s, uint32_t id, bool in_l2)
 		tlbcheck_remap(s->tc, s->op_pages[id]);
 		if (in_l2 && s->negative)
 			return true;
-		result = l2_flush(s, d, s->op_pages[id]);
+		result = l2_flush(s, &d->spec, s->op_pages[id]);
 		GUEST_ASSERT_MSG(hv_status(result) == HV_STATUS_SUCCESS, "%s: %s (%s) returned 0x%llx",
-				 in_l2 ? "L2" : "L1", d->what, hv_flush_call_name(d->code),
+				 in_l2 ? "L2" : "L1", d->what, hv_flush_call_str(d->spec.call),
 				 (unsigned long long)result);
 		return true;
 	default:
@@ -563,10 +539,16 @@ static void l2_vm_create(struct l2_vm *lv, uint32_t nr, bool vmx)
 		vcpu_set_vp_index(lv->vcpus[WORKER], WORKER_VP_INDEX);
 }
 
+/* Form f of L2_FLUSH_FORMS: call f / 2, fast if odd. */
+static enum hv_flush_call form_call(uint32_t f)
+{
+	return f / 2;
+}
+
 static uint64_t expected_flush_result(uint32_t form)
 {
 	/* List calls name one GVA: one rep completed. */
-	return hv_flush_is_list(flush_codes[form / 2]) ? 1ull << HV_HYPERCALL_REP_COMP_OFFSET : 0;
+	return hv_flush_call_is_list(form_call(form)) ? 1ull << HV_HYPERCALL_REP_COMP_OFFSET : 0;
 }
 
 static void check_handled_by_l0(struct l2_shared *s, uint32_t id, const char *who)
@@ -577,7 +559,7 @@ static void check_handled_by_l0(struct l2_shared *s, uint32_t id, const char *wh
 	for (f = 0; f < NR_FLUSH_FORMS; f++)
 		TEST_ASSERT(r->l2_results[f] == expected_flush_result(f),
 			    "%s: L2's %s %s hypercall returned RAX 0x%" PRIx64 ", expected 0x%" PRIx64
-			    "%s", who, f % 2 ? "fast" : "slow", hv_flush_call_name(flush_codes[f / 2]),
+			    "%s", who, f % 2 ? "fast" : "slow", hv_flush_call_str(form_call(f)),
 			    r->l2_results[f], expected_flush_result(f),
 			    r->l2_results[f] == L1_VMMCALL_RESULT ? " (L1's answer: the call exited to L1)" : "");
 	TEST_ASSERT_EQ(r->l2_results[NR_FLUSH_FORMS], L1_VMMCALL_RESULT);
@@ -599,7 +581,7 @@ static void check_exits_to_l1(struct l2_shared *s, uint32_t id, const char *who,
 		TEST_ASSERT(r->l2_results[f] == L1_VMMCALL_RESULT,
 			    "%s: L2's %s %s hypercall returned RAX 0x%" PRIx64 ": L0 handled it, "
 			    "expected an exit to L1", who, f % 2 ? "fast" : "slow",
-			    hv_flush_call_name(flush_codes[f / 2]), r->l2_results[f]);
+			    hv_flush_call_str(form_call(f)), r->l2_results[f]);
 	TEST_ASSERT(r->vmmcall_exits == NR_FLUSH_FORMS + 1,
 		    "%s: L1 saw %" PRIu64 " VMMCALL/VMCALL exits, expected %d", who, r->vmmcall_exits,
 		    NR_FLUSH_FORMS + 1);
@@ -607,7 +589,7 @@ static void check_exits_to_l1(struct l2_shared *s, uint32_t id, const char *who,
 	TEST_ASSERT(r->first_vmmcall_rip == hypercall_page,
 		    "%s: first exit at L2 rip 0x%" PRIx64 ", expected the hypercall instruction at 0x%"
 		    PRIx64, who, r->first_vmmcall_rip, hypercall_page);
-	TEST_ASSERT_EQ(r->first_vmmcall_rcx & 0xffff, flush_codes[0]);
+	TEST_ASSERT_EQ(r->first_vmmcall_rcx & 0xffff, hv_flush_call_code(HV_FLUSH_SPACE));
 }
 
 enum variant { ENLIGHTENED, NO_VMCB_BIT, NO_ASSIST_BIT, NO_CPUID_BIT, NR_VARIANTS };
@@ -684,29 +666,28 @@ TEST_CASE(svm_trap_after_flush, "nSVM: with tlb_lock_count != 0 L1 gets the synt
 
 /* ---- targeting ---- */
 
-static struct l2_desc *add_desc(struct l2_shared *s, const char *what, uint16_t code, bool fast,
-				enum vp_set_kind kind)
+static struct l2_desc *add_desc(struct l2_shared *s, const char *what, enum hv_flush_call call,
+				bool fast, enum hv_flush_targets targets)
 {
 	struct l2_desc *d = &s->desc[s->nr_descs++];
 
-	*d = (struct l2_desc){ .what = what, .code = code, .fast = fast, .kind = kind };
+	*d = (struct l2_desc){ .what = what,
+			       .spec = { .call = call, .fast = fast, .targets = targets } };
 	return d;
+}
+
+static void add_vp_id(struct l2_desc *d, uint32_t vp_id)
+{
+	hv_flush_spec_add_vp(&d->spec, vp_id);
 }
 
 /* Which of the two L2s a description reaches, given each L1's VM_ID/VP_ID. */
 static void desc_finish(struct l2_shared *s, struct l2_desc *d)
 {
 	bool same_vm = s->cfg[WORKER].vm_id == s->cfg[SENDER].vm_id;
-	uint32_t i;
 
-	d->self_targeted = d->kind != SET_VP_IDS;
-	d->worker_targeted = same_vm && d->kind != SET_VP_IDS;
-	for (i = 0; i < d->nr_ids; i++) {
-		if (d->kind == SET_VP_IDS && d->ids[i] == s->cfg[SENDER].vp_id)
-			d->self_targeted = true;
-		if (d->kind == SET_VP_IDS && same_vm && d->ids[i] == s->cfg[WORKER].vp_id)
-			d->worker_targeted = true;
-	}
+	d->self_targeted = hv_flush_spec_targets_vp(&d->spec, s->cfg[SENDER].vp_id);
+	d->worker_targeted = same_vm && hv_flush_spec_targets_vp(&d->spec, s->cfg[WORKER].vp_id);
 }
 
 static void run_l1_thread(struct vcpu *vcpu)
@@ -723,17 +704,16 @@ static void run_live_targeting(bool vmx)
 	l2_vm_create(&lv, NR_L1, vmx);
 	lv.s->cfg[SENDER].program = L2_SENDER_ROUNDS;
 	lv.s->cfg[WORKER].program = L2_WORKER;
-	d = add_desc(lv.s, "ListEx naming the other L2's VP_ID (bank 1)",
-		     HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, SET_VP_IDS);
-	d->ids[d->nr_ids++] = WORKER_VP_ID;
-	d = add_desc(lv.s, "fast SpaceEx naming both VP_IDs (banks 0 and 1)",
-		     HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, true, SET_VP_IDS);
-	d->ids[d->nr_ids++] = SENDER_VP_ID;
-	d->ids[d->nr_ids++] = WORKER_VP_ID;
-	add_desc(lv.s, "List with HV_FLUSH_ALL_PROCESSORS", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, false,
-		 SET_ALL_FLAG);
-	add_desc(lv.s, "fast ListEx HV_GENERIC_SET_ALL", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, true,
-		 SET_GENERIC_ALL);
+	d = add_desc(lv.s, "ListEx naming the other L2's VP_ID (bank 1)", HV_FLUSH_LIST_EX, false,
+		     HV_TARGETS_VPS);
+	add_vp_id(d, WORKER_VP_ID);
+	d = add_desc(lv.s, "fast SpaceEx naming both VP_IDs (banks 0 and 1)", HV_FLUSH_SPACE_EX, true,
+		     HV_TARGETS_VPS);
+	add_vp_id(d, SENDER_VP_ID);
+	add_vp_id(d, WORKER_VP_ID);
+	add_desc(lv.s, "List with HV_FLUSH_ALL_PROCESSORS", HV_FLUSH_LIST, false,
+		 HV_TARGETS_ALL_FLAG);
+	add_desc(lv.s, "fast ListEx HV_GENERIC_SET_ALL", HV_FLUSH_LIST_EX, true, HV_TARGETS_SET_ALL);
 	for (i = 0; i < lv.s->nr_descs; i++)
 		desc_finish(lv.s, &lv.s->desc[i]);
 	vcpu_thread_start(lv.vcpus[WORKER], run_l1_thread);
@@ -762,19 +742,20 @@ TEST_CASE(svm_l2_flush_reaches_same_vm_id, "nSVM: an L2 flush reaches another vC
 struct parked_check {
 	const char *what;
 	uint64_t worker_vm_id;
-	enum vp_set_kind kind;
-	uint32_t id;                    /* VP_ID named (SET_VP_IDS) */
+	enum hv_flush_targets targets;
+	uint32_t id;                    /* VP_ID named (HV_TARGETS_VPS) */
 	bool expect_flush;
 };
 
 static const struct parked_check parked_checks[] = {
-	{ "same VM_ID, the worker's VP_ID named", VM_ID, SET_VP_IDS, WORKER_VP_ID, true },
-	{ "same VM_ID, HV_GENERIC_SET_ALL", VM_ID, SET_GENERIC_ALL, 0, true },
-	{ "same VM_ID, only the worker's VP *index* named (not its VP_ID)", VM_ID, SET_VP_IDS,
+	{ "same VM_ID, the worker's VP_ID named", VM_ID, HV_TARGETS_VPS, WORKER_VP_ID, true },
+	{ "same VM_ID, HV_GENERIC_SET_ALL", VM_ID, HV_TARGETS_SET_ALL, 0, true },
+	{ "same VM_ID, only the worker's VP *index* named (not its VP_ID)", VM_ID, HV_TARGETS_VPS,
 	  WORKER_VP_INDEX, false },
-	{ "same VM_ID, only the sender's VP_ID named", VM_ID, SET_VP_IDS, SENDER_VP_ID, false },
-	{ "different VM_ID, the worker's VP_ID named", OTHER_VM_ID, SET_VP_IDS, WORKER_VP_ID, false },
-	{ "different VM_ID, HV_GENERIC_SET_ALL", OTHER_VM_ID, SET_GENERIC_ALL, 0, false },
+	{ "same VM_ID, only the sender's VP_ID named", VM_ID, HV_TARGETS_VPS, SENDER_VP_ID, false },
+	{ "different VM_ID, the worker's VP_ID named", OTHER_VM_ID, HV_TARGETS_VPS, WORKER_VP_ID,
+	  false },
+	{ "different VM_ID, HV_GENERIC_SET_ALL", OTHER_VM_ID, HV_TARGETS_SET_ALL, 0, false },
 };
 #define NR_PARKED_CHECKS (sizeof(parked_checks) / sizeof(parked_checks[0]))
 
@@ -797,9 +778,9 @@ static void run_parked(bool vmx, bool same_vm)
 		lv.s->cfg[WORKER].vm_id = pc->worker_vm_id;
 		lv.s->cfg[SENDER].program = L2_SENDER_BURSTS;
 		lv.s->cfg[WORKER].program = L2_WORKER;
-		d = add_desc(lv.s, pc->what, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, pc->kind);
-		if (pc->kind == SET_VP_IDS)
-			d->ids[d->nr_ids++] = pc->id;
+		d = add_desc(lv.s, pc->what, HV_FLUSH_LIST_EX, false, pc->targets);
+		if (pc->targets == HV_TARGETS_VPS)
+			add_vp_id(d, pc->id);
 		desc_finish(lv.s, d);
 		TEST_ASSERT_EQ(d->worker_targeted, pc->expect_flush);
 		TEST_ASSERT_EQ(vcpu_sync(lv.vcpus[SENDER]), SENDER_IDLE);
@@ -991,12 +972,11 @@ static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
 	vcpu_set_vp_index(lv.vcpus[L2_SENDER], L2_SENDER_VP_INDEX);
 	for (i = 0; i < NR_RING_VCPUS; i++)
 		s->cfg[i].program = L2_SCRIPT;
-	d = add_desc(s, "List naming the worker's VP index", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
-		     false, SET_VP_IDS);
-	d->ids[d->nr_ids++] = WORKER_VP_INDEX;
-	d = add_desc(s, "fast ListEx naming the worker's VP_ID", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
-		     true, SET_VP_IDS);
-	d->ids[d->nr_ids++] = WORKER_VP_ID;
+	d = add_desc(s, "List naming the worker's VP index", HV_FLUSH_LIST, false, HV_TARGETS_VPS);
+	add_vp_id(d, WORKER_VP_INDEX);
+	d = add_desc(s, "fast ListEx naming the worker's VP_ID", HV_FLUSH_LIST_EX, true,
+		     HV_TARGETS_VPS);
+	add_vp_id(d, WORKER_VP_ID);
 
 	for (i = 0; i < NR_RING_VCPUS; i++)
 		TEST_ASSERT_EQ(vcpu_sync(lv.vcpus[i]), SCRIPT_READY_L1);

@@ -28,7 +28,7 @@
 #include <stdatomic.h>
 
 #include "cpuid.h"
-#include "hyperv.h"
+#include "hyperv_flush.h"
 #include "probe.h"
 #include "stats.h"
 #include "threads.h"
@@ -41,7 +41,6 @@
  * the last index of bank 2 (only three vCPUs: TCG hosts have two CPUs). */
 #define SENDER_VP       191
 static const uint32_t worker_vp[NR_WORKERS] = { 7, 64 };
-#define ALL_WORKERS     (BITL(NR_WORKERS) - 1)
 
 #define TEST_GVA        0x100000000000ull       /* far from RAM and the image */
 #define NR_TEST_PAGES   32
@@ -51,7 +50,6 @@ static const uint32_t worker_vp[NR_WORKERS] = { 7, 64 };
 #define UNKNOWN_CALL_CODE 0x0fff                /* no such hypercall */
 #define MAX_SCENARIOS   8
 #define MAX_BURST       8
-#define MAX_VPS         (NR_WORKERS + 1)
 #define DEFAULT_YIELD_SPINS 1000
 
 /* Case time limits cover TCG in a nested VM (10-50x slower than here). */
@@ -65,26 +63,11 @@ TEST_OPTION("yield-spins", yield_spins,
 	    "spins before a waiting vCPU lets its host thread yield (0: never; TCG flushes on exit)");
 TEST_NEGATIVE_CONTROLS("1: change PTEs but skip the flush hypercalls (flush cases must fail)");
 
-enum target_kind {
-	TARGET_VPS,             /* the VPs listed (mask or sparse banks) */
-	TARGET_MASK_ZERO,       /* non-Ex, processor_mask == 0: all */
-	TARGET_ALL_FLAG,        /* HV_FLUSH_ALL_PROCESSORS + a partial mask: all */
-	TARGET_SET_ALL,         /* Ex, HV_GENERIC_SET_ALL: all */
-};
-
-struct gva_entry { uint32_t page, additional; };
-
 struct flush_desc {
 	const char *what;               /* string literal, for messages */
-	uint16_t code;
-	bool fast;
-	enum target_kind kind;
-	uint32_t nr_vps;
-	uint32_t vps[MAX_VPS];
-	uint32_t nr_entries;
-	struct gva_entry entries[HV_FLUSH_MAX_GVAS];
-	/* Filled in by the host. */
+	struct hv_flush_spec spec;
 	uint64_t pages;                 /* pages the call covers / remaps */
+	/* Filled in by desc_finish(). */
 	uint64_t expect_workers;        /* workers that must be flushed */
 	bool expect_self;
 	bool one_page_per_round;        /* remap one listed page at a time */
@@ -110,51 +93,44 @@ struct flush_shared {
 	volatile bool time_up;
 	uint64_t iterations;
 	uint64_t stress_stale;
-	uint64_t stress_calls[4];
+	uint64_t stress_calls[HV_FLUSH_NR_CALLS];
 };
 
 /* ---- guest side ---- */
 
-static uint64_t page_gva(uint32_t page) { return TEST_GVA + (uint64_t)page * PAGE_SIZE; }
-
-static void build_flush(const struct flush_desc *d, struct hv_flush *f)
+/* Host or guest: the scenario remaps page and the additional pages after
+ * it; a List call names them in one GVA entry. */
+static void list_pages(struct tlbcheck *tc, struct flush_desc *d, uint32_t page,
+		       uint32_t additional)
 {
-	uint32_t i;
+	d->pages |= (BITL(additional + 1) - 1) << page;
+	hv_flush_spec_add_gva(&d->spec, tlbcheck_page_gva(tc, page), additional);
+}
 
-	hv_flush_init(f, d->code, d->fast);
-	switch (d->kind) {
-	case TARGET_SET_ALL:
-		f->format = HV_GENERIC_SET_ALL;
-		break;
-	case TARGET_ALL_FLAG:
-		f->flags |= HV_FLUSH_ALL_PROCESSORS;
-		/* the mask still names some VPs */
-		__attribute__((fallthrough));
-	case TARGET_VPS:
-		for (i = 0; i < d->nr_vps; i++)
-			hv_flush_add_vp(f, d->vps[i]);
-		break;
-	case TARGET_MASK_ZERO:
-		break;
-	}
-	if (hv_flush_is_list(d->code))
-		for (i = 0; i < d->nr_entries; i++)
-			hv_flush_add_gva(f, page_gva(d->entries[i].page), d->entries[i].additional);
+/* Host or guest: which workers (and whether the sender) the call must reach. */
+static void desc_finish(struct flush_desc *d)
+{
+	uint32_t w;
+
+	d->expect_self = hv_flush_spec_targets_vp(&d->spec, SENDER_VP);
+	d->expect_workers = 0;
+	for (w = 0; w < NR_WORKERS; w++)
+		if (hv_flush_spec_targets_vp(&d->spec, worker_vp[w]))
+			d->expect_workers |= BITL(w);
 }
 
 static void issue_flush(struct flush_shared *s, const struct flush_desc *d)
 {
-	struct hv_flush f;
 	uint64_t result, expected;
 
 	if (s->negative)
 		return;
-	build_flush(d, &f);
-	result = hyperv_flush_tlb(s->input, &f);
+	result = hv_flush_spec_issue(s->input, &d->spec);
 	/* Success, and KVM reports every rep as completed. */
-	expected = HV_STATUS_SUCCESS | (uint64_t)f.rep_cnt << HV_HYPERCALL_REP_COMP_OFFSET;
+	expected = HV_STATUS_SUCCESS |
+		   (uint64_t)hv_flush_spec_reps(&d->spec) << HV_HYPERCALL_REP_COMP_OFFSET;
 	GUEST_ASSERT_MSG(result == expected, "%s (%s %s): expected result 0x%llx, got 0x%llx",
-			 d->what, hv_flush_call_name(d->code), d->fast ? "fast" : "slow",
+			 d->what, hv_flush_call_str(d->spec.call), d->spec.fast ? "fast" : "slow",
 			 (unsigned long long)expected, (unsigned long long)result);
 }
 
@@ -294,32 +270,6 @@ static void flush_vm_create(struct flush_vm *fv, void (*sender_fn)(void *))
 		vcpu_set_msg_timeout(fv->workers[i], MSG_TIMEOUT_MS);
 }
 
-/* Which workers (and whether the sender) a description must reach. */
-static void desc_finish(struct flush_desc *d)
-{
-	uint32_t i, w;
-
-	d->expect_workers = 0;
-	d->expect_self = false;
-	if (d->kind != TARGET_VPS) {
-		d->expect_workers = ALL_WORKERS;
-		d->expect_self = true;
-	} else {
-		for (i = 0; i < d->nr_vps; i++) {
-			if (d->vps[i] == SENDER_VP)
-				d->expect_self = true;
-			for (w = 0; w < NR_WORKERS; w++)
-				if (worker_vp[w] == d->vps[i])
-					d->expect_workers |= BITL(w);
-		}
-	}
-	if (hv_flush_is_list(d->code)) {
-		d->pages = 0;
-		for (i = 0; i < d->nr_entries; i++)
-			d->pages |= (BITL(d->entries[i].additional + 1) - 1) << d->entries[i].page;
-	}
-}
-
 static void run_worker_thread(struct vcpu *vcpu)
 {
 	tlbcheck_run_to_done(vcpu);
@@ -349,15 +299,16 @@ static void assert_scenarios(struct flush_vm *fv, const char *what)
 		if (!s->sc[i].stale)
 			continue;
 		snprintf(desc, sizeof(desc), "%s (%s, %s)", s->sc[i].what,
-			 hv_flush_call_name(s->sc[i].code), s->sc[i].fast ? "fast" : "slow");
+			 hv_flush_call_str(s->sc[i].spec.call), s->sc[i].spec.fast ? "fast" : "slow");
 		test_diag("%s: %" PRIu64 " stale reads", desc, s->sc[i].stale);
 		tlbcheck_assert_no_stale(s->tc, desc, worker_vp);
 	}
 	tlbcheck_assert_no_stale(s->tc, what, worker_vp);
 }
 
-static struct flush_desc *add_scenario(struct flush_shared *s, const char *what, uint16_t code,
-				       bool fast, enum target_kind kind)
+static struct flush_desc *add_scenario(struct flush_shared *s, const char *what,
+				       enum hv_flush_call call, bool fast,
+				       enum hv_flush_targets targets)
 {
 	struct flush_desc *d;
 
@@ -365,113 +316,92 @@ static struct flush_desc *add_scenario(struct flush_shared *s, const char *what,
 	d = &s->sc[s->nr_scenarios++];
 	memset(d, 0, sizeof(*d));
 	d->what = what;
-	d->code = code;
-	d->fast = fast;
-	d->kind = kind;
-	/* Two non-adjacent pages per round; List calls name them. */
-	d->pages = BITL(1) | BITL(5);
-	d->entries[d->nr_entries++] = (struct gva_entry){ 1, 0 };
-	d->entries[d->nr_entries++] = (struct gva_entry){ 5, 0 };
+	d->spec.call = call;
+	d->spec.fast = fast;
+	d->spec.targets = targets;
 	return d;
 }
 
 static void add_vp(struct flush_desc *d, uint32_t vp)
 {
-	d->vps[d->nr_vps++] = vp;
+	hv_flush_spec_add_vp(&d->spec, vp);
+}
+
+/* The usual round: two non-adjacent pages; List calls name them. */
+static void list_two_pages(struct flush_shared *s, struct flush_desc *d)
+{
+	list_pages(s->tc, d, 1, 0);
+	list_pages(s->tc, d, 5, 0);
 }
 
 /* The target scenarios every call form runs through. */
-static void add_target_scenarios(struct flush_shared *s, uint16_t code, bool fast)
+static void add_target_scenarios(struct flush_shared *s, enum hv_flush_call call, bool fast)
 {
 	struct flush_desc *d;
+	uint32_t i;
 
-	if (!hv_flush_is_ex(code)) {
-		d = add_scenario(s, "one VP named in processor_mask", code, fast, TARGET_VPS);
+	if (!hv_flush_call_is_ex(call)) {
+		d = add_scenario(s, "one VP named in processor_mask", call, fast, HV_TARGETS_VPS);
 		add_vp(d, worker_vp[0]);
 		d = add_scenario(s, "HV_FLUSH_ALL_PROCESSORS with a mask naming one VP (all VPs, caller included)",
-				 code, fast, TARGET_ALL_FLAG);
+				 call, fast, HV_TARGETS_ALL_FLAG);
 		add_vp(d, worker_vp[0]);
-		add_scenario(s, "processor_mask == 0 (all VPs, caller included)", code, fast,
-			     TARGET_MASK_ZERO);
+		add_scenario(s, "processor_mask == 0 (all VPs, caller included)", call, fast,
+			     HV_TARGETS_ZERO_MASK);
 	} else {
-		d = add_scenario(s, "one VP in bank 0", code, fast, TARGET_VPS);
+		d = add_scenario(s, "one VP in bank 0", call, fast, HV_TARGETS_VPS);
 		add_vp(d, worker_vp[0]);
-		d = add_scenario(s, "one VP in bank 1 (VP index 64)", code, fast, TARGET_VPS);
+		d = add_scenario(s, "one VP in bank 1 (VP index 64)", call, fast, HV_TARGETS_VPS);
 		add_vp(d, worker_vp[1]);
-		d = add_scenario(s, "VPs in two adjacent banks (1, and 2: the caller)", code, fast,
-				 TARGET_VPS);
+		d = add_scenario(s, "VPs in two adjacent banks (1, and 2: the caller)", call, fast,
+				 HV_TARGETS_VPS);
 		add_vp(d, worker_vp[1]);
 		add_vp(d, SENDER_VP);
 		d = add_scenario(s, "VPs in banks 0 and 2 (packed banks, bank 1 absent; 2: the caller)",
-				 code, fast, TARGET_VPS);
+				 call, fast, HV_TARGETS_VPS);
 		add_vp(d, worker_vp[0]);
 		add_vp(d, SENDER_VP);
-		add_scenario(s, "HV_GENERIC_SET_ALL (all VPs, caller included)", code, fast,
-			     TARGET_SET_ALL);
+		add_scenario(s, "HV_GENERIC_SET_ALL (all VPs, caller included)", call, fast,
+			     HV_TARGETS_SET_ALL);
 	}
+	for (i = 0; i < s->nr_scenarios; i++)
+		list_two_pages(s, &s->sc[i]);
 }
 
-static void run_call_form(uint16_t code, bool fast)
+static void run_call_form(enum hv_flush_call call, bool fast)
 {
 	struct flush_vm fv;
 	uint32_t i;
 
 	flush_vm_create(&fv, guest_sender_scenarios);
-	add_target_scenarios(fv.s, code, fast);
+	add_target_scenarios(fv.s, call, fast);
 	for (i = 0; i < fv.s->nr_scenarios; i++)
 		desc_finish(&fv.s->sc[i]);
 	run_live(&fv);
-	assert_scenarios(&fv, hv_flush_call_name(code));
+	assert_scenarios(&fv, hv_flush_call_str(call));
 	vm_destroy(fv.vm);
 }
 
-TEST_CASE(space_slow, "HvFlushVirtualAddressSpace (memory input) flushes every VP it targets",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, false);
-}
+/* Each call in each form, through every target scenario. */
+#define CALL_FORM_CASE(ident, call, fast, sentence)                            \
+	TEST_CASE(ident, sentence, .timeout = CASE_TIMEOUT_S) { run_call_form(call, fast); }
 
-TEST_CASE(space_fast, "HvFlushVirtualAddressSpace (XMM fast input) flushes every VP it targets",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, true);
-}
-
-TEST_CASE(list_slow, "HvFlushVirtualAddressList (memory input) flushes every VP it targets",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, false);
-}
-
-TEST_CASE(list_fast, "HvFlushVirtualAddressList (XMM fast input) flushes every VP it targets",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, true);
-}
-
-TEST_CASE(space_ex_slow, "HvFlushVirtualAddressSpaceEx (memory input) flushes every VP of its sparse set",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, false);
-}
-
-TEST_CASE(space_ex_fast, "HvFlushVirtualAddressSpaceEx (XMM fast input) flushes every VP of its sparse set",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX, true);
-}
-
-TEST_CASE(list_ex_slow, "HvFlushVirtualAddressListEx (memory input) flushes every VP of its sparse set",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false);
-}
-
-TEST_CASE(list_ex_fast, "HvFlushVirtualAddressListEx (XMM fast input) flushes every VP of its sparse set",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_call_form(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, true);
-}
+CALL_FORM_CASE(space_slow, HV_FLUSH_SPACE, false,
+	       "HvFlushVirtualAddressSpace (memory input) flushes every VP it targets")
+CALL_FORM_CASE(space_fast, HV_FLUSH_SPACE, true,
+	       "HvFlushVirtualAddressSpace (XMM fast input) flushes every VP it targets")
+CALL_FORM_CASE(list_slow, HV_FLUSH_LIST, false,
+	       "HvFlushVirtualAddressList (memory input) flushes every VP it targets")
+CALL_FORM_CASE(list_fast, HV_FLUSH_LIST, true,
+	       "HvFlushVirtualAddressList (XMM fast input) flushes every VP it targets")
+CALL_FORM_CASE(space_ex_slow, HV_FLUSH_SPACE_EX, false,
+	       "HvFlushVirtualAddressSpaceEx (memory input) flushes every VP of its sparse set")
+CALL_FORM_CASE(space_ex_fast, HV_FLUSH_SPACE_EX, true,
+	       "HvFlushVirtualAddressSpaceEx (XMM fast input) flushes every VP of its sparse set")
+CALL_FORM_CASE(list_ex_slow, HV_FLUSH_LIST_EX, false,
+	       "HvFlushVirtualAddressListEx (memory input) flushes every VP of its sparse set")
+CALL_FORM_CASE(list_ex_fast, HV_FLUSH_LIST_EX, true,
+	       "HvFlushVirtualAddressListEx (XMM fast input) flushes every VP of its sparse set")
 
 /* ---- host-driven bursts: the target stays out of KVM_RUN meanwhile ---- */
 
@@ -489,7 +419,7 @@ static void burst_vm_create(struct flush_vm *fv)
 	TEST_ASSERT_EQ(vcpu_sync(fv->sender), SENDER_IDLE);
 }
 
-static struct flush_desc *burst_add(struct flush_shared *s, uint16_t code, bool fast,
+static struct flush_desc *burst_add(struct flush_shared *s, enum hv_flush_call call, bool fast,
 				    uint32_t worker)
 {
 	struct flush_desc *d;
@@ -498,9 +428,9 @@ static struct flush_desc *burst_add(struct flush_shared *s, uint16_t code, bool 
 	d = &s->burst[s->burst_len++];
 	memset(d, 0, sizeof(*d));
 	d->what = "burst call";
-	d->code = code;
-	d->fast = fast;
-	d->kind = TARGET_VPS;
+	d->spec.call = call;
+	d->spec.fast = fast;
+	d->spec.targets = HV_TARGETS_VPS;
 	add_vp(d, worker_vp[worker]);
 	return d;
 }
@@ -566,12 +496,10 @@ TEST_CASE(list_each_gva, "each GVA of a List call is flushed, one entry at a tim
 	for (f = 0; f < 2; f++) {
 		d = add_scenario(fv.s, f ? "ListEx naming 4 GVAs, one of them remapped"
 					 : "List naming 4 GVAs, one of them remapped",
-				 f ? HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX : HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
-				 false, TARGET_VPS);
+				 f ? HV_FLUSH_LIST_EX : HV_FLUSH_LIST, false, HV_TARGETS_VPS);
 		add_vp(d, worker_vp[f ? 1 : 0]);
-		d->nr_entries = 0;
 		for (i = 0; i < EACH_GVA_LISTED; i++)
-			d->entries[d->nr_entries++] = (struct gva_entry){ each_gva_pages[i], 0 };
+			list_pages(fv.s->tc, d, each_gva_pages[i], 0);
 		d->one_page_per_round = true;
 		desc_finish(d);
 	}
@@ -589,9 +517,9 @@ TEST_CASE(list_each_gva, "each GVA of a List call is flushed, one entry at a tim
 						    : "List of 4 GVAs to a parked target",
 					  .worker = 1, .per_gva_stat = EACH_GVA_LISTED };
 
-		d = burst_add(fv.s, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, f, 1);
+		d = burst_add(fv.s, HV_FLUSH_LIST_EX, f, 1);
 		for (i = 0; i < EACH_GVA_LISTED; i++)
-			d->entries[d->nr_entries++] = (struct gva_entry){ each_gva_pages[i], 0 };
+			list_pages(fv.s->tc, d, each_gva_pages[i], 0);
 		run_burst(&fv, &bc, model);
 	}
 	if (model == STAT_ANY)
@@ -608,17 +536,15 @@ TEST_CASE(list_over_15, "a List call with more than 15 GVAs (a flush-all FIFO en
 	uint32_t i;
 
 	flush_vm_create(&fv, guest_sender_scenarios);
-	d = add_scenario(fv.s, "List naming 20 GVAs, all remapped", HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
-			 false, TARGET_VPS);
+	d = add_scenario(fv.s, "List naming 20 GVAs, all remapped", HV_FLUSH_LIST, false,
+			 HV_TARGETS_VPS);
 	add_vp(d, worker_vp[0]);
-	d->nr_entries = 0;
 	for (i = 0; i < LONG_LIST; i++)
-		d->entries[d->nr_entries++] = (struct gva_entry){ i, 0 };
-	d = add_scenario(fv.s, "ListEx naming 20 GVAs to all VPs, all remapped",
-			 HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, TARGET_SET_ALL);
-	d->nr_entries = 0;
+		list_pages(fv.s->tc, d, i, 0);
+	d = add_scenario(fv.s, "ListEx naming 20 GVAs to all VPs, all remapped", HV_FLUSH_LIST_EX,
+			 false, HV_TARGETS_SET_ALL);
 	for (i = 0; i < LONG_LIST; i++)
-		d->entries[d->nr_entries++] = (struct gva_entry){ NR_TEST_PAGES - 1 - i, 0 };
+		list_pages(fv.s->tc, d, NR_TEST_PAGES - 1 - i, 0);
 	for (i = 0; i < fv.s->nr_scenarios; i++)
 		desc_finish(&fv.s->sc[i]);
 	run_live(&fv);
@@ -630,9 +556,9 @@ TEST_CASE(list_over_15, "a List call with more than 15 GVAs (a flush-all FIFO en
 		struct burst_check bc = { .what = "List of 20 GVAs to a parked target", .worker = 1,
 					  .per_gva_stat = 1 /* one full flush */ };
 
-		d = burst_add(fv.s, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, 1);
+		d = burst_add(fv.s, HV_FLUSH_LIST_EX, false, 1);
 		for (i = 0; i < LONG_LIST; i++)
-			d->entries[d->nr_entries++] = (struct gva_entry){ i, 0 };
+			list_pages(fv.s->tc, d, i, 0);
 		run_burst(&fv, &bc, flush_stat_model(fv.sender));
 	}
 	burst_vm_destroy(&fv);
@@ -662,13 +588,11 @@ TEST_CASE(fifo_overflow, "back-to-back List calls that overflow a parked target'
 		/* Entries that fit are flushed one by one, then one full flush. */
 		bc.per_gva_stat = fit * ENTRIES_PER_BURST_CALL + (burst_calls[b] > fit);
 		for (c = 0; c < burst_calls[b]; c++) {
-			struct flush_desc *d = burst_add(fv.s, c % 2 ? HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST
-								     : HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX,
+			struct flush_desc *d = burst_add(fv.s, c % 2 ? HV_FLUSH_LIST : HV_FLUSH_LIST_EX,
 							 c % 3 == 2, 0);
 
 			for (e = 0; e < ENTRIES_PER_BURST_CALL; e++)
-				d->entries[d->nr_entries++] =
-					(struct gva_entry){ c * ENTRIES_PER_BURST_CALL + e, 0 };
+				list_pages(fv.s->tc, d, c * ENTRIES_PER_BURST_CALL + e, 0);
 		}
 		run_burst(&fv, &bc, model);
 	}
@@ -676,27 +600,29 @@ TEST_CASE(fifo_overflow, "back-to-back List calls that overflow a parked target'
 }
 
 /* Three entries: 4 pages, 1 page, 6 pages. */
-static const struct gva_entry range_entries[] = { { 8, 3 }, { 13, 0 }, { 20, 5 } };
-#define NR_RANGE_ENTRIES (sizeof(range_entries) / sizeof(range_entries[0]))
+#define NR_RANGE_ENTRIES 3
+static void list_ranges(struct flush_shared *s, struct flush_desc *d)
+{
+	list_pages(s->tc, d, 8, 3);
+	list_pages(s->tc, d, 13, 0);
+	list_pages(s->tc, d, 20, 5);
+}
 
 TEST_CASE(gva_ranges, "List entries with additional pages flush the whole range",
 	  .timeout = CASE_TIMEOUT_S)
 {
-	static const uint16_t codes[] = { HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
-					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX };
+	static const enum hv_flush_call calls[] = { HV_FLUSH_LIST, HV_FLUSH_LIST_EX };
 	struct flush_vm fv;
 	struct flush_desc *d;
-	uint32_t c, fast, i;
+	uint32_t c, fast;
 
 	flush_vm_create(&fv, guest_sender_scenarios);
 	for (c = 0; c < 2; c++)
 		for (fast = 0; fast < 2; fast++) {
 			d = add_scenario(fv.s, "3 GVA ranges (4, 1 and 6 pages), every page remapped",
-					 codes[c], fast, TARGET_VPS);
+					 calls[c], fast, HV_TARGETS_VPS);
 			add_vp(d, worker_vp[c ? 1 : 0]);
-			d->nr_entries = 0;
-			for (i = 0; i < NR_RANGE_ENTRIES; i++)
-				d->entries[d->nr_entries++] = range_entries[i];
+			list_ranges(fv.s, d);
 			desc_finish(d);
 		}
 	run_live(&fv);
@@ -708,9 +634,8 @@ TEST_CASE(gva_ranges, "List entries with additional pages flush the whole range"
 		struct burst_check bc = { .what = "3 GVA ranges to a parked target", .worker = 1,
 					  .per_gva_stat = NR_RANGE_ENTRIES /* one per entry */ };
 
-		d = burst_add(fv.s, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, 1);
-		for (i = 0; i < NR_RANGE_ENTRIES; i++)
-			d->entries[d->nr_entries++] = range_entries[i];
+		d = burst_add(fv.s, HV_FLUSH_LIST_EX, false, 1);
+		list_ranges(fv.s, d);
 		run_burst(&fv, &bc, flush_stat_model(fv.sender));
 	}
 	burst_vm_destroy(&fv);
@@ -827,7 +752,7 @@ static void guest_bad_input(void *arg)
 		for (g = 0; g < BAD_CALL_BANKS; g++)
 			f.banks[g] = ~0ull;
 		for (g = 0; g < FAST_TOO_MANY_GVAS; g++)
-			f.gvas[g] = hv_gva_entry(page_gva(g), 0);
+			f.gvas[g] = hv_gva_entry(tlbcheck_page_gva(s->tc, g), 0);
 		/* Twice: the second call lays out the same input again, and the
 		 * page must still hold it afterwards (KVM only reads it). */
 		expect_status(b->what, hyperv_flush_tlb(s->input, &f), b->status);
@@ -858,12 +783,14 @@ TEST_CASE(bad_input, "malformed flush calls return their documented status and b
 	TEST_REQUIRE(!test_opts.negative_control, "not a flush case: no negative control");
 	flush_vm_create(&fv, guest_bad_input);
 	fv.s->fifo_series = kvm_hv_has(fv.sender, HV_FEATURE_GVA_RANGES);
-	d = add_scenario(fv.s, "ListEx to all VPs after the malformed calls",
-			 HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX, false, TARGET_SET_ALL);
+	d = add_scenario(fv.s, "ListEx to all VPs after the malformed calls", HV_FLUSH_LIST_EX,
+			 false, HV_TARGETS_SET_ALL);
+	list_two_pages(fv.s, d);
 	desc_finish(d);
-	d = add_scenario(fv.s, "Space to one VP after the malformed calls",
-			 HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, true, TARGET_VPS);
+	d = add_scenario(fv.s, "Space to one VP after the malformed calls", HV_FLUSH_SPACE, true,
+			 HV_TARGETS_VPS);
 	add_vp(d, worker_vp[0]);
+	list_two_pages(fv.s, d);
 	desc_finish(d);
 	run_live(&fv);
 	assert_scenarios(&fv, "flushes after malformed calls");
@@ -886,11 +813,11 @@ struct enforce_shared {
 
 #define EXPECT_UD 0xffffffffu
 
-static uint32_t enforce_expectation(enum enforce_variant v, uint16_t code, bool fast)
+static uint32_t enforce_expectation(enum enforce_variant v, enum hv_flush_call call, bool fast)
 {
 	if (v == NO_REMOTE_FLUSH)
 		return HV_STATUS_ACCESS_DENIED;
-	if (v == NO_EX_MASKS && hv_flush_is_ex(code))
+	if (v == NO_EX_MASKS && hv_flush_call_is_ex(call))
 		return HV_STATUS_ACCESS_DENIED;
 	if (v == NO_XMM_INPUT && fast)
 		return EXPECT_UD;
@@ -899,33 +826,31 @@ static uint32_t enforce_expectation(enum enforce_variant v, uint16_t code, bool 
 
 static void guest_enforce(void *arg)
 {
-	static const uint16_t codes[] = { HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
-					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
-					  HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
-					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX };
 	struct enforce_shared *s = arg;
 	enum enforce_variant v = guest_vcpu_id();
-	struct hv_flush f;
-	uint32_t c, fast, expected;
+	enum hv_flush_call call;
+	uint32_t fast, expected;
 	uint64_t result;
 	int vector;
 
 	hyperv_enable_hypercalls();
-	for (c = 0; c < 4; c++)
+	for (call = 0; call < HV_FLUSH_NR_CALLS; call++)
 		for (fast = 0; fast < 2; fast++) {
-			hv_flush_init(&f, codes[c], fast);
-			f.flags = HV_FLUSH_ALL_PROCESSORS;
-			if (hv_flush_is_ex(codes[c]))
-				f.format = HV_GENERIC_SET_ALL;
-			if (hv_flush_is_list(codes[c]))
-				hv_flush_add_gva(&f, page_gva(0), 0);
-			expected = enforce_expectation(v, codes[c], fast);
+			struct hv_flush_spec spec = {
+				.call = call, .fast = fast,
+				.targets = hv_flush_call_is_ex(call) ? HV_TARGETS_SET_ALL
+								     : HV_TARGETS_ALL_FLAG,
+			};
+
+			/* Any GVA: only the status matters. */
+			hv_flush_spec_add_gva(&spec, TEST_GVA, 0);
+			expected = enforce_expectation(v, call, fast);
 			result = 0;
-			vector = hyperv_flush_tlb_safe(s->input[v], &f, &result);
+			vector = hv_flush_spec_issue_safe(s->input[v], &spec, &result);
 			if (expected == EXPECT_UD) {
 				GUEST_ASSERT_MSG(vector == UD_VECTOR,
 						 "%s, fast %s: expected #UD, got %s (RAX 0x%llx)",
-						 variant_name[v], hv_flush_call_name(codes[c]),
+						 variant_name[v], hv_flush_call_str(call),
 						 vector == NO_EXCEPTION ? "no exception" : exception_name(vector),
 						 (unsigned long long)result);
 				continue;
@@ -933,7 +858,7 @@ static void guest_enforce(void *arg)
 			GUEST_ASSERT_MSG(vector == NO_EXCEPTION && hv_status(result) == expected,
 					 "%s, %s %s: expected status %u, got %s, RAX 0x%llx",
 					 variant_name[v], fast ? "fast" : "slow",
-					 hv_flush_call_name(codes[c]), expected,
+					 hv_flush_call_str(call), expected,
 					 vector == NO_EXCEPTION ? "no exception" : exception_name(vector),
 					 (unsigned long long)result);
 		}
@@ -982,57 +907,43 @@ static uint64_t guest_rng(uint64_t *state)
 	return *state * 0x2545f4914f6cdd1dull;
 }
 
-static void random_desc(uint64_t *rng, struct flush_desc *d)
+static void random_desc(uint64_t *rng, struct tlbcheck *tc, struct flush_desc *d)
 {
-	static const uint16_t codes[] = { HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
-					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST,
-					  HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX,
-					  HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX };
-	static const uint32_t all_vps[MAX_VPS] = { SENDER_VP, 7, 64 };
+	static const uint32_t all_vps[NR_WORKERS + 1] = { SENDER_VP, 7, 64 };
 	uint64_t r = guest_rng(rng);
-	uint32_t i, w, n;
+	uint32_t i, n;
+	bool ex;
 
-	d->code = codes[r % 4];
-	d->fast = (r >> 2) & 1;
-	d->nr_vps = 0;
-	d->expect_workers = 0;
-	d->expect_self = false;
+	memset(&d->spec, 0, sizeof(d->spec));
+	d->spec.call = r % HV_FLUSH_NR_CALLS;
+	d->spec.fast = (r >> 2) & 1;
+	ex = hv_flush_call_is_ex(d->spec.call);
 	/* Targets: a random subset (non-Ex can only name VPs below 64), or one of
 	 * the "all" forms now and then. */
 	switch ((r >> 3) % 8) {
 	case 0:
-		d->kind = hv_flush_is_ex(d->code) ? TARGET_SET_ALL : TARGET_MASK_ZERO;
+		d->spec.targets = ex ? HV_TARGETS_SET_ALL : HV_TARGETS_ZERO_MASK;
 		break;
 	case 1:
-		d->kind = hv_flush_is_ex(d->code) ? TARGET_SET_ALL : TARGET_ALL_FLAG;
-		d->vps[d->nr_vps++] = all_vps[1];
+		d->spec.targets = ex ? HV_TARGETS_SET_ALL : HV_TARGETS_ALL_FLAG;
+		if (!ex)        /* the mask still names a VP */
+			add_vp(d, all_vps[1]);
 		break;
 	default:
-		d->kind = TARGET_VPS;
-		for (i = 0; i < MAX_VPS; i++) {
+		d->spec.targets = HV_TARGETS_VPS;
+		for (i = 0; i < NR_WORKERS + 1; i++) {
 			if (!((r >> (6 + i)) & 1))
 				continue;
-			if (!hv_flush_is_ex(d->code) && all_vps[i] >= HV_VPS_PER_BANK)
+			if (!ex && all_vps[i] >= HV_VPS_PER_BANK)
 				continue;
-			d->vps[d->nr_vps++] = all_vps[i];
+			add_vp(d, all_vps[i]);
 		}
-		if (!d->nr_vps)
-			d->vps[d->nr_vps++] = all_vps[1];
+		if (!d->spec.nr_vps)
+			add_vp(d, all_vps[1]);
 	}
-	if (d->kind != TARGET_VPS) {
-		d->expect_workers = ALL_WORKERS;
-		d->expect_self = true;
-	}
-	for (i = 0; i < d->nr_vps && d->kind == TARGET_VPS; i++) {
-		if (d->vps[i] == SENDER_VP)
-			d->expect_self = true;
-		for (w = 0; w < NR_WORKERS; w++)
-			if (all_vps[w + 1] == d->vps[i])
-				d->expect_workers |= BITL(w);
-	}
+	desc_finish(d);
 	/* 1-4 random pages, each its own List entry (ranges now and then). */
 	n = 1 + (r >> 12) % 4;
-	d->nr_entries = 0;
 	d->pages = 0;
 	for (i = 0; i < n; i++) {
 		uint32_t page = guest_rng(rng) % (NR_TEST_PAGES - 2);
@@ -1041,8 +952,7 @@ static void random_desc(uint64_t *rng, struct flush_desc *d)
 
 		if (d->pages & bits)
 			continue;
-		d->pages |= bits;
-		d->entries[d->nr_entries++] = (struct gva_entry){ page, extra };
+		list_pages(tc, d, page, extra);
 	}
 }
 
@@ -1054,15 +964,13 @@ static void guest_stress_sender(void *arg)
 
 	sender_setup(s);
 	while (!s->time_up && s->iterations < s->max_iterations) {
-		random_desc(&rng, d);
+		random_desc(&rng, s->tc, d);
 		d->what = "random flush";
 		tlbcheck_prepare(s->tc, d->expect_self);
 		tlbcheck_remap(s->tc, d->pages);
 		issue_flush(s, d);
 		s->stress_stale += tlbcheck_verify(s->tc, d->expect_workers, d->expect_self);
-		s->stress_calls[d->code == HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE ? 0 :
-				d->code == HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST ? 1 :
-				d->code == HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX ? 2 : 3]++;
+		s->stress_calls[d->spec.call]++;
 		s->iterations++;
 	}
 	tlbcheck_stop(s->tc);

@@ -730,8 +730,7 @@ TEST_CASE(suspends_each_call,
 	for (call = 0; call < HV_FLUSH_NR_CALLS; call++)
 		for (fast = 0; fast <= 1; fast++) {
 			struct hv_flush_spec spec = { .call = call, .fast = fast,
-						      .targets = HV_TARGETS_SPARSE,
-						      .vp_mask = BITL(target) };
+						      .targets = HV_TARGETS_VPS, HV_VPS(target) };
 
 			suspend_and_release(t, flusher, target, &spec, KICKS_PER_SUSPENSION);
 		}
@@ -739,12 +738,12 @@ TEST_CASE(suspends_each_call,
 }
 
 static const struct hv_flush_spec all_encodings[] = {
-	{ HV_FLUSH_SPACE, false, HV_TARGETS_ALL_FLAG, 0 },
-	{ HV_FLUSH_LIST, true, HV_TARGETS_ALL_FLAG, 0 },
-	{ HV_FLUSH_SPACE, true, HV_TARGETS_ZERO_MASK, 0 },
-	{ HV_FLUSH_LIST, false, HV_TARGETS_ZERO_MASK, 0 },
-	{ HV_FLUSH_SPACE_EX, false, HV_TARGETS_SET_ALL, 0 },
-	{ HV_FLUSH_LIST_EX, true, HV_TARGETS_SET_ALL, 0 },
+	{ .call = HV_FLUSH_SPACE, .fast = false, .targets = HV_TARGETS_ALL_FLAG },
+	{ .call = HV_FLUSH_LIST, .fast = true, .targets = HV_TARGETS_ALL_FLAG },
+	{ .call = HV_FLUSH_SPACE, .fast = true, .targets = HV_TARGETS_ZERO_MASK },
+	{ .call = HV_FLUSH_LIST, .fast = false, .targets = HV_TARGETS_ZERO_MASK },
+	{ .call = HV_FLUSH_SPACE_EX, .fast = false, .targets = HV_TARGETS_SET_ALL },
+	{ .call = HV_FLUSH_LIST_EX, .fast = true, .targets = HV_TARGETS_SET_ALL },
 };
 #define NR_ALL_ENCODINGS (sizeof(all_encodings) / sizeof(all_encodings[0]))
 
@@ -770,12 +769,13 @@ TEST_CASE(only_targets_matter,
 	inhibit_set(t, inhibited, true);
 	for (call = 0; call < HV_FLUSH_NR_CALLS; call++)
 		for (fast = 0; fast <= 1; fast++) {
-			struct hv_flush_spec spec = { call, fast, HV_TARGETS_SPARSE, BITL(other) };
+			struct hv_flush_spec spec = { .call = call, .fast = fast,
+						      .targets = HV_TARGETS_VPS, HV_VPS(other) };
 
 			flush_completes(t, flusher, &spec,
 					"although its targets exclude the inhibited vCPU 0");
-			if (call == HV_FLUSH_SPACE_EX || call == HV_FLUSH_LIST_EX) {
-				spec.vp_mask = 0;
+			if (hv_flush_call_is_ex(call)) {
+				spec.nr_vps = 0;
 				flush_completes(t, flusher, &spec,
 						"although its sparse VP set is empty");
 			}
@@ -792,7 +792,8 @@ TEST_CASE(only_targets_matter,
 	 * it out of KVM_RUN (the ioctl needs the vCPU mutex) and clears it. */
 	inhibit_set(t, flusher, true);
 	{
-		struct hv_flush_spec spec = { HV_FLUSH_SPACE, false, HV_TARGETS_SPARSE, BITL(other) };
+		struct hv_flush_spec spec = { .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_VPS,
+					      HV_VPS(other) };
 
 		flush_completes(t, flusher, &spec,
 				"although only the caller itself, not a target, is inhibited");
@@ -823,11 +824,14 @@ TEST_CASE(selective_wake,
 {
 	const struct inhibit_layout layout = { .nr_targets = 2, .nr_flushers = 4 };
 	const uint32_t a = 0, b = 1, fa[2] = { 2, 3 }, fb = 4, fab = 5;
-	const struct hv_flush_spec spec_a1 = { HV_FLUSH_SPACE, false, HV_TARGETS_SPARSE, BITL(a) };
-	const struct hv_flush_spec spec_a2 = { HV_FLUSH_LIST_EX, true, HV_TARGETS_SPARSE, BITL(a) };
-	const struct hv_flush_spec spec_b = { HV_FLUSH_SPACE_EX, false, HV_TARGETS_SPARSE, BITL(b) };
-	const struct hv_flush_spec spec_ab = { HV_FLUSH_LIST, true, HV_TARGETS_SPARSE,
-					       BITL(a) | BITL(b) };
+	const struct hv_flush_spec spec_a1 = { .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_VPS,
+					       HV_VPS(a) };
+	const struct hv_flush_spec spec_a2 = { .call = HV_FLUSH_LIST_EX, .fast = true,
+					       .targets = HV_TARGETS_VPS, HV_VPS(a) };
+	const struct hv_flush_spec spec_b = { .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_VPS,
+					      HV_VPS(b) };
+	const struct hv_flush_spec spec_ab = { .call = HV_FLUSH_LIST, .fast = true,
+					       .targets = HV_TARGETS_VPS, HV_VPS(a, b) };
 	struct selective_obs o = { .a = a, .b = b, .fb = fb, .fab = fab };
 	uint64_t seq_a[2], seq_b, seq_ab, exits_b, exits_ab;
 	struct inhibit_flusher *on_b, *on_ab;
@@ -894,7 +898,8 @@ TEST_CASE(events_while_suspended,
 {
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1, .apic = true };
 	const uint32_t target = 0, flusher = 1;
-	const struct hv_flush_spec spec = { HV_FLUSH_SPACE, true, HV_TARGETS_SPARSE, BITL(target) };
+	const struct hv_flush_spec spec = { .call = HV_FLUSH_SPACE, .fast = true,
+					    .targets = HV_TARGETS_VPS, HV_VPS(target) };
 	struct irq_obs o = { .vcpu = flusher };
 	struct suspension_obs so;
 	struct inhibit_kick_snapshot k;
@@ -1001,7 +1006,7 @@ static void stress_fill_obs(struct stress_state *st, uint32_t id, struct stress_
 	memset(o, 0, sizeof(*o));
 	o->vcpu = id;
 	o->seq = s->seq;
-	inhibit_describe_flush(o->what, sizeof(o->what), &s->spec);
+	hv_flush_describe(o->what, sizeof(o->what), &s->spec);
 	o->targets = s->targets;
 	o->covered = s->covered;
 	o->completed = f->slot->done_seq == s->seq;
@@ -1032,21 +1037,25 @@ static void stress_post(struct stress_state *st, uint32_t id, struct test_rng *r
 {
 	struct stress_flusher *s = &st->sf[id];
 	uint64_t all = BITL(st->nr_targets) - 1;
+	unsigned int j;
 	bool ex;
 
+	memset(&s->spec, 0, sizeof(s->spec));
 	s->spec.call = test_rng_below(rng, HV_FLUSH_NR_CALLS);
 	s->spec.fast = test_rng_below(rng, 2);
-	ex = s->spec.call == HV_FLUSH_SPACE_EX || s->spec.call == HV_FLUSH_LIST_EX;
+	ex = hv_flush_call_is_ex(s->spec.call);
 	if (!test_rng_below(rng, STRESS_ALL_ONE_IN)) {
 		/* Also covers the caller and the other flushers, never inhibited. */
 		s->spec.targets = ex ? HV_TARGETS_SET_ALL :
 				  test_rng_below(rng, 2) ? HV_TARGETS_ALL_FLAG : HV_TARGETS_ZERO_MASK;
 		s->targets = all;
 	} else {
-		s->spec.targets = HV_TARGETS_SPARSE;
+		s->spec.targets = HV_TARGETS_VPS;
 		s->targets = 1 + test_rng_below(rng, all);      /* non-empty subset */
+		for (j = 0; j < st->nr_targets; j++)    /* VP index == vCPU id */
+			if (s->targets & BITL(j))
+				hv_flush_spec_add_vp(&s->spec, j);
 	}
-	s->spec.vp_mask = s->targets;
 	s->covered = s->targets & stress_inhibited(st);
 	s->had_to_wait = s->covered;
 	s->waited += s->had_to_wait;
@@ -1191,7 +1200,8 @@ TEST_CASE(ordering_stress,
 /* Case 6/7 helper: does a flush to the target suspend now? Releases it. */
 static bool flush_suspends(struct inhibit_test *t, uint32_t flusher, uint32_t target)
 {
-	const struct hv_flush_spec spec = { HV_FLUSH_SPACE, false, HV_TARGETS_SPARSE, BITL(target) };
+	const struct hv_flush_spec spec = { .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_VPS,
+					    HV_VPS(target) };
 	struct inhibit_flusher *f = &t->fl[flusher];
 	uint64_t seq = inhibit_post_flush(t, flusher, &spec, false);
 	struct release_obs ro;
@@ -1233,7 +1243,8 @@ TEST_CASE(repeated_and_odd_input,
 {
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1 };
 	const uint32_t target = 0, flusher = 1;
-	const struct hv_flush_spec spec = { HV_FLUSH_LIST_EX, true, HV_TARGETS_SPARSE, BITL(target) };
+	const struct hv_flush_spec spec = { .call = HV_FLUSH_LIST_EX, .fast = true,
+					    .targets = HV_TARGETS_VPS, HV_VPS(target) };
 	struct inhibit_test *t;
 	long r;
 
@@ -1282,7 +1293,7 @@ TEST_CASE(no_hyperv_context,
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1,
 					       .no_hv_mask = BIT(0) };
 	const uint32_t plain = 0, flusher = 1;
-	const struct hv_flush_spec spec = { HV_FLUSH_SPACE, false, HV_TARGETS_ALL_FLAG, 0 };
+	const struct hv_flush_spec spec = { .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_ALL_FLAG };
 	struct inhibit_test *t;
 	long set, clear;
 

@@ -171,8 +171,6 @@ void inhibit_test_destroy(struct inhibit_test *t);
  * (slot->started_seq and slot->done_seq reach it). irqs_on: RFLAGS.IF = 1. */
 uint64_t inhibit_post_flush(struct inhibit_test *t, uint32_t id, const struct hv_flush_spec *spec,
 			    bool irqs_on);
-/* "HvFlushVirtualAddressSpace (fast) to VP set 0x1" */
-void inhibit_describe_flush(char *buf, size_t len, const struct hv_flush_spec *spec);
 
 /* The kernel's ioctl on one vCPU: 0 or -errno. */
 long inhibit_ioctl(struct vcpu *v, uint8_t inhibit, uint16_t flags, uint8_t reserved);

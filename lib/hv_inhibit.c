@@ -332,28 +332,25 @@ void inhibit_test_destroy(struct inhibit_test *t)
 	free(t);
 }
 
-void inhibit_describe_flush(char *buf, size_t len, const struct hv_flush_spec *s)
-{
-	int n = snprintf(buf, len, "%s (%s) to ", hv_flush_call_name(hv_flush_call_code(s->call)),
-			 s->fast ? "fast" : "slow");
-
-	if (s->targets == HV_TARGETS_SPARSE)
-		snprintf(buf + n, len - n, "VP set 0x%" PRIx64, s->vp_mask);
-	else
-		snprintf(buf + n, len - n, "all processors (%s)", hv_flush_targets_name(s->targets));
-}
-
 uint64_t inhibit_post_flush(struct inhibit_test *t, uint32_t id, const struct hv_flush_spec *spec,
 			    bool irqs_on)
 {
 	struct inhibit_flusher *f = &t->fl[id];
 	struct inhibit_flusher_slot *s = f->slot;
 	uint64_t bound_ms = t->config.bound_ms;
+	struct hv_flush_spec call;
 
 	TEST_ASSERT(INHIBIT_WAIT_UNTIL(inhibit_idle(f), bound_ms), "flusher vCPU %u not idle "
 		    "within %" PRIu64 " ms", id, bound_ms);
-	hv_flush_prepare(t->vm, &s->call, spec);
-	inhibit_describe_flush(f->what, sizeof(f->what), spec);
+	hv_flush_describe(f->what, sizeof(f->what), spec);
+	call = *spec;
+	/* What a List call flushes does not matter here: the flusher's own
+	 * input page, unless the test names GVAs. */
+	if (!s->call.input_page)
+		s->call.input_page = vm_alloc(t->vm, PAGE_SIZE);
+	if (hv_flush_call_is_list(call.call) && !call.nr_gvas)
+		hv_flush_spec_add_gva(&call, (uint64_t)s->call.input_page, 0);
+	hv_flush_prepare(t->vm, &s->call, &call);
 	s->irqs_on = irqs_on;
 	f->hypercalls_at_post = vcpu_stat(f->vcpu, "hypercalls");
 	if (t->config.simulate)

@@ -72,8 +72,12 @@ long inhibit_sim_set(struct inhibit_test *t, uint32_t id, uint8_t inhibit, uint1
 void inhibit_sim_post(struct inhibit_test *t, struct inhibit_flusher *f,
 		      const struct hv_flush_spec *spec)
 {
-	f->sim.targets = spec->targets == HV_TARGETS_SPARSE ? spec->vp_mask
-							   : BITL(t->nr_vcpus) - 1;
+	unsigned int i;
+
+	f->sim.targets = 0;
+	for (i = 0; i < t->nr_vcpus; i++)        /* VP index == vCPU id */
+		if (hv_flush_spec_targets_vp(spec, i))
+			f->sim.targets |= BITL(i);
 	single_step(f->vcpu, true);     /* the runner is parked */
 }
 

@@ -2,8 +2,9 @@
 /*
  * Unit tests of the library's host-side parts that need no /dev/kvm:
  * guest-side formatting (compared with glibc), latency summaries, the
- * seeded PRNG, kernel version comparison.
+ * seeded PRNG, kernel version comparison, the Hyper-V flush encoding.
  */
+#include "hyperv_flush.h"
 #include "probe.h"
 #include "vm.h"
 
@@ -99,4 +100,96 @@ TEST_CASE(kernel_version, "kernel release comparison handles Debian version stri
 	TEST_ASSERT(!release_is_at_least("6.12.57+deb13-amd64", 6, 14), "6.12 < 6.14");
 	TEST_ASSERT(release_is_at_least("7.2.13+deb14-amd64", 6, 14), "7.2 >= 6.14");
 	TEST_ASSERT(!release_is_at_least("garbage", 5, 0), "unparsable is not newer");
+}
+
+#define FLUSH_GVA 0x100000000000ull     /* any canonical page address */
+
+TEST_CASE(hv_flush_encoding, "Hyper-V flush descriptions encode sparse banks in ascending order, every target form and GVA ranges")
+{
+	struct hv_flush_spec spec = { .call = HV_FLUSH_LIST_EX, .targets = HV_TARGETS_VPS,
+				      HV_VPS(191, 7, 64, 0) };
+	struct hv_flush f;
+	char what[160];
+
+	hv_flush_spec_add_gva(&spec, FLUSH_GVA, 3);
+	TEST_ASSERT(!hv_flush_build(&f, &spec), "%s", hv_flush_spec_problem(&spec));
+	TEST_ASSERT_EQ(f.code, HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX);
+	TEST_ASSERT_EQ(f.format, HV_GENERIC_SET_SPARSE_4K);
+	TEST_ASSERT_EQ(f.valid_bank_mask, 0x7);
+	TEST_ASSERT_EQ(f.var_cnt, 3);
+	TEST_ASSERT_EQ(f.banks[0], BITL(7) | BITL(0));
+	TEST_ASSERT_EQ(f.banks[1], BITL(0));
+	TEST_ASSERT_EQ(f.banks[2], BITL(63));
+	TEST_ASSERT_EQ(f.rep_cnt, 1);
+	TEST_ASSERT_EQ(f.gvas[0], FLUSH_GVA | 3);
+	TEST_ASSERT(hv_flush_spec_targets_vp(&spec, 64) && !hv_flush_spec_targets_vp(&spec, 65),
+		    "VP 64 is targeted, 65 is not");
+	hv_flush_describe(what, sizeof(what), &spec);
+	TEST_ASSERT(!strcmp(what, "HvFlushVirtualAddressListEx (slow) to VP set 0x81 (bank 0), "
+			    "0x1 (bank 1), 0x8000000000000000 (bank 2), 1 GVA entry (4 pages)"),
+		    "described as '%s'", what);
+
+	spec = (struct hv_flush_spec){ .call = HV_FLUSH_SPACE, .fast = true,
+				       .targets = HV_TARGETS_VPS, HV_VPS(0) };
+	TEST_ASSERT(!hv_flush_build(&f, &spec), "%s", hv_flush_spec_problem(&spec));
+	TEST_ASSERT_EQ(f.processor_mask, 0x1);
+	TEST_ASSERT_EQ(hv_flush_control(&f), HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE | HV_HYPERCALL_FAST_BIT);
+	hv_flush_describe(what, sizeof(what), &spec);
+	TEST_ASSERT(!strcmp(what, "HvFlushVirtualAddressSpace (fast) to VP set 0x1"),
+		    "described as '%s'", what);
+
+	/* The "all" forms: the flag (the mask may still name VPs), mask 0, SET_ALL. */
+	spec = (struct hv_flush_spec){ .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_ALL_FLAG,
+				       HV_VPS(7) };
+	TEST_ASSERT(!hv_flush_build(&f, &spec), "%s", hv_flush_spec_problem(&spec));
+	TEST_ASSERT_EQ(f.flags, HV_FLUSH_ALL_PROCESSORS);
+	TEST_ASSERT_EQ(f.processor_mask, BITL(7));
+	TEST_ASSERT(hv_flush_spec_targets_vp(&spec, 4000), "the flag targets every VP");
+	spec = (struct hv_flush_spec){ .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_ZERO_MASK };
+	TEST_ASSERT(!hv_flush_build(&f, &spec), "%s", hv_flush_spec_problem(&spec));
+	TEST_ASSERT(!f.flags && !f.processor_mask, "processor_mask 0, no flag");
+	hv_flush_describe(what, sizeof(what), &spec);
+	TEST_ASSERT(!strcmp(what, "HvFlushVirtualAddressSpace (slow) to all processors "
+			    "(processor_mask 0)"), "described as '%s'", what);
+	spec = (struct hv_flush_spec){ .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_SET_ALL };
+	TEST_ASSERT(!hv_flush_build(&f, &spec), "%s", hv_flush_spec_problem(&spec));
+	TEST_ASSERT(f.format == HV_GENERIC_SET_ALL && !f.var_cnt && !f.valid_bank_mask,
+		    "HV_GENERIC_SET_ALL with no banks");
+	/* An Ex call may name no VP at all (an empty sparse set). */
+	spec = (struct hv_flush_spec){ .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_VPS };
+	TEST_ASSERT(!hv_flush_build(&f, &spec), "%s", hv_flush_spec_problem(&spec));
+	TEST_ASSERT(!f.var_cnt && !f.valid_bank_mask, "an empty sparse set");
+}
+
+TEST_CASE(hv_flush_rejects, "Hyper-V flush descriptions that KVM would reject are refused with a reason")
+{
+	static const struct hv_flush_spec bad[] = {
+		{ .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_VPS },                  /* empty mask */
+		{ .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_VPS, HV_VPS(64) },      /* beyond the mask */
+		{ .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_VPS, HV_VPS(4096) },
+		{ .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_ALL_FLAG },
+		{ .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_ZERO_MASK },
+		{ .call = HV_FLUSH_SPACE, .targets = HV_TARGETS_SET_ALL },
+		{ .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_SET_ALL, HV_VPS(1) },
+		{ .call = HV_FLUSH_LIST, .targets = HV_TARGETS_ZERO_MASK },             /* no GVA */
+		{ .call = HV_FLUSH_NR_CALLS, .targets = HV_TARGETS_ZERO_MASK },
+	};
+	struct hv_flush_spec spec = { .call = HV_FLUSH_LIST_EX, .fast = true,
+				      .targets = HV_TARGETS_VPS, HV_VPS(0) };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		TEST_ASSERT(hv_flush_spec_problem(&bad[i]), "bad description %u accepted", i);
+	/* Fast ListEx, one bank: 3 halves, then one per GVA up to XMM0..XMM5. */
+	for (i = 0; i < HV_FAST_XMM_HALVES - 3; i++)
+		hv_flush_spec_add_gva(&spec, FLUSH_GVA + i * PAGE_SIZE, 0);
+	TEST_ASSERT(!hv_flush_spec_problem(&spec), "%s", hv_flush_spec_problem(&spec));
+	hv_flush_spec_add_gva(&spec, FLUSH_GVA, 0);
+	TEST_ASSERT(hv_flush_spec_problem(&spec), "13 XMM halves accepted");
+	/* Past the capacity: counted, and refused. */
+	spec = (struct hv_flush_spec){ .call = HV_FLUSH_SPACE_EX, .targets = HV_TARGETS_VPS };
+	for (i = 0; i <= HV_FLUSH_SPEC_MAX_VPS; i++)
+		hv_flush_spec_add_vp(&spec, i);
+	TEST_ASSERT_EQ(spec.nr_vps, HV_FLUSH_SPEC_MAX_VPS + 1);
+	TEST_ASSERT(hv_flush_spec_problem(&spec), "more VPs than the capacity accepted");
 }
