@@ -45,11 +45,11 @@
 
 #include "apic.h"
 #include "host.h"
-#include "kick.h"
 #include "kvm_proposed_uapi.h"
 #include "probe.h"
 #include "stats.h"
 #include "threads.h"
+#include "vcpu_kick.h"
 #include "vm.h"
 
 /* Bounds for waiting on the host; generous for TCG, never a timing assert. */
