@@ -69,14 +69,14 @@ $(O)/%: %.c $(LIB_OBJS) $(HEADERS)
 
 # TESTS="collection/binary[:case] ..." selects; ARGS="--duration 5" passes through;
 # RESULTS=DIR also writes DIR/host.ktap, DIR/host.xml (JUnit) and DIR/host.json.
-RUN_SUITE = scripts/run_tests.sh -d $(O) $(TESTS) $(if $(ARGS),-- $(ARGS))
+RUN_SUITE = scripts/runner/run_tests.sh -d $(O) $(TESTS) $(if $(ARGS),-- $(ARGS))
 run_tests: all
 ifeq ($(RESULTS),)
 	@$(RUN_SUITE)
 else
 	@mkdir -p $(RESULTS)
 	@{ $(RUN_SUITE); echo $$? >$(RESULTS)/.rc; } | tee $(RESULTS)/host.ktap
-	@scripts/ktap-results --junit $(RESULTS)/host.xml --json $(RESULTS)/host.json $(RESULTS)/host.ktap
+	@scripts/runner/ktap-results --junit $(RESULTS)/host.xml --json $(RESULTS)/host.json $(RESULTS)/host.ktap
 	@exit $$(cat $(RESULTS)/.rc)
 endif
 
@@ -87,12 +87,14 @@ check: all
 
 install: all
 	@test -n "$(INSTALL_PATH)" || { echo "make install: set INSTALL_PATH=DIR" >&2; exit 2; }
-	scripts/install.sh $(O) $(INSTALL_PATH) $(patsubst $(O)/%,%,$(TEST_BINS))
+	scripts/runner/install.sh $(O) $(INSTALL_PATH) $(patsubst $(O)/%,%,$(TEST_BINS))
 
 clean:
 	rm -rf $(O) build results
 
--include scripts/*.mk
+# Each product under scripts/ brings its own targets (vm/vm.mk: the VM runner,
+# kvm-modules/kvm-modules.mk: patch series, bench/bench.mk: make bench).
+-include scripts/*/*.mk
 
 .PHONY: all run_tests check install clean
 .SECONDARY:

@@ -21,7 +21,7 @@
  * otherwise). Every wait is bounded: vcpu_runner_wait() answers whether the
  * request ended in time, the other waits fail the test when it did not.
  *
- * How the thread treats the kick signal (KICK_SIGNAL, kick.h) is fixed at
+ * How the thread treats the kick signal (KICK_SIGNAL, vcpu_kick.h) is fixed at
  * creation, before the vCPU first runs.
  */
 #ifndef KVMTEST_VCPU_RUNNER_H
@@ -29,11 +29,11 @@
 
 #include <pthread.h>
 
-#include "kick.h"
+#include "vcpu_kick.h"
 #include "vm.h"
 
 enum vcpu_runner_kick {
-	/* The kick is delivered to kick.h's handler (once kick_handler_install()
+	/* The kick is delivered to vcpu_kick.h's handler (once kick_handler_install()
 	 * replaced the harness's); handler counts, and sets immediate_exit if
 	 * the test sets handler.set_immediate_exit. */
 	VCPU_RUNNER_KICK_HANDLED,

@@ -83,7 +83,7 @@ struct vcpu {
 	struct stats_cache *stats;
 	void *test_data;        /* free for the test's use */
 	/* vcpu_run() adds 1 on entering and on leaving KVM_RUN (atomically):
-	 * odd while the vCPU's thread is inside, see kick.h. */
+	 * odd while the vCPU's thread is inside, see vcpu_kick.h. */
 	uint64_t run_count;
 };
 

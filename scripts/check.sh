@@ -56,7 +56,7 @@ for part in $parts; do
 	self) run_part "project self-tests (no KVM needed), on $kvm_where" "$top/lib/tests/run.sh" "$build" ;;
 	host)
 		if [ -z "$kvm_problem" ]; then
-			run_part "suite on $kvm_where /dev/kvm" "$top/scripts/run_tests.sh" -d "$build"
+			run_part "suite on $kvm_where /dev/kvm" "$top/scripts/runner/run_tests.sh" -d "$build"
 			run_part "KVM self-tests on $kvm_where /dev/kvm" "$top/lib/tests/check_kvm.sh" "$build"
 		else
 			# Nothing to run: every binary would skip as a whole.

@@ -44,7 +44,7 @@ for group in "$@"; do
 		need debian-archive-keyring test -r /usr/share/keyrings/debian-archive-keyring.gpg
 		need python3 have python3      # results JSON/JUnit and the matrix
 		;;
-	patches)   # scripts/kvm-modules and its self-test
+	patches)   # scripts/kvm-modules/kvm-modules and its self-test
 		need git have git
 		need util-linux have unshare
 		need util-linux have flock

@@ -45,12 +45,12 @@
 
 #include "apic.h"
 #include "host.h"
-#include "kick.h"
 #include "kvm_proposed_uapi.h"
 #include "probe.h"
 #include "stats.h"
 #include "stress.h"
 #include "threads.h"
+#include "vcpu_kick.h"
 #include "vcpu_runner.h"
 #include "vm.h"
 

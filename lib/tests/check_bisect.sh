@@ -1,5 +1,5 @@
 #!/bin/bash
-# scripts/bisect-step end to end without building Linux: a fake kernel tree
+# scripts/bisect/bisect-step end to end without building Linux: a fake kernel tree
 # whose "kernel" is a script printing the suite's KTAP, a fake VM runner
 # that "boots" it, and a small git history with good, unbuildable, skipping
 # and bad commits. Checks each exit code, then lets `git bisect run` find
@@ -45,7 +45,7 @@ done
 echo "$p passed, $f failed, $s skipped"
 [ "$f" -eq 0 ]
 KS
-# The fake VM runner: same options as scripts/vm-run, "boots" the bzImage.
+# The fake VM runner: same options as scripts/vm/vm-run, "boots" the bzImage.
 cat >"$tmp/fake-vm-run" <<'VR'
 #!/bin/sh
 while [ $# -gt 0 ]; do
@@ -72,7 +72,7 @@ c5=$(commit bad "later, still bad")
 c6=$(commit skips "the cases skip here")
 c7=$(commit noboot "panics before the suite")
 
-step() { "$top/scripts/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast x86_64/kick >/dev/null 2>&1; }
+step() { "$top/scripts/bisect/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast x86_64/kick >/dev/null 2>&1; }
 expect_step() {  # expect_step COMMIT CODE WHAT
 	git checkout -q "$1"; rm -f .config
 	local rc=0
@@ -86,13 +86,13 @@ expect_step "$c4" 1 "a failing case is bad"
 expect_step "$c6" 125 "cases that all skip are skipped"
 expect_step "$c7" 125 "a kernel that never reaches the suite is skipped"
 git checkout -q master 2>/dev/null || git checkout -q main
-rc=0; "$top/scripts/bisect-step" --bogus x >/dev/null 2>&1 || rc=$?
+rc=0; "$top/scripts/bisect/bisect-step" --bogus x >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 255 ] || { echo "not ok - bad usage: exit $rc, expected 255 (aborts git bisect)"; exit 1; }
 echo "ok - bad usage aborts the bisection: exit 255"
 
 git checkout -q "$c5"
 git bisect start "$c5" "$c1" >/dev/null
-out=$(git bisect run "$top/scripts/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast 2>&1) || true
+out=$(git bisect run "$top/scripts/bisect/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast 2>&1) || true
 git bisect reset >/dev/null 2>&1 || true
 if ! grep -q "^$c4[0-9a-f]* is the first bad commit" <<<"$out"; then
 	echo "not ok - git bisect run did not find $c4:"; echo "$out"; exit 1

@@ -78,7 +78,7 @@ stand_in() {  # stand_in NAME EXIT KTAP-LINES...
 stand_in pass 0 'ok 1 first' 'ok 2 second # SKIP not here'
 stand_in fail 1 'ok 1 first' 'not ok 2 second' 'not ok 3 third'
 stand_in skip 4 'ok 1 only # SKIP nothing to do'
-runner() { "$top/scripts/run_tests.sh" -d "$tmp/suite" "$@" >"$tmp/combined" 2>&1; echo $? >"$tmp/rc"; }
+runner() { "$top/scripts/runner/run_tests.sh" -d "$tmp/suite" "$@" >"$tmp/combined" 2>&1; echo $? >"$tmp/rc"; }
 runner fake/pass fake/skip
 check "the runner passes a passing selection" rc_is 0
 check "the runner ends with the counts line" sh -c "tail -n 1 $tmp/combined | grep -Eqx '1 passed, 0 failed, 2 skipped'"
@@ -89,7 +89,7 @@ check "the runner fails when a binary fails" rc_is 1
 check "the runner counts failed cases and missing binaries" sh -c "tail -n 1 $tmp/combined | grep -Eqx '2 passed, 3 failed, 1 skipped'"
 check "prove sees the failure in the combined stream" prove_rejects --exec cat "$tmp/combined"
 
-"$top/scripts/install.sh" "$build" "$tmp/install" x86_64/smoke >/dev/null 2>&1
+"$top/scripts/runner/install.sh" "$build" "$tmp/install" x86_64/smoke >/dev/null 2>&1
 check "install writes the kselftest list" grep -qx 'x86_64:smoke' "$tmp/install/kselftest-list.txt"
 check "install writes the collection's time limit" grep -Eqx 'timeout=[0-9]+' "$tmp/install/x86_64/settings"
 (cd / && "$tmp/install/run_tests.sh" >"$tmp/installed" 2>&1)

@@ -12,7 +12,7 @@ dir=${1:?usage: check_cli_kvm.sh DIR}
 . "$here/tap.sh"
 bin=$dir/x86_64/smoke
 runner=$dir/run_tests.sh
-[ -f "$runner" ] || runner=$here/../../scripts/run_tests.sh
+[ -f "$runner" ] || runner=$here/../../scripts/runner/run_tests.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cli_kvm.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
 
 echo "TAP version 13"

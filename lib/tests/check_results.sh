@@ -1,12 +1,12 @@
 #!/bin/sh
-# Round trip of scripts/ktap-results: known KTAP in, JUnit XML that xmllint
+# Round trip of scripts/runner/ktap-results: known KTAP in, JUnit XML that xmllint
 # validates against the usual JUnit shape, and JSON that a JSON parser
 # reads back with the expected records, out.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 data=$top/lib/tests/data
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-"$top/scripts/ktap-results" --junit "$tmp/r.xml" --json "$tmp/r.json" "$data/sample.ktap"
+"$top/scripts/runner/ktap-results" --junit "$tmp/r.xml" --json "$tmp/r.json" "$data/sample.ktap"
 xmllint --noout --schema "$data/junit.xsd" "$tmp/r.xml"
 python3 - "$tmp/r.json" "$tmp/r.xml" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
@@ -35,5 +35,5 @@ print("round trip ok: %d records" % len(got))
 PY
 # A single binary's own output converts too.
 printf 'KTAP version 1\n1..1\nok 1 alone\n' |
-	"$top/scripts/ktap-results" --binary x86_64/one --json "$tmp/one.json"
+	"$top/scripts/runner/ktap-results" --binary x86_64/one --json "$tmp/one.json"
 grep -q '"binary": "x86_64/one"' "$tmp/one.json"

@@ -12,7 +12,7 @@
 #            binary's wall time (default 1)
 #   -o DIR   where bench.json and bench.md go (default: results)
 #   -k FILE  do not run anything: read a KTAP stream that contains the bench
-#            binary's output (e.g. results/vm-sid.ktap from scripts/vm-run)
+#            binary's output (e.g. results/vm-sid.ktap from scripts/vm/vm-run)
 #            and write DIR/bench-LABEL.json and .md (the VM path, see
 #            scripts/bench/vm-bench)
 #   -l NAME  label for -k (default: the KTAP file's name)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# `make patch_selftest`: scripts/kvm-modules and `vm-run --patches` end to end
+# `make patch_selftest`: scripts/kvm-modules/kvm-modules and `vm-run --patches` end to end
 # on Debian's $KERNEL (default sid). Slow the first time (downloads Debian's
 # toolchain and source, builds KVM once: minutes); seconds per build after.
 #
@@ -23,7 +23,7 @@
 kernel=${KERNEL:-sid}
 repo=$(dirname "$scripts")
 patchdir=$tests/patch
-km() { "$scripts/kvm-modules" --out "$tmp/modules" "$kernel" "$@"; }
+km() { "$scripts/kvm-modules/kvm-modules" --out "$tmp/modules" "$kernel" "$@"; }
 
 # --- the series' errors (the first call also sets up the cache) ---------------
 start=$(date +%s)
@@ -78,15 +78,17 @@ fi
 
 # --- the self-test series, seen in a VM -----------------------------------------
 obj=$repo/build/vm-static
+# install.sh also installs lib/tests/harness_negative (for check_kvm.sh), so
+# it is built too: a fresh build/vm-static has nothing else.
 if ! make -s -C "$repo" STATIC=1 O="$obj" "$obj/x86_64/smoke" "$obj/scripts/tests/patch/marker_probe" \
-	>"$tmp/make.log" 2>&1; then
+	"$obj/lib/tests/harness_negative" >"$tmp/make.log" 2>&1; then
 	cat "$tmp/make.log" >&2
 	fail "the static smoke test and marker_probe build"
 	done_testing
 	exit 1
 fi
 suite=$tmp/suite
-"$scripts/install.sh" "$obj" "$suite" x86_64/smoke
+"$scripts/runner/install.sh" "$obj" "$suite" x86_64/smoke
 mkdir -p "$suite/patch"
 cp "$obj/scripts/tests/patch/marker_probe" "$suite/patch/"
 echo "patch:marker_probe" >>"$suite/kselftest-list.txt"
@@ -97,7 +99,7 @@ echo "patch:marker_probe $("$suite/patch/marker_probe" --time-limit)" >>"$suite/
 results=${PATCH_SELFTEST_RESULTS:-$repo/results/patch-selftest}
 start=$(date +%s)
 expect "with the patched modules, the VM sees the series and the smoke test passes" 0 \
-	"$scripts/vm-run" --kernel "$kernel" --patches "$patchdir/good" --suite "$suite" \
+	"$scripts/vm/vm-run" --kernel "$kernel" --patches "$patchdir/good" --suite "$suite" \
 	--results "$results" x86_64/smoke patch/marker_probe :: \
 	'^kvm-modules: applied 2 patch\(es\): 0001-KVM-report-a-marker-for-KVM_CAP_CHECK_EXTENSION_VM.patch 0002-KVM-SVM-marker-module-parameter.diff$' \
 	'^mkinitramfs: kvm.ko from .* instead of the kernel.s$' \
@@ -116,7 +118,7 @@ echo "# build + boot + run with the series: $(($(date +%s) - start)) s"
 # --- negative controls: the probe on stock KVM ------------------------------------
 start=$(date +%s)
 expect "negative control: in a VM with Debian's own modules the probe fails both cases" 1 \
-	"$scripts/vm-run" --kernel "$kernel" --suite "$suite" --results "$results" patch/marker_probe :: \
+	"$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$results" patch/marker_probe :: \
 	'^    # .*reports 0x1 for KVM_CAP_CHECK_EXTENSION_VM, expected the marker 0x6b766d \(the stock value' \
 	'^    not ok 1 KVM_CHECK_EXTENSION' \
 	'^    # .*kvm_amd has no parameter kvm_regress_marker .*the loaded kvm-amd.ko is not the patched one$' \

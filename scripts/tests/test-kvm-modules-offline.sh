@@ -67,16 +67,16 @@ usage() {
 : >"$tmp/bzImage"
 mkdir -p "$tmp/empty"
 usage "vm-run: --patches that is not there" "^vm-run: --patches '$tmp/nowhere': no such file or directory$" \
-	"$scripts/vm-run" --suite "$tmp/suite" --patches "$tmp/nowhere"
+	"$scripts/vm/vm-run" --suite "$tmp/suite" --patches "$tmp/nowhere"
 usage "vm-run: --patches with your own kernel" "^vm-run: --patches goes with a Debian release" \
-	"$scripts/vm-run" --suite "$tmp/suite" --kernel "$tmp/bzImage" --patches "$tmp/empty"
+	"$scripts/vm/vm-run" --suite "$tmp/suite" --kernel "$tmp/bzImage" --patches "$tmp/empty"
 usage "kvm-modules: unknown release" "^kvm-modules: unknown Debian release 'buster'" \
-	"$scripts/kvm-modules" buster
+	"$scripts/kvm-modules/kvm-modules" buster
 usage "kvm-modules: a directory without patches" "^kvm-modules: no \*.patch or \*.diff files \(and no series file\) in '$tmp/empty'$" \
-	"$scripts/kvm-modules" sid "$tmp/empty"
+	"$scripts/kvm-modules/kvm-modules" sid "$tmp/empty"
 printf '0001-a.patch\nmissing.patch\n' >"$tmp/empty/series"
 : >"$tmp/empty/0001-a.patch"
 usage "kvm-modules: a series file naming a missing patch" "^kvm-modules: $tmp/empty/series names 'missing.patch', which is not in " \
-	"$scripts/kvm-modules" sid "$tmp/empty"
-usage "kvm-modules: --jobs 0" "^kvm-modules: --jobs '0': a positive number$" "$scripts/kvm-modules" --jobs 0 sid
+	"$scripts/kvm-modules/kvm-modules" sid "$tmp/empty"
+usage "kvm-modules: --jobs 0" "^kvm-modules: --jobs '0': a positive number$" "$scripts/kvm-modules/kvm-modules" --jobs 0 sid
 done_testing

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The matrix builder on canned KTAP of three kernels (through the same JSON
-# that scripts/ktap-results writes for dashboards): one failed with
+# that scripts/runner/ktap-results writes for dashboards): one failed with
 # results, one passed, one left no KTAP at all.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -8,7 +8,7 @@
 m=$data/matrix
 # The matrix is built from the JSON a run's KTAP gives dashboards.
 for k in bookworm sid; do
-	"$scripts/ktap-results" --json "$tmp/$k.json" "$m/$k.ktap"
+	"$scripts/runner/ktap-results" --json "$tmp/$k.json" "$m/$k.ktap"
 done
 expect "matrix builds from three kernels" 0 "$scripts/vm/matrix" --md "$tmp/m.md" --json "$tmp/m.json" \
 	"bookworm:6.1.0-50-amd64:FAIL:$tmp/bookworm.json" "sid:7.2.13+deb14-amd64:PASS:$tmp/sid.json" \

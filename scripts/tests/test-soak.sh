@@ -1,5 +1,5 @@
 #!/bin/bash
-# scripts/soak's failure rates, from canned runs: two suite runs in which one
+# scripts/vm/soak's failure rates, from canned runs: two suite runs in which one
 # case failed once and one skipped once, and a negative-control run.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -27,15 +27,15 @@ printf 'TAP version 13\n1..1\nok 1 x86_64/kick:stress --negative-control 10 (sta
 	>"$tmp/soak/controls-1/vm-sid-check_negative_controls.ktap"
 
 expect "a case that failed in one of two runs is listed at 50% and fails the soak" 1 \
-	"$scripts/soak" --rates "$tmp/soak" :: \
+	"$scripts/vm/soak" --rates "$tmp/soak" :: \
 	'^# 3 runs read, 4 cases and control rows$' \
 	'^#   1/2 \(50%\)  x86_64/kick: a kick storm keeps every vCPU moving$' \
 	'^#   1/2 \(50%\)  x86_64/kick: the proposed ioctl kicks all$' \
 	'^3 passed, 1 failed, 0 skipped$'
 suite_run "$tmp/clean/suite-1" "ok" "ok"
-expect "no failure in any run: exit 0" 0 "$scripts/soak" --rates "$tmp/clean" :: \
+expect "no failure in any run: exit 0" 0 "$scripts/vm/soak" --rates "$tmp/clean" :: \
 	'^# no case failed in any run$' '^3 passed, 0 failed, 0 skipped$'
-expect "bad usage: one line, exit 2" 2 "$scripts/soak" --runs many :: "^soak: --runs 'many': a number$"
+expect "bad usage: one line, exit 2" 2 "$scripts/vm/soak" --runs many :: "^soak: --runs 'many': a number$"
 mkdir -p "$tmp/empty"
-expect "a folder with no runs is an error" 2 "$scripts/soak" --rates "$tmp/empty" :: '^soak: no KTAP files below'
+expect "a folder with no runs is an error" 2 "$scripts/vm/soak" --rates "$tmp/empty" :: '^soak: no KTAP files below'
 done_testing

@@ -10,7 +10,7 @@
 kernel=${KERNEL:-sid}
 suite=$tmp/suite
 mkdir -p "$suite/x86_64"
-cp "$scripts/run_tests.sh" "$suite/"
+cp "$scripts/runner/run_tests.sh" "$suite/"
 printf 'x86_64:%s\n' fake_pass fake_gone fake_crash fake_hang >"$suite/kselftest-list.txt"
 # fake_NAME LIMIT BODY: a test binary as a busybox sh script.
 fake() {
@@ -24,7 +24,7 @@ echo "not ok 1 /dev/kvm is there"; exit 1'
 fake crash 10 'echo c >/proc/sysrq-trigger; sleep 5; echo "ok 1 still alive"'
 fake hang 600 'sleep 600'
 
-vm() { "$scripts/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" "$@"; }
+vm() { "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" "$@"; }
 
 expect "a passing test passes, on two NUMA nodes" 0 vm --numa x86_64/fake_pass :: \
 	'^ok 1 x86_64/fake_pass' '^    # NUMA nodes: 2$' "^vm-run: $kernel \(.*\): PASS$" \

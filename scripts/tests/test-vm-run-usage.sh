@@ -16,7 +16,7 @@ usage() {
 			"$(cat "$tmp/out")"
 	fi
 }
-run=$scripts/vm-run
+run=$scripts/vm/vm-run
 : >"$tmp/bzImage"
 
 usage "unknown option" "^vm-run: unknown option '--bogus'" "$run" --bogus
@@ -39,6 +39,6 @@ usage "no QEMU" "^vm-run: /nonexistent/qemu not found" env QEMU=/nonexistent/qem
 usage "suite directory that is no suite" "^vm-run: --suite '$tmp': no run_tests.sh" \
 	"$run" --kernel "$tmp/bzImage" --suite "$tmp"
 usage "matrix: unknown kernel" "^vm-matrix: --kernels: unknown Debian release 'buster'" \
-	"$scripts/vm-matrix" --kernels "sid buster"
-usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/vm-matrix" --bogus
+	"$scripts/vm/vm-matrix" --kernels "sid buster"
+usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/vm/vm-matrix" --bogus
 done_testing

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Sees the self-test patch series (scripts/tests/patch/good/) in the running
- * KVM: the check for `make vm_run_tests PATCHES=DIR` (scripts/kvm-modules).
+ * KVM: the check for `make vm_run_tests PATCHES=DIR` (scripts/kvm-modules/kvm-modules).
  *
  * The series makes kvm.ko answer KVM_CHECK_EXTENSION(KVM_CAP_CHECK_EXTENSION_VM)
  * with a marker instead of 1, and gives kvm-amd.ko a read-only parameter

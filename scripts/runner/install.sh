@@ -29,7 +29,7 @@ cp "$here/run_tests.sh" "$dest/run_tests.sh"
 # suite runs, e.g. in the VM runner.
 for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh \
 	negative_controls.txt tap.sh; do
-	cp "$here/../lib/tests/$f" "$dest/"
+	cp "$here/../../lib/tests/$f" "$dest/"
 done
 mkdir -p "$dest/lib/tests"
 cp "$build/lib/tests/harness_negative" "$dest/lib/tests/"

@@ -19,10 +19,10 @@ vm_deps:
 	@scripts/deps.sh build vm $(if $(PATCHES),patches)
 
 vm_run_tests: vm_deps
-	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 matrix: vm_deps
-	@scripts/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 vm_selftest: vm_deps
 	@KERNEL=$(KERNEL) scripts/tests/run.sh
@@ -33,7 +33,7 @@ vm_selftest: vm_deps
 # Hyper-V and nested rows can fail as they must:
 #   make vm_negative_controls [KERNEL=sid] [TESTS="hyperv/tlb_flush ..."] [VM_FLAGS=...]
 vm_negative_controls: vm_deps
-	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
+	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_negative_controls
 
@@ -41,16 +41,16 @@ vm_negative_controls: vm_deps
 # the command-line contract's KVM part, the negative-control table) in a VM;
 # make check runs this on every machine, with or without /dev/kvm.
 vm_kvm_selftests: vm_deps
-	@scripts/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
+	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_kvm_selftests
 
 # Flaky cases: the suite and the negative-control table in a VM, again and
-# again, then each case's failure rate (scripts/soak; about 100 s a run).
+# again, then each case's failure rate (scripts/vm/soak; about 100 s a run).
 #   make soak [KERNEL=sid] [SOAK_RUNS=10] [SOAK_CONTROL_RUNS=5] [TESTS=...] [ARGS=...]
 SOAK_RUNS         ?= 10
 SOAK_CONTROL_RUNS ?= 5
 soak: vm_deps
-	@scripts/soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --control-runs $(SOAK_CONTROL_RUNS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm/soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --control-runs $(SOAK_CONTROL_RUNS) -- $(TESTS) -- $(ARGS)
 
 .PHONY: soak

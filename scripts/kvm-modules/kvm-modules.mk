@@ -1,8 +1,8 @@
 # Testing a KVM patch series on a stock Debian kernel (included by the Makefile).
 # See README.md, "Testing a KVM patch series".
 #
-#   make vm_run_tests KERNEL=sid PATCHES=DIR    (the target is in scripts/vm.mk)
-#   make kvm_modules KERNEL=sid [PATCHES=DIR]   only build the modules (scripts/kvm-modules)
+#   make vm_run_tests KERNEL=sid PATCHES=DIR    (the target is in scripts/vm/vm.mk)
+#   make kvm_modules KERNEL=sid [PATCHES=DIR]   only build the modules (kvm-modules, beside this file)
 #   make patch_selftest [KERNEL=sid]            tests of the above, two short VM boots;
 #                                               a few minutes from a cold cache, ~1-2 min warm
 
@@ -10,7 +10,7 @@ patch_deps:
 	@scripts/deps.sh build vm patches
 
 kvm_modules: patch_deps
-	@scripts/kvm-modules $(KERNEL) $(PATCHES)
+	@scripts/kvm-modules/kvm-modules $(KERNEL) $(PATCHES)
 
 patch_selftest: patch_deps
 	@KERNEL=$(KERNEL) scripts/tests/patch-selftest.sh

@@ -6,7 +6,7 @@
 #       and results/bench.md. BENCH_SUITE=0 leaves out the whole-suite
 #       figures (a clean build and make run_tests), which take longest.
 #   make vm_bench [KERNEL=sid|bookworm|trixie|PATH] [BENCH_ARGS=...] [VM_BENCH_FLAGS=--with-suite]
-#       the same binary inside a QEMU VM through scripts/vm-run: writes
+#       the same binary inside a QEMU VM through scripts/vm/vm-run: writes
 #       results/bench-vm-<kernel>-<version>.json and .md.
 
 BENCH_BIN      := $(O)/scripts/bench/bench

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kicking vCPU threads out of KVM_RUN. See include/kick.h.
+ * Kicking vCPU threads out of KVM_RUN. See include/vcpu_kick.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kick.h"
 #include "kvm_proposed_uapi.h"
+#include "vcpu_kick.h"
 
 #define KICK_WAIT_POLL_NS       10000ull        /* 10 us between looks */
 #define KICK_ALL_POLL_NS        100000ull       /* 100 us between looks at a KICK_ALL */

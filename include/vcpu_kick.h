@@ -32,8 +32,8 @@
  * vm_resume_all_kicked() (or their raw __ forms) after kick_all_unsupported()
  * said they exist.
  */
-#ifndef KVMTEST_KICK_H
-#define KVMTEST_KICK_H
+#ifndef KVMTEST_VCPU_KICK_H
+#define KVMTEST_VCPU_KICK_H
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -86,8 +86,8 @@ int vcpu_kick_and_wait(struct vcpu *vcpu, uint64_t timeout_ms);
 void vcpu_kick_out(struct vcpu *vcpu, uint64_t timeout_ms);
 
 /* Proposed KICK_ALL: NULL if both ioctls are implemented, else the reason
- * (for test_skip). Probes a VM without vCPUs; see kick.c for why the probe
- * cannot be answered by KVM_SET_MEMORY_ATTRIBUTES. */
+ * (for test_skip). Probes a VM without vCPUs; see vcpu_kick.c for why the
+ * probe cannot be answered by KVM_SET_MEMORY_ATTRIBUTES. */
 const char *kick_all_unsupported(void);
 int __vm_kick_all(struct vm *vm);               /* 0 or -errno */
 int __vm_resume_all_kicked(struct vm *vm);      /* 0 or -errno */

@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ -z "$dir" ]; then
-	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../build; fi
+	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
 fi
 [ -d "$dir" ] || { echo "run_tests.sh: no test directory '$dir' (run make first)" >&2; exit 2; }
 
