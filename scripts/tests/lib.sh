@@ -12,7 +12,11 @@ trap 'rm -rf "$tmp"' EXIT
 count=0
 failures=0
 
-pass() { count=$((count + 1)); echo "ok $count - $1"; }
+skips=0
+pass() {
+	count=$((count + 1)); echo "ok $count - $1"
+	case $1 in *" # SKIP"*) skips=$((skips + 1)) ;; esac
+}
 fail() {
 	count=$((count + 1)); failures=$((failures + 1))
 	echo "not ok $count - $1"
@@ -49,7 +53,9 @@ same() {
 	if diff -u "$2" "$3" >"$tmp/diff"; then pass "$1"; else fail "$1" "$(cat "$tmp/diff")"; fi
 }
 
+# The plan, then the counts line that scripts/check.sh adds up.
 done_testing() {
 	echo "1..$count"
+	echo "$((count - failures - skips)) passed, $failures failed, $skips skipped"
 	[ "$failures" -eq 0 ]
 }
