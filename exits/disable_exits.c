@@ -67,6 +67,11 @@ enum negative_control {
 	NC_ASSUME_VCPU_SCOPE,           /* treat the per-vCPU probe's EINVAL as support */
 };
 TEST_NEGATIVE_CONTROLS("see the negative_control enum in the source");
+/* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
+TEST_CONTROL_PROBE(hlt_in_guest, "exits/disable_exits", "hlt_disabled", "-",
+		   "pass");
+TEST_CONTROL_PROBE(no_vcpu_scope, "exits/disable_exits", "vcpu_scope_one_of_two", "-",
+		   "skip per-vCPU KVM_CAP_X86_DISABLE_EXITS .* is absent");
 
 /* ---- shared with the guest ---- */
 
@@ -271,6 +276,9 @@ static void expect_hlt_in_guest(struct vcpu *vcpu, struct halt_round d, const ch
 
 /* ---- VM scope (upstream) ---- */
 
+TEST_CONTROL(hlt_exits_by_default, 1, "passes hlt_in_guest", "-",
+	     "the \"intercepted\" VM disables HLT exits",
+	     "vCPU 0 \\(default\\): (KVM emulates an intercepted HLT and ends it only for a wake event, yet [0-9]+ of [0-9]+ HLTs ended without the timer interrupt|HLT exits are intercepted, so halt_exits should grow by one per HLT \\([0-9]+\\); it grew by [0-9]+)");
 TEST_CASE(hlt_exits_by_default,
 	  "without the capability every guest HLT is one halt exit and is woken by its timer")
 {
@@ -286,6 +294,9 @@ TEST_CASE(hlt_exits_by_default,
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(hlt_disabled, 2, "passes", "-",
+	     "the \"disabled\" VM never enables the capability",
+	     "vCPU 0 \\(HLT disabled\\): HLT exits are disabled, so halt_exits should not move over [0-9]+ HLTs; it grew by [1-9][0-9]*");
 TEST_CASE(hlt_disabled,
 	  "HLT exits disabled before vCPU creation: every HLT halts in the guest, is woken, and halt_exits stays 0")
 {
@@ -406,6 +417,9 @@ static const char *pause_exiting_params(void)
 	return buf;
 }
 
+TEST_CONTROL(pause_disabled, 3, "passes", "-",
+	     "the \"disabled\" VM never enables the capability",
+	     "PAUSE exits are disabled, so a PAUSE loop should exit about as often as a plain loop");
 TEST_CASE(pause_disabled,
 	  "PAUSE exits disabled: a PAUSE loop exits no more often than the same loop without PAUSE")
 {
@@ -479,6 +493,9 @@ static uint64_t measure_mwait(uint64_t disabled, const char *what)
 	return exits;
 }
 
+TEST_CONTROL(mwait_disabled, 4, "passes", "-",
+	     "the \"disabled\" VM never enables the capability",
+	     "MWAIT exits are disabled: expected far fewer exits than the [0-9]+ MONITOR/MWAIT pairs");
 TEST_CASE(mwait_disabled,
 	  "MWAIT exits disabled: MONITOR and MWAIT run in the guest; without the capability each one exits")
 {
@@ -561,6 +578,9 @@ static int host_has_msr(uint32_t index)
 	return n == sizeof(v);
 }
 
+TEST_CONTROL(cstate_disabled, 5, "passes", "-",
+	     "the \"disabled\" VM never enables the capability",
+	     "CSTATE exits are disabled and the host CPU has MSR 0x[0-9a-f]+: expected the guest to read it");
 TEST_CASE(cstate_disabled,
 	  "CSTATE exits disabled: the guest reads the core C-state residency MSRs instead of taking #GP")
 {
@@ -608,6 +628,9 @@ TEST_CASE(cstate_disabled,
 		    "residency MSR");
 }
 
+TEST_CONTROL(aperfmperf_disabled, 6, "passes", "-",
+	     "the \"disabled\" VM never enables the capability",
+	     "APERFMPERF exits are disabled: expected RDMSR 0x[0-9a-f]+ to read the host counter");
 TEST_CASE(aperfmperf_disabled,
 	  "APERFMPERF exits disabled: the guest reads IA32_APERF/MPERF, which fault without the capability")
 {
@@ -665,6 +688,9 @@ static void expect_refused(struct vm *vm, uint64_t mask, const char *why)
 		    "EINVAL, got %s", bits_str(mask), why, r ? strerror(-r) : "success");
 }
 
+TEST_CONTROL(unoffered_bits_refused, 7, "passes", "-",
+	     "an offered bit stands in for the unoffered one",
+	     "refusing exit bits KVM does not offer arrived in 6\\.14 and this kernel is .*, but KVM_ENABLE_CAP accepted [A-Z]+ although KVM offers");
 TEST_CASE(unoffered_bits_refused,
 	  "exit bits KVM does not offer are refused with EINVAL and change nothing")
 {
@@ -702,6 +728,12 @@ TEST_CASE(unoffered_bits_refused,
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(unknown_bits_refused, 8, "passes", "-",
+	     "HLT stands in for the unknown bits",
+	     "KVM_ENABLE_CAP\\(KVM_CAP_X86_DISABLE_EXITS, HLT\\) \\(no kernel knows this bit\\): expected EINVAL, got success");
+TEST_CONTROL(unknown_bits_refused, 9, "passes hlt_in_guest", "-",
+	     "after the refused calls HLT exits are disabled for real",
+	     "vCPU 0 \\(after refused KVM_ENABLE_CAP\\): (KVM emulates an intercepted HLT|HLT exits are intercepted, so halt_exits should grow)");
 TEST_CASE(unknown_bits_refused,
 	  "unknown exit bits and bit 63 (the unmerged OVERRIDE) are refused with EINVAL and change nothing")
 {
@@ -730,6 +762,9 @@ TEST_CASE(unknown_bits_refused,
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(refused_after_vcpu_creation, 10, "passes", "-",
+	     "the capability is enabled before the vCPU exists",
+	     "refusing KVM_CAP_X86_DISABLE_EXITS after vCPU creation arrived in 6\\.14 and this kernel is .*, but KVM_ENABLE_CAP\\([A-Z|]+\\) succeeded with a vCPU present");
 TEST_CASE(refused_after_vcpu_creation,
 	  "KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS) on a VM that has a vCPU fails with EINVAL and the vCPU keeps exiting")
 {
@@ -785,6 +820,9 @@ static void vcpu_disable_exits(struct vcpu *vcpu, uint64_t mask)
 		    "expected success, got %s", bits_str(mask), vcpu->id, strerror(-r));
 }
 
+TEST_CONTROL(vcpu_scope_one_of_two, 11, "no_vcpu_scope", "-",
+	     "the per-vCPU probe's EINVAL is taken as support",
+	     "per-vCPU KVM_ENABLE_CAP\\(KVM_CAP_X86_DISABLE_EXITS, HLT\\) on vCPU 0: expected success, got Invalid argument");
 TEST_CASE(vcpu_scope_one_of_two,
 	  "per-vCPU: HLT exits disabled on one of two vCPUs leave the other intercepting every HLT")
 {
@@ -807,6 +845,9 @@ TEST_CASE(vcpu_scope_one_of_two,
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(vcpu_scope_toggle, 11, "no_vcpu_scope", "-",
+	     "the per-vCPU probe's EINVAL is taken as support",
+	     "per-vCPU KVM_ENABLE_CAP\\(KVM_CAP_X86_DISABLE_EXITS, HLT\\) on vCPU 0: expected success, got Invalid argument");
 TEST_CASE(vcpu_scope_toggle,
 	  "per-vCPU: disable, then OVERRIDE alone re-enables all exits, then HLT|OVERRIDE disables again; each round follows")
 {

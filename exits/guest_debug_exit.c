@@ -44,6 +44,9 @@ enum negative_control {
 	NC_WRONG_RIP,                   /* expect RIP at, not past, the instruction */
 };
 TEST_NEGATIVE_CONTROLS("see the negative_control enum in the source");
+/* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
+TEST_CONTROL_PROBE(no_exit_userspace, "exits/guest_debug_exit", "exits_after_skipped_instructions", "-",
+		   "skip KVM_GUESTDBG_EXIT_USERSPACE .* is absent");
 
 struct dbg_shared {
 	uint32_t wake_ticks;
@@ -244,6 +247,9 @@ static void require_exit_userspace(void)
 	test_diag("KVM_GUESTDBG_EXIT_USERSPACE present: %s", why);
 }
 
+TEST_CONTROL(mask_matches_behaviour, 2, "passes no_exit_userspace", "-",
+	     "KVM_CAP_SET_GUEST_DEBUG2 is made to list the flag",
+	     "KVM_CAP_SET_GUEST_DEBUG2 \\(0x[0-9a-f]+\\) lists KVM_GUESTDBG_EXIT_USERSPACE \\(0x4\\), but the flag does nothing");
 TEST_CASE(mask_matches_behaviour,
 	  "KVM_CAP_SET_GUEST_DEBUG2 lists KVM_GUESTDBG_EXIT_USERSPACE only if a HLT with the flag returns to userspace")
 {
@@ -281,6 +287,12 @@ static int64_t expected_hw_reason(const struct skipped_insn *insn)
 	return -1;
 }
 
+TEST_CONTROL(exits_after_skipped_instructions, 1, "no_exit_userspace", "-",
+	     "the flag's cases run although the flag is absent",
+	     "HLT with KVM_GUESTDBG_EXIT_USERSPACE: expected KVM_RUN to return with exit_reason left at KVM_EXIT_UNKNOWN, got KVM_EXIT_IO");
+TEST_CONTROL(exits_after_skipped_instructions, 3, "passes", "-",
+	     "RIP is expected at, not past, the instruction",
+	     "HLT: expected RIP already past the instruction \\(0x[0-9a-f]+\\), got 0x[0-9a-f]+");
 TEST_CASE(exits_after_skipped_instructions,
 	  "with KVM_GUESTDBG_EXIT_USERSPACE, HLT, CPUID, RDMSR and WRMSR each return to userspace once, RIP past them")
 {

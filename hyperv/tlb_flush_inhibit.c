@@ -86,6 +86,9 @@ static uint64_t simulate;
 TEST_OPTION("simulate-series", simulate,
 	    "1: emulate the posted semantics in userspace (tests this test, not the kernel)");
 TEST_NEGATIVE_CONTROLS("1-20: feed a verdict a faulty observation; 100: pretend the ioctl works (must fail)");
+/* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
+TEST_CONTROL_PROBE(hyperv, "hyperv/tlb_flush", "space_slow", "--yield-spins 0",
+		   "pass");
 
 /* A test VM (include/hv_inhibit.h) run with this binary's options. */
 static struct inhibit_test *create_test(const struct inhibit_layout *layout)
@@ -714,6 +717,33 @@ static bool judge_control_ran(const char *case_ident)
  */
 #define KICKS_PER_SUSPENSION 2
 
+TEST_CONTROL(suspends_each_call, 1, "any", "-",
+	     "flush completed while its target was inhibited",
+	     "NEGATIVE CONTROL 1 \\(.*\\): .*completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited; expected the caller to stay suspended at the VMCALL");
+TEST_CONTROL(suspends_each_call, 2, "any", "-",
+	     "caller never blocked in KVM",
+	     "NEGATIVE CONTROL 2 \\(.*\\): .*within [0-9]+ ms the call neither completed nor left the vCPU blocked in KVM");
+TEST_CONTROL(suspends_each_call, 3, "any", "-",
+	     "KVM_RUN returned to userspace while suspended",
+	     "NEGATIVE CONTROL 3 \\(.*\\): .*KVM_RUN returned to userspace [0-9]+ time\\(s\\) while the flush was pending");
+TEST_CONTROL(suspends_each_call, 4, "any", "-",
+	     "RIP advanced past the VMCALL",
+	     "NEGATIVE CONTROL 4 \\(.*\\): .*RIP 0x[0-9a-f]+, expected the VMCALL at 0x[0-9a-f]+: a suspended vCPU's hypercall must not be skipped");
+TEST_CONTROL(suspends_each_call, 5, "any", "-",
+	     "RAX written while suspended",
+	     "NEGATIVE CONTROL 5 \\(.*\\): .*RAX 0x[0-9a-f]+, expected the untouched 0x[0-9a-f]+: no result may be written while suspended");
+TEST_CONTROL(suspends_each_call, 6, "any", "-",
+	     "MP state changed while suspended",
+	     "NEGATIVE CONTROL 6 \\(.*\\): .*MP state [0-9]+, expected RUNNABLE \\(0\\): the suspension must not show in the MP state");
+TEST_CONTROL(suspends_each_call, 7, "any", "-",
+	     "flush not completed after the clear",
+	     "NEGATIVE CONTROL 7 \\(.*\\): .*not completed within [0-9]+ ms after the inhibit of vCPU [0-9]+ was cleared");
+TEST_CONTROL(suspends_each_call, 8, "any", "-",
+	     "flush completed with an error status",
+	     "NEGATIVE CONTROL 8 \\(.*\\): .*completed after the inhibit of vCPU [0-9]+ was cleared with status 0x[0-9a-f]+, expected HV_STATUS_SUCCESS");
+TEST_CONTROL(suspends_each_call, 100, "hyperv", "-",
+	     "every inhibit is a no-op",
+	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited; expected the caller to stay suspended at the VMCALL");
 TEST_CASE(suspends_each_call,
 	  "a flush of each kind, slow and fast, aimed at an inhibited vCPU suspends the caller "
 	  "at the VMCALL until the inhibit is cleared", .timeout = 90)
@@ -747,6 +777,12 @@ static const struct hv_flush_spec all_encodings[] = {
 };
 #define NR_ALL_ENCODINGS (sizeof(all_encodings) / sizeof(all_encodings[0]))
 
+TEST_CONTROL(only_targets_matter, 9, "any", "-",
+	     "flush excluding the inhibited vCPU waited",
+	     "NEGATIVE CONTROL 9 \\(.*\\): .*not completed within [0-9]+ ms although its targets exclude the inhibited vCPU");
+TEST_CONTROL(only_targets_matter, 100, "hyperv", "-",
+	     "every inhibit is a no-op",
+	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(only_targets_matter,
 	  "only the target set decides: an excluded inhibited vCPU does not delay a flush, and "
 	  "'all processors' includes the inhibited vCPU and the caller itself", .timeout = 120)
@@ -818,6 +854,18 @@ TEST_CASE(only_targets_matter,
 	inhibit_test_destroy(t);
 }
 
+TEST_CONTROL(selective_wake, 10, "any", "-",
+	     "flusher waiting on B woken by clearing A",
+	     "NEGATIVE CONTROL 10 \\(.*\\): vCPU [0-9]+, suspended waiting on vCPU [0-9]+, re-entered the guest \\([0-9]+ VM exits\\) when vCPU [0-9]+ was cleared");
+TEST_CONTROL(selective_wake, 11, "any", "-",
+	     "flusher on A and B completed while B inhibited",
+	     "NEGATIVE CONTROL 11 \\(.*\\): vCPU [0-9]+ \\(targets [0-9]+ and [0-9]+\\) completed while vCPU [0-9]+ was still inhibited");
+TEST_CONTROL(selective_wake, 12, "any", "-",
+	     "flusher on A and B not woken by clearing A",
+	     "NEGATIVE CONTROL 12 \\(.*\\): vCPU [0-9]+ \\(suspended on vCPU [0-9]+, also targeting inhibited vCPU [0-9]+\\) was not woken to retry");
+TEST_CONTROL(selective_wake, 100, "hyperv", "-",
+	     "every inhibit is a no-op",
+	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(selective_wake,
 	  "clearing one inhibit wakes exactly the flushers waiting on that vCPU, and a flusher "
 	  "that also targets another inhibited vCPU suspends again", .timeout = 60)
@@ -892,6 +940,24 @@ TEST_CASE(selective_wake,
 	inhibit_test_destroy(t);
 }
 
+TEST_CONTROL(events_while_suspended, 13, "any", "-",
+	     "re-entry after a signal ran guest code",
+	     "NEGATIVE CONTROL 13 \\(.*\\): .*re-entering KVM_RUN after signal [0-9]+ ran guest code \\([0-9]+ VM exits\\) although the vCPU is suspended");
+TEST_CONTROL(events_while_suspended, 14, "any", "-",
+	     "interrupt delivered while suspended",
+	     "NEGATIVE CONTROL 14 \\(.*\\): vCPU [0-9]+ ran guest code while suspended: interrupt taken [0-9]+ time\\(s\\)");
+TEST_CONTROL(events_while_suspended, 15, "any", "-",
+	     "interrupt delivered twice",
+	     "NEGATIVE CONTROL 15 \\(.*\\): vCPU [0-9]+ took the interrupt 2 time\\(s\\) after resuming .*expected exactly once");
+TEST_CONTROL(events_while_suspended, 16, "any", "-",
+	     "interrupt delivered after the retried hypercall",
+	     "NEGATIVE CONTROL 16 \\(.*\\): vCPU [0-9]+ took the interrupt at RIP 0x[0-9a-f]+ \\(hypercall done\\), expected at the VMCALL");
+TEST_CONTROL(events_while_suspended, 20, "any", "-",
+	     "interrupt delivered three times where twice is a host quirk",
+	     "NEGATIVE CONTROL 20 \\(.*\\): vCPU [0-9]+ took the interrupt 3 time\\(s\\) after resuming .*expected exactly once");
+TEST_CONTROL(events_while_suspended, 100, "hyperv", "-",
+	     "every inhibit is a no-op",
+	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(events_while_suspended,
 	  "a suspended vCPU returns EINTR on a signal and stays suspended, and takes a pending "
 	  "interrupt exactly once after it resumes, before the retried hypercall", .timeout = 60)
@@ -1130,6 +1196,15 @@ static bool stress_frozen(struct stress_state *st, uint32_t target)
 	return false;
 }
 
+TEST_CONTROL(ordering_stress, 17, "any", "-",
+	     "flush completed while a covering target was inhibited",
+	     "NEGATIVE CONTROL 17 \\(.*\\): vCPU [0-9]+ completed flush #[0-9]+ \\(.*\\) while target\\(s\\) 0x[0-9a-f]+ had been inhibited since before it was issued");
+TEST_CONTROL(ordering_stress, 18, "any", "-",
+	     "flush never completed after its targets were cleared",
+	     "NEGATIVE CONTROL 18 \\(.*\\): lost wakeup: vCPU [0-9]+ flush #[0-9]+ .* not completed [0-9]+ ms after all its targets were clear");
+TEST_CONTROL(ordering_stress, 100, "hyperv", "--duration 1",
+	     "every inhibit is a no-op",
+	     "completed flush #[0-9]+ \\(.*\\) while target\\(s\\) 0x[0-9a-f]+ had been inhibited since before it was issued");
 TEST_CASE(ordering_stress,
 	  "inhibits toggled in random order never let a flush complete while a target is "
 	  "inhibited and never lose a wakeup", .timeout = 60, .stress = true)
@@ -1217,6 +1292,12 @@ static bool flush_suspends(struct inhibit_test *t, uint32_t flusher, uint32_t ta
 	return blocked;
 }
 
+TEST_CONTROL(documented_flags, 19, "any", "-",
+	     "non-zero flags accepted",
+	     "NEGATIVE CONTROL 19 \\(.*\\): KVM_HYPERV_SET_TLB_FLUSH_INHIBIT with flags 0x1 returned 0 \\(success\\); the documented ABI rejects non-zero flags with EINVAL");
+TEST_CONTROL(documented_flags, 100, "hyperv", "-",
+	     "every inhibit is a no-op",
+	     "KVM_HYPERV_SET_TLB_FLUSH_INHIBIT with flags 0x1 returned 0 \\(success\\); the documented ABI rejects non-zero flags with EINVAL");
 TEST_CASE(documented_flags,
 	  "non-zero flags are rejected with EINVAL and change nothing, as the documented ABI says",
 	  .timeout = 60)
@@ -1237,6 +1318,9 @@ TEST_CASE(documented_flags,
 	inhibit_test_destroy(t);
 }
 
+TEST_CONTROL(repeated_and_odd_input, 100, "hyperv", "-",
+	     "every inhibit is a no-op",
+	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(repeated_and_odd_input,
 	  "setting a value twice, non-zero reserved bytes, other inhibit values and an "
 	  "unreadable argument behave coherently", .timeout = 60)

@@ -98,9 +98,9 @@ void test_register_option(struct test_option *opt);
 
 /*
  * --negative-control N (every binary): make check N see the wrong behaviour
- * on purpose, to show that it can fail; lib/tests/negative_controls.txt
- * lists each control with the failure it must produce. A binary describes
- * its controls for -h with TEST_NEGATIVE_CONTROLS("1: ...; 2: ...").
+ * on purpose, to show that it can fail; TEST_CONTROL() below declares each
+ * control with the failure it must produce. A binary describes its controls
+ * for -h with TEST_NEGATIVE_CONTROLS("1: ...; 2: ...").
  */
 extern const char *test_negative_control_help;
 /* True when --negative-control selects `which`: says once in the output that
@@ -114,6 +114,57 @@ extern bool test_negative_control_active;
 	{                                                                     \
 		test_negative_control_help = (text);                          \
 	}
+
+/*
+ * Each negative control is declared next to the case it breaks, with the
+ * failure it must produce there:
+ *
+ *   TEST_CONTROL(hlt_disabled, NC_HLT_WITHOUT_CAP, "passes", "-",
+ *                "the \"disabled\" VM never enables the capability",
+ *                "HLT exits are disabled, so halt_exits should not move");
+ *
+ * Run as `-t CASE --negative-control N ARGS` ("-" for no ARGS), the case
+ * must be reported "not ok", print a "# " diagnostic matching the extended
+ * regex, and the binary must exit 1. NEEDS says where that is observable,
+ * words that must all hold: "any" (every host with a usable KVM), "passes"
+ * (wherever the case passes without the control), or the name of a probe.
+ * A probe runs one case once and states what it must show:
+ *
+ *   TEST_CONTROL_PROBE(hyperv, "hyperv/tlb_flush", "space_slow", "--yield-spins 0", "pass");
+ *
+ * ("pass", "skip REGEX": it skips with a matching reason, "pass-without
+ * REGEX": it passes with no "# " diagnostic matching). --list-controls prints
+ * the declarations (lib/tests/check_negative_controls.sh reads them from
+ * every binary):
+ *   probe NAME | BINARY | CASE | ARGS | EXPECT
+ *   CASE | N | ARGS | NEEDS | WHAT | REGEX
+ */
+struct test_control {
+	const char *case_ident;
+	uint64_t number;
+	const char *needs, *args, *what, *fails_with;
+	const char *probe_binary;       /* set for a probe: case_ident is its case */
+	const char *probe_name;
+	int line;
+};
+void test_register_control(struct test_control *c);
+#define __TEST_CONTROL_REGISTER(var, ...) __TEST_CONTROL_REGISTER_(var, __VA_ARGS__)
+#define __TEST_CONTROL_REGISTER_(var, ...)                                      \
+	static struct test_control var = { __VA_ARGS__, .line = __LINE__ };   \
+	__attribute__((constructor)) static void var##_register(void)         \
+	{                                                                     \
+		test_register_control(&var);                                  \
+	}
+#define __TEST_CONTROL_VAR(a, b) __TEST_CONTROL_VAR2(a, b)
+#define __TEST_CONTROL_VAR2(a, b) test_control_##a##_##b
+#define TEST_CONTROL(case_id, n, needs_words, extra_args, what_it_breaks, regex)  \
+	__TEST_CONTROL_REGISTER(__TEST_CONTROL_VAR(case_id, __LINE__),         \
+		.case_ident = #case_id, .number = (n), .needs = (needs_words),  \
+		.args = (extra_args), .what = (what_it_breaks), .fails_with = (regex))
+#define TEST_CONTROL_PROBE(name, binary, case_id, extra_args, expect)         \
+	__TEST_CONTROL_REGISTER(__TEST_CONTROL_VAR(probe_##name, __LINE__),    \
+		.probe_name = #name, .probe_binary = (binary), .case_ident = (case_id), \
+		.args = (extra_args), .needs = (expect))
 
 /* Binaries that do not use /dev/kvm (unit tests of the host-side library)
  * say so; all others get a whole-binary skip when /dev/kvm is unusable. */

@@ -24,6 +24,7 @@
 
 #define MAX_CASES   256
 #define MAX_OPTIONS 32
+#define MAX_CONTROLS 64
 #define REASON_LEN  512
 #define HANG_REPORT_VCPUS 64
 /*
@@ -44,6 +45,8 @@ static struct test_case *cases[MAX_CASES];
 static int nr_cases;
 static struct test_option *options[MAX_OPTIONS];
 static int nr_options;
+static struct test_control *controls[MAX_CONTROLS];
+static int nr_controls;
 
 /*
  * State the child shares with the parent: the verdict and its reason, and
@@ -87,6 +90,47 @@ bool test_negative_control(uint64_t which)
 			  which);
 	test_negative_control_active = true;
 	return true;
+}
+
+void test_register_control(struct test_control *c)
+{
+	int i;
+
+	if (nr_controls == MAX_CONTROLS) {
+		fprintf(stderr, "too many negative controls (max %d)\n", MAX_CONTROLS);
+		exit(KSFT_USAGE);
+	}
+	/* In source order, as the cases. */
+	for (i = nr_controls; i > 0 && controls[i - 1]->line > c->line; i--)
+		controls[i] = controls[i - 1];
+	controls[i] = c;
+	nr_controls++;
+}
+
+static struct test_case *find_case(const char *name);
+
+/* The declarations, for the checker; a control naming no case is an error. */
+static int list_controls(const char *prog)
+{
+	int i;
+
+	for (i = 0; i < nr_controls; i++) {
+		const struct test_control *c = controls[i];
+
+		if (c->probe_name) {
+			printf("probe %s | %s | %s | %s | %s\n", c->probe_name, c->probe_binary,
+			       c->case_ident, c->args, c->needs);
+			continue;
+		}
+		if (!find_case(c->case_ident)) {
+			fprintf(stderr, "%s: negative control %" PRIu64 " names no case '%s'\n", prog,
+				c->number, c->case_ident);
+			return KSFT_USAGE;
+		}
+		printf("%s | %" PRIu64 " | %s | %s | %s | %s\n", c->case_ident, c->number, c->args,
+		       c->needs, c->what, c->fails_with);
+	}
+	return KSFT_PASS;
 }
 
 void test_register_option(struct test_option *opt)
@@ -255,7 +299,7 @@ static void usage(FILE *out, const char *prog)
 	int i;
 
 	fprintf(out, "usage: %s [-l] [-t NAME] [-v] [--seed N] [--duration S] [--iterations N] [--time-limit]%s",
-		prog, test_negative_control_help ? " [--negative-control N]" : "");
+		prog, test_negative_control_help ? " [--negative-control N] [--list-controls]" : "");
 	for (i = 0; i < nr_options; i++)
 		fprintf(out, " [--%s N]", options[i]->name);
 	fprintf(out, "\n");
@@ -270,7 +314,9 @@ static void usage(FILE *out, const char *prog)
 		     "  --time-limit    print this run's worst-case seconds and exit\n");
 	if (test_negative_control_help)
 		fprintf(out, "  --negative-control N  make a check fail on purpose (validation of the\n"
-			     "                  test itself): %s\n", test_negative_control_help);
+			     "                  test itself): %s\n"
+			     "  --list-controls each control with its case and the failure it must produce\n",
+			test_negative_control_help);
 	for (i = 0; i < nr_options; i++)
 		fprintf(out, "  --%-14s %s (default %" PRIu64 ")\n", options[i]->name,
 			options[i]->help, *options[i]->value);
@@ -597,19 +643,20 @@ static void kick_handler(int sig) { (void)sig; }
 int main(int argc, char **argv)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_ITERATIONS, OPT_TIME_LIMIT, OPT_NEGATIVE_CONTROL,
-	       OPT_EXTRA };
+	       OPT_LIST_CONTROLS, OPT_EXTRA };
 	struct option longopts[8 + MAX_OPTIONS] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "iterations", required_argument, NULL, OPT_ITERATIONS },
 		{ "time-limit", no_argument, NULL, OPT_TIME_LIMIT },
 		{ "negative-control", required_argument, NULL, OPT_NEGATIVE_CONTROL },
+		{ "list-controls", no_argument, NULL, OPT_LIST_CONTROLS },
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct test_case *selected[MAX_CASES];
-	int nr_selected = 0, i, opt, nr_base = 6;
+	int nr_selected = 0, i, opt, nr_base = 7;
 	int passed = 0, failed = 0, skipped = 0;
-	bool list = false, time_limit = false, seed_given = false;
+	bool list = false, list_ctl = false, time_limit = false, seed_given = false;
 	const char *prog = argv[0];
 
 	for (i = 0; i < nr_options; i++)
@@ -654,6 +701,9 @@ int main(int argc, char **argv)
 		case OPT_NEGATIVE_CONTROL:
 			test_opts.negative_control = parse_u64(prog, "negative-control", optarg);
 			break;
+		case OPT_LIST_CONTROLS:
+			list_ctl = true;
+			break;
 		case ':':
 			usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
 		case '?':
@@ -678,6 +728,8 @@ int main(int argc, char **argv)
 		nr_selected = nr_cases;
 	}
 
+	if (list_ctl)
+		return list_controls(prog);
 	if (list) {
 		for (i = 0; i < nr_selected; i++)
 			printf("%s\t%u\t%s\n", selected[i]->ident, case_time_limit(selected[i]),

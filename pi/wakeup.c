@@ -145,6 +145,9 @@ TEST_OPTION("max-delay-us", max_delay_us, "longest random delay before a send");
 TEST_OPTION("halters", nr_halters_opt, "halting vCPUs per case (1-4)");
 TEST_OPTION("kick-percent", kick_percent, "migrations that also signal the thread out of KVM_RUN");
 TEST_NEGATIVE_CONTROLS("1-5, see the file header");
+/* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
+TEST_CONTROL_PROBE(no_interrupt_quirks, "pi/wakeup", "if0_nmi", "-",
+		   "pass-without ^# host profile: .*; quirks of .*(interrupts delivered twice|HLT returning with no handler run)");
 
 enum latency_kind { LAT_IPI, LAT_MSI, LAT_NMI, LAT_TIMER, NR_LAT };
 static const char *const latency_names[NR_LAT] = {
@@ -1232,6 +1235,9 @@ static void run_scenario(const struct scenario *sc)
 #define IPI_PATHS   (PATH_BIT(PATH_IPI_PHYSICAL) | PATH_BIT(PATH_IPI_LOGICAL))
 #define MSI_PATHS   (PATH_BIT(PATH_MSI) | PATH_BIT(PATH_IRQFD))
 
+TEST_CONTROL(ipi_xapic_migrate, 1, "passes", "--duration 1",
+	     "the sender forgets one IPI",
+	     "lost wakeup: vCPU [0-9]+ did not handle IPI \\((physical|logical)\\) #[0-9]+ within [0-9]+ ms");
 TEST_CASE(ipi_xapic_migrate, "xAPIC IPIs (physical and logical) wake halted vCPUs whose threads "
 	  "migrate between CPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
@@ -1255,6 +1261,12 @@ TEST_CASE(ipi_preempted, "IPIs wake halted vCPUs whose threads are preempted by 
 					 .compete = true, .poll = HALT_POLL_OFF });
 }
 
+TEST_CONTROL(msi_fixed, 1, "passes", "--duration 1",
+	     "the host forgets one MSI",
+	     "lost wakeup: vCPU [0-9]+ did not handle MSI \\((KVM_SIGNAL_MSI|irqfd)\\) #[0-9]+ within [0-9]+ ms");
+TEST_CONTROL(msi_fixed, 3, "passes no_interrupt_quirks", "--duration 1",
+	     "one wake is not accounted by its handler",
+	     "vCPU [0-9]+: HLT #[0-9]+ returned although no interrupt, NMI or timer handler ran \\(a wake without cause");
 TEST_CASE(msi_fixed, "MSIs from KVM_SIGNAL_MSI and irqfd wake halted vCPUs",
 	  .timeout = CASE_TIMEOUT_S, .stress = true)
 {
@@ -1268,6 +1280,9 @@ TEST_CASE(msi_migrate, "MSIs from KVM_SIGNAL_MSI and irqfd wake halted vCPUs who
 					 .migrate = true });
 }
 
+TEST_CONTROL(timer_oneshot_migrate, 1, "passes", "--duration 1",
+	     "a halter forgets to arm its timer",
+	     "lost wakeup: vCPU [0-9]+ did not handle LAPIC timer \\(one-shot\\) #[0-9]+ within [0-9]+ ms");
 TEST_CASE(timer_oneshot_migrate, "the one-shot LAPIC timer wakes halted vCPUs whose threads "
 	  "migrate between CPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
@@ -1284,6 +1299,9 @@ TEST_CASE(timer_tsc_deadline_migrate, "the TSC-deadline LAPIC timer wakes halted
 					 .x2apic = true, .migrate = true });
 }
 
+TEST_CONTROL(ipi_poll_off, 4, "passes", "--duration 1",
+	     "the guest miscounts its HLTs by one",
+	     "vCPU [0-9]+: KVM halt_exits grew by [0-9]+, expected one per guest HLT: [0-9]+");
 TEST_CASE(ipi_poll_off, "with halt-polling off, IPIs wake migrating halted vCPUs and KVM "
 	  "never polls", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
@@ -1312,6 +1330,12 @@ TEST_CASE(msi_poll_large, "with a large halt-polling window, MSIs wake migrating
 					 .migrate = true, .poll = HALT_POLL_WINDOW });
 }
 
+TEST_CONTROL(if0_nmi, 2, "passes", "-",
+	     "the IF=0 halter halts with IF=1",
+	     "vCPU [0-9]+: a fixed interrupt was delivered while halted with IF=0");
+TEST_CONTROL(if0_nmi, 5, "passes no_interrupt_quirks", "-",
+	     "a second fixed vector is sent while IF=0",
+	     "expected the pending fixed interrupt to be delivered exactly once after STI, got 2 deliveries|vector 0x[0-9a-f]+ still pending/in service after its delivery");
 TEST_CASE(if0_nmi, "a vCPU halted with IF=0 ignores a fixed IPI, wakes for an NMI and takes "
 	  "the IPI exactly once after STI", .timeout = CASE_TIMEOUT_S, .stress = true)
 {

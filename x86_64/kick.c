@@ -324,6 +324,9 @@ static void stop_spinner(struct vcpu_runner *r, struct kick_shared *s)
 
 /* ---- 1, 2: signals ---- */
 
+TEST_CONTROL(spin_signal, 1, "passes", "-",
+	     "the host resets the vCPU to its entry point while it is out",
+	     "guest \\(vCPU 0\\): counter in memory is [0-9]+, the guest's register copy [0-9]+: guest state changed while the vCPU was out of KVM_RUN");
 TEST_CASE(spin_signal, "a signal takes a spinning vCPU out of KVM_RUN with EINTR and "
 	  "KVM_EXIT_INTR, and it resumes where it stopped")
 {
@@ -356,6 +359,9 @@ TEST_CASE(spin_signal, "a signal takes a spinning vCPU out of KVM_RUN with EINTR
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(halt_signal, 2, "passes", "-",
+	     "an interrupt is queued while the halted vCPU is out",
+	     "re-entered halted vCPU left KVM_RUN within [0-9]+ ms without an interrupt being sent");
 TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with EINTR and "
 	  "KVM_EXIT_INTR, and on re-entry it stays halted until an interrupt")
 {
@@ -493,6 +499,9 @@ static void kick_unstarted(uint32_t state, const char *name)
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(unstarted_signal, 11, "passes", "-",
+	     "the immediate exit is expected in signal_exits too",
+	     "UNINITIALIZED \\(an AP never started\\): signal_exits grew by 3, expected 4");
 TEST_CASE(unstarted_signal, "a signal takes a vCPU waiting for INIT/SIPI out of KVM_RUN with EINTR "
 	  "and KVM_EXIT_INTR, counted in signal_exits; it keeps waiting and its state is intact")
 {
@@ -529,6 +538,9 @@ static void immediate_exit_run(struct vcpu_runner *r, struct kick_shared *s, con
 		    PRIu64 ", rip 0x%llx -> 0x%llx)", what, counter, s->counter, before.rip, after.rip);
 }
 
+TEST_CONTROL(immediate_exit, 3, "passes", "-",
+	     "immediate_exit is left 0",
+	     "KVM_RUN with immediate_exit = 1 did not return within [0-9]+ ms; the guest ran");
 TEST_CASE(immediate_exit, "KVM_RUN with immediate_exit set returns EINTR without running "
 	  "guest code")
 {
@@ -583,6 +595,9 @@ static void immediate_exit_after_io(struct vcpu *vcpu, const char *what)
 		    ret ? strerrorname_np(-ret) : "success");
 }
 
+TEST_CONTROL(immediate_exit_completes_io, 4, "passes", "-",
+	     "the immediate-exit KVM_RUN after the I/O exit is left out",
+	     "after the immediate exit RIP is 0x[0-9a-f]+.*: the pending (OUT|IN) was not completed");
 TEST_CASE(immediate_exit_completes_io, "immediate_exit completes a pending OUT and IN before "
 	  "returning EINTR, and runs no further guest code")
 {
@@ -648,6 +663,9 @@ TEST_CASE(immediate_exit_completes_io, "immediate_exit completes a pending OUT a
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(handler_sets_immediate_exit, 5, "passes", "-",
+	     "the signal handler only counts, it does not set immediate_exit",
+	     "the kick that landed outside KVM_RUN was lost: the next KVM_RUN entered the guest and did not return within [0-9]+ ms");
 TEST_CASE(handler_sets_immediate_exit, "a kick landing outside KVM_RUN is not lost when the "
 	  "signal handler sets immediate_exit")
 {
@@ -720,6 +738,9 @@ static void finish_spinner(struct vcpu_runner *r, struct kick_shared *s)
 	vcpu_runner_stop(r);
 }
 
+TEST_CONTROL(mask_kick_inside_run, 6, "passes", "-",
+	     "the thread blocks the kick without a KVM signal mask",
+	     "vCPU 0 did not leave KVM_RUN within [0-9]+ ms of a kick");
 TEST_CASE(mask_kick_inside_run, "with KVM_SET_SIGNAL_MASK a kick blocked in the thread still "
 	  "ends KVM_RUN, and stays pending for the VMM to take")
 {
@@ -772,6 +793,9 @@ TEST_CASE(mask_kick_outside_run, "with KVM_SET_SIGNAL_MASK a kick sent outside K
 	vm_destroy(vm);
 }
 
+TEST_CONTROL(mask_bad_len, 7, "passes", "-",
+	     "the correct sigset size is among the \"bad\" lengths",
+	     "KVM_SET_SIGNAL_MASK with len 8: expected EINVAL, got success");
 TEST_CASE(mask_bad_len, "KVM_SET_SIGNAL_MASK rejects a len other than the kernel's sigset size "
 	  "with EINVAL and unreadable memory with EFAULT")
 {
@@ -845,6 +869,9 @@ TEST_CASE(mask_removed, "after KVM_SET_SIGNAL_MASK(NULL) a kick blocked in the t
 
 /* ---- 5: the signal_exits statistic ---- */
 
+TEST_CONTROL(signal_exits_stat, 8, "passes", "-",
+	     "one signal exit too many is expected",
+	     "spinning vCPU: signal_exits rose by [0-9]+, expected [0-9]+ \\(one per kick");
 TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit, from guest "
 	  "mode and from HLT, and not immediate exits")
 {
@@ -1175,6 +1202,12 @@ static void stress_report(struct stress *st, const struct stress_run *run)
 	latency_samples_free(&all);
 }
 
+TEST_CONTROL(stress, 9, "passes", "--duration 3 --iterations 100",
+	     "vCPU 0's thread blocks kicks without the KVM signal mask",
+	     "vCPU 0: a kick to a (spinning vCPU|vCPU halted in KVM_RUN|vCPU thread outside KVM_RUN) sent [0-9]+ ms ago has not ended KVM_RUN");
+TEST_CONTROL(stress, 10, "passes", "--duration 3 --iterations 100",
+	     "vCPU 0's guest stops making progress",
+	     "vCPU 0 \\((halting|spinning)\\) made no guest progress in [0-9]+ ms");
 TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly one KVM_RUN "
 	  "with EINTR within the bound, and the guests keep making progress",
 	  .timeout = 60, .stress = true)

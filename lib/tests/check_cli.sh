@@ -39,6 +39,10 @@ listed_cases() { rc_is 0 && [ "$(lines out)" = "$("$bin" -l | wc -l | tr -d ' ')
 check "-l lists one line per case" listed_cases
 run "$bin" --time-limit
 check "--time-limit prints a number of seconds" grep -Eqx '[0-9]+' "$tmp/out"
+# Negative controls are declared in the binaries; listing them needs no KVM.
+run "$build/x86_64/kick" --list-controls
+check "--list-controls: each control with its case, number, needs and failure" \
+	grep -Eq '^spin_signal \| 1 \| - \| passes \| .+ \| .+' "$tmp/out"
 
 # /dev/kvm is replaced in a private mount namespace, so these hold on
 # machines with and without a KVM: a missing node, and a node this user may

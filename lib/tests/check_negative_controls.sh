@@ -1,32 +1,29 @@
 #!/bin/sh
-# The test of the tests: every negative control in the table must make its
-# case fail, with the diagnostic the table names.
+# The test of the tests: every negative control a binary declares
+# (TEST_CONTROL in include/ktest.h, listed by --list-controls) must make its
+# case fail, with the diagnostic it names.
 #
-#   check_negative_controls.sh [-f TABLE] [DIR] [collection/binary...]
+#   check_negative_controls.sh [DIR] [collection/binary...]
 #
 # DIR holds the test binaries as collection/binary (a build directory or an
 # installed suite; default: this script's directory when it is an installed
-# suite, else ../../build). TABLE defaults to negative_controls.txt next to
-# this script (its header describes the format). A selection limits the rows
-# to those binaries.
+# suite, else ../../build). A selection limits the rows to those binaries.
 #
-# For each row whose requirements this host meets (probed by running cases
-# without a control, see the table) the targeted case is run alone with
+# For each control whose requirements this host meets (probed by running
+# cases without a control, TEST_CONTROL_PROBE) the targeted case is run alone with
 # --negative-control N; it passes when the case is reported "not ok", a
 # diagnostic line matches the row's regex and the binary exits 1. Rows the
 # host cannot show are reported as skipped with the reason, never as passed.
 # Output: TAP, then "N passed, N failed, N skipped". Exit status: 0 when no
-# row failed, 1 otherwise, 2 on bad usage or a malformed table.
+# row failed, 1 otherwise, 2 on bad usage or a malformed declaration.
 #
 # POSIX sh: runs from a build tree and inside the VM runner's busybox.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-table=$here/negative_controls.txt
-usage() { echo "usage: check_negative_controls.sh [-f TABLE] [DIR] [collection/binary...]" >&2; exit 2; }
+usage() { echo "usage: check_negative_controls.sh [DIR] [collection/binary...]" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	-f) [ $# -ge 2 ] || usage; table=$2; shift 2 ;;
 	-h|--help) usage ;;
 	-*) echo "check_negative_controls.sh: unknown option '$1'" >&2; exit 2 ;;
 	*) break ;;
@@ -39,13 +36,36 @@ if [ -z "$dir" ]; then
 	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
 fi
 [ -d "$dir" ] || { echo "check_negative_controls.sh: no test directory '$dir'" >&2; exit 2; }
-[ -f "$table" ] || { echo "check_negative_controls.sh: no table '$table'" >&2; exit 2; }
 # The VM runner passes the suite's "-- ARGS" along: the rows bring their own.
 selection=" "
 while [ $# -gt 0 ] && [ "$1" != -- ]; do selection="$selection$1 "; shift; done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/negctl.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# The table, from the binaries' own declarations:
+#   probe NAME | BINARY | CASE | ARGS | EXPECT
+#   BINARY | CASE | CONTROL | ARGS | NEEDS | WHAT | REGEX
+table=$tmp/table
+: >"$table"
+if [ -f "$dir/kselftest-list.txt" ]; then
+	binaries=$(sed -e 's#:#/#' "$dir/kselftest-list.txt")
+else
+	binaries=
+	for c in x86_64 hyperv pi exits; do
+		for b in "$dir/$c"/*; do
+			[ -f "$b" ] && [ -x "$b" ] && binaries="$binaries $c/${b##*/}"
+		done
+	done
+fi
+for b in $binaries; do
+	if ! "$dir/$b" --list-controls >"$tmp/list" 2>"$tmp/list.err"; then
+		echo "check_negative_controls.sh: $b --list-controls failed: $(cat "$tmp/list.err")" >&2
+		exit 2
+	fi
+	grep '^probe ' "$tmp/list" >>"$table"
+	grep -v '^probe ' "$tmp/list" | sed "s#^#$b | #" >>"$table"
+done
 
 trim() { printf '%s' "$1" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'; }
 selected() { [ "$selection" = " " ] || case $selection in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -111,7 +131,7 @@ need() {
 		esac ;;
 	esac
 	def=$(probe_def "$word")
-	[ -n "$def" ] || { echo "unknown requirement '$word' (no probe line in the table)"; return 2; }
+	[ -n "$def" ] || { echo "unknown requirement '$word' (no TEST_CONTROL_PROBE of that name)"; return 2; }
 	pbin=$(trim "$(echo "$def" | cut -d'|' -f1)")
 	pcase=$(trim "$(echo "$def" | cut -d'|' -f2)")
 	pargs=$(trim "$(echo "$def" | cut -d'|' -f3)")
@@ -148,7 +168,7 @@ done <"$tmp/rows"
 total=$(wc -l <"$tmp/selected" | tr -d ' ')
 
 echo "TAP version 13"
-echo "# host: $(uname -n), kernel: $(uname -r), table: $table"
+echo "# host: $(uname -n), kernel: $(uname -r), controls declared by the binaries in $dir"
 echo "1..$total"
 n=0; passed=0; failed=0; skipped=0; start_all=$(date +%s)
 while IFS= read -r row; do
@@ -165,7 +185,7 @@ while IFS= read -r row; do
 	case $nc in ''|*[!0-9]*) nc=bad ;; esac
 	if [ -z "$case_" ] || [ "$nc" = bad ] || [ -z "$needs" ] || [ -z "$re" ]; then
 		echo "not ok $n $name"
-		echo "# malformed table row: $row"
+		echo "# malformed control declaration: $row"
 		failed=$((failed + 1)); continue
 	fi
 
@@ -195,7 +215,7 @@ while IFS= read -r row; do
 			echo "ok $n $name # SKIP the control run skips: ${r#skip }"
 			skipped=$((skipped + 1)); continue
 		fi
-		problem="the control run skipped (${r#skip }), but the table says any host shows it" ;;
+		problem="the control run skipped (${r#skip }), but it is declared observable on any host" ;;
 	pass) problem="the control did NOT make the case fail" ;;
 	esac
 	if [ -z "$problem" ] && ! grep -E '^#' "$tmp/out" | grep -Eq -- "$re"; then

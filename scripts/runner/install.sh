@@ -27,8 +27,7 @@ done
 cp "$here/run_tests.sh" "$dest/run_tests.sh"
 # The self-tests that need a KVM (check_kvm.sh), so they can run where the
 # suite runs, e.g. in the VM runner.
-for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh \
-	negative_controls.txt tap.sh; do
+for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh tap.sh; do
 	cp "$here/../../lib/tests/$f" "$dest/"
 done
 mkdir -p "$dest/lib/tests"

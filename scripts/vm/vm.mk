@@ -29,7 +29,7 @@ vm_selftest: vm_deps
 
 .PHONY: vm_deps vm_run_tests matrix vm_selftest
 
-# The negative controls (lib/tests/negative_controls.txt) in a VM, where the
+# The negative controls (TEST_CONTROL declarations, --list-controls) in a VM, where the
 # Hyper-V and nested rows can fail as they must:
 #   make vm_negative_controls [KERNEL=sid] [TESTS="hyperv/tlb_flush ..."] [VM_FLAGS=...]
 vm_negative_controls: vm_deps
