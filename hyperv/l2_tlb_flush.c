@@ -167,11 +167,7 @@ static void l2_flush_forms(struct l2_shared *s)
 
 	for (call = 0; call < HV_FLUSH_NR_CALLS; call++)
 		for (fast = 0; fast < 2; fast++) {
-			struct hv_flush_spec spec = {
-				.call = call, .fast = fast,
-				.targets = hv_flush_call_is_ex(call) ? HV_TARGETS_SET_ALL
-								     : HV_TARGETS_ALL_FLAG,
-			};
+			struct hv_flush_spec spec = hv_flush_spec_all(call, fast);
 
 			r->l2_results[call * 2 + fast] = l2_flush(s, &spec, BITL(0));
 		}

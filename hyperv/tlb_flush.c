@@ -872,11 +872,7 @@ static void guest_enforce(void *arg)
 	hyperv_enable_hypercalls();
 	for (call = 0; call < HV_FLUSH_NR_CALLS; call++)
 		for (fast = 0; fast < 2; fast++) {
-			struct hv_flush_spec spec = {
-				.call = call, .fast = fast,
-				.targets = hv_flush_call_is_ex(call) ? HV_TARGETS_SET_ALL
-								     : HV_TARGETS_ALL_FLAG,
-			};
+			struct hv_flush_spec spec = hv_flush_spec_all(call, fast);
 
 			/* Any GVA: only the status matters. */
 			hv_flush_spec_add_gva(&spec, TEST_GVA, 0);

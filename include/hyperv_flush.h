@@ -73,6 +73,16 @@ static inline bool hv_flush_call_is_list(enum hv_flush_call call)
 }
 
 /* Reps a successful call reports completed: its GVA entries (List calls). */
+/* "All processors" in the form the call takes: the flag for the non-Ex
+ * calls, HV_GENERIC_SET_ALL for the Ex ones. No GVAs yet. */
+static inline struct hv_flush_spec hv_flush_spec_all(enum hv_flush_call call, bool fast)
+{
+	return (struct hv_flush_spec){
+		.call = call, .fast = fast,
+		.targets = hv_flush_call_is_ex(call) ? HV_TARGETS_SET_ALL : HV_TARGETS_ALL_FLAG,
+	};
+}
+
 static inline uint32_t hv_flush_spec_reps(const struct hv_flush_spec *spec)
 {
 	return hv_flush_call_is_list(spec->call) ? spec->nr_gvas : 0;
