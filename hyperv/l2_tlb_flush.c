@@ -11,11 +11,13 @@
  * L2 and VM_ID/VP_ID targeting).
  * Numbers: docs/interfaces.md section 4 (Hyper-V PV TLB flush, L2 flush).
  *
- * L1 here is a small hypervisor (lib/svm, lib/vmx) whose L2 runs ordinary
- * test functions. A failure means an L1 hypervisor such as Hyper-V's own
- * nested setup gets spurious VMMCALL/VMCALL exits, misses the "trap after
- * flush" it asked for, or - worst - its L2 keeps a stale translation after a
- * flush that KVM claimed to perform, or a flush leaks into another L2 VM.
+ * L1 here is a small enlightened hypervisor (lib/hv_nested, on nested SVM or
+ * on nested VMX with eVMCS) whose L2 runs ordinary test functions; each
+ * scenario is one function, run on each vendor by the table of cases at the
+ * end. A failure means an L1 hypervisor such as Hyper-V's own nested setup
+ * gets spurious VMMCALL/VMCALL exits, misses the "trap after flush" it asked
+ * for, or - worst - its L2 keeps a stale translation after a flush that KVM
+ * claimed to perform, or a flush leaks into another L2 VM.
  *
  * Observability: the stale-read method (lib/tlbcheck) runs inside the L2s.
  * Under TCG every VM exit flushes the emulated TLB, so a target that was
@@ -45,13 +47,12 @@
  * none); they run on Intel hosts with KVM_CAP_HYPERV_ENLIGHTENED_VMCS.
  */
 #include "cpuid.h"
+#include "hv_nested.h"
 #include "hyperv_flush.h"
 #include "probe.h"
 #include "stats.h"
-#include "svm.h"
 #include "threads.h"
 #include "tlbcheck.h"
-#include "vmx.h"
 
 #define NR_L1           2               /* vCPU 0 runs the sender L2, vCPU 1 the worker L2 */
 #define SENDER          0
@@ -117,19 +118,13 @@ struct l1_cfg {
 };
 
 struct l1_result {
-	uint64_t vmmcall_exits;
-	uint64_t first_vmmcall_rip, first_vmmcall_rcx;
-	uint64_t trap_exits;
-	uint64_t trap_info1, trap_info2, trap_rip, trap_rax;
+	struct hv_nested_l1_log log;    /* L2's exits to L1 */
 	uint64_t l2_results[NR_FLUSH_FORMS + 1];
 };
 
 struct l2_shared {
 	struct tlbcheck *tc;
-	bool use_vmx;
-	struct svm_vcpu *svm[NR_L1 + 2];
-	struct vmx_vcpu *vmx[NR_L1 + 2];
-	struct hv_vp_assist_page *assist[NR_L1 + 2];
+	struct hv_nested_l1 *l1[NR_L1 + 2];
 	struct hv_partition_assist_page *pa;
 	void *input[NR_L1 + 2];
 	struct l1_cfg cfg[NR_L1 + 2];
@@ -309,137 +304,28 @@ static void l2_main(void *arg)
 
 /* ---- L1 ---- */
 
-static bool handle_vmmcall(struct l2_shared *s, struct l1_result *r, uint64_t rip, uint64_t rcx)
+/* This vCPU's VMCB/eVMCS for l2_main with its enlightenments (VM_ID, VP_ID, ...). */
+static void l1_init_l2(struct l2_shared *s, uint32_t id)
 {
-	if (!r->vmmcall_exits++) {
-		r->first_vmmcall_rip = rip;
-		r->first_vmmcall_rcx = rcx;
-	}
-	return true;
-}
+	const struct l1_cfg *cfg = &s->cfg[id];
+	const struct hv_nested_enlightenments enl = {
+		.vm_id = cfg->vm_id, .vp_id = cfg->vp_id, .nested_flush_hypercall = cfg->nested_flush,
+		.partition_assist_gpa = guest_gpa(s->pa),
+	};
 
-/* VMCB for l2_main with this vCPU's enlightenments (VM_ID, VP_ID, ...). */
-static void l1_svm_setup(struct l2_shared *s, uint32_t id)
-{
-	struct svm_vcpu *svm = s->svm[id];
-	struct l1_cfg *cfg = &s->cfg[id];
-	struct hv_vmcb_enlightenments *enl;
-
-	svm_enable(svm);
-	svm_init_vmcb(svm, l2_main, s);
-	enl = svm_hv_enlightenments(svm->vmcb);
-	enl->control = cfg->nested_flush ? HV_VMCB_ENL_NESTED_FLUSH_HYPERCALL : 0;
-	enl->hv_vp_id = cfg->vp_id;
-	enl->hv_vm_id = cfg->vm_id;
-	enl->partition_assist_page = guest_gpa(s->pa);
-}
-
-static void l1_svm(struct l2_shared *s, uint32_t id)
-{
-	struct svm_vcpu *svm = s->svm[id];
-	struct l1_result *r = &s->res[id];
-	uint64_t exit;
-
-	l1_svm_setup(s, id);
-	for (;;) {
-		exit = svm_run(svm);
-		switch (exit) {
-		case SVM_EXIT_HLT:
-			return;
-		case SVM_EXIT_VMMCALL:
-			handle_vmmcall(s, r, svm->vmcb->save.rip, svm->l2.rcx);
-			svm->vmcb->save.rax = L1_VMMCALL_RESULT;
-			svm_skip(svm, VMMCALL_LEN);
-			break;
-		case HV_SVM_EXITCODE_ENL:
-			if (!r->trap_exits++) {
-				r->trap_info1 = svm->vmcb->control.exit_info_1;
-				r->trap_info2 = svm->vmcb->control.exit_info_2;
-				r->trap_rip = svm->vmcb->save.rip;
-				r->trap_rax = svm->vmcb->save.rax;
-			}
-			break;          /* resume where L2 is: KVM advanced RIP */
-		default:
-			GUEST_FAIL("L1 (vCPU %u): unexpected %s, exit code 0x%llx, info 0x%llx/0x%llx, "
-				   "L2 rip 0x%llx", id, svm_exit_name(exit), (unsigned long long)exit,
-				   (unsigned long long)svm->vmcb->control.exit_info_1,
-				   (unsigned long long)svm->vmcb->control.exit_info_2,
-				   (unsigned long long)svm->vmcb->save.rip);
-		}
-	}
-}
-
-/* eVMCS for l2_main with this vCPU's enlightenments. */
-static void l1_vmx_setup(struct l2_shared *s, uint32_t id)
-{
-	struct vmx_vcpu *vmx = s->vmx[id];
-	struct l1_cfg *cfg = &s->cfg[id];
-	struct hv_evmcs *evmcs;
-
-	vmx_enable(vmx);
-	vmx_init_evmcs(vmx, l2_main, s, s->assist[id]);
-	evmcs = vmx->evmcs;
-	evmcs->hv_enlightenments_control = cfg->nested_flush ? HV_EVMCS_ENL_NESTED_FLUSH_HYPERCALL : 0;
-	evmcs->hv_vp_id = cfg->vp_id;
-	evmcs->hv_vm_id = cfg->vm_id;
-	evmcs->partition_assist_page = guest_gpa(s->pa);
-}
-
-static void l1_vmx(struct l2_shared *s, uint32_t id)
-{
-	struct vmx_vcpu *vmx = s->vmx[id];
-	struct l1_result *r = &s->res[id];
-	struct hv_evmcs *evmcs;
-	uint32_t reason;
-
-	l1_vmx_setup(s, id);
-	evmcs = vmx->evmcs;
-	for (;;) {
-		reason = vmx_run(vmx);
-		switch (reason) {
-		case VMX_EXIT_HLT:
-			return;
-		case VMX_EXIT_VMCALL:
-			handle_vmmcall(s, r, evmcs->guest_rip, vmx->l2.rcx);
-			vmx->l2.rax = L1_VMMCALL_RESULT;
-			vmx_skip(vmx);
-			break;
-		case HV_VMX_SYNTHETIC_EXIT_REASON_TRAP_AFTER_FLUSH:
-			if (!r->trap_exits++) {
-				r->trap_info1 = evmcs->exit_qualification;
-				r->trap_rip = evmcs->guest_rip;
-				r->trap_rax = vmx->l2.rax;
-			}
-			break;
-		default:
-			GUEST_FAIL("L1 (vCPU %u): unexpected VM-exit reason 0x%x, qualification 0x%llx, "
-				   "L2 rip 0x%llx", id, reason,
-				   (unsigned long long)evmcs->exit_qualification,
-				   (unsigned long long)evmcs->guest_rip);
-		}
-	}
+	hv_nested_l2_init(s->l1[id], l2_main, s, &enl);
 }
 
 /* L2_SCRIPT, L1 side: run L2 until it yields back (OP_EXIT_TO_L1). */
 static void l1_script_run_l2(struct l2_shared *s, uint32_t id)
 {
-	if (s->use_vmx) {
-		struct vmx_vcpu *vmx = s->vmx[id];
-		uint32_t reason = vmx_run(vmx);
+	struct hv_nested_exit exit;
 
-		GUEST_ASSERT_MSG(reason == VMX_EXIT_VMCALL && vmx->l2.rcx == L2_YIELD_CONTROL,
-				 "L1 (vCPU %u): expected L2 to yield with a VMCALL, got exit reason "
-				 "0x%x, L2 rcx 0x%llx", id, reason, (unsigned long long)vmx->l2.rcx);
-		vmx_skip(vmx);
-	} else {
-		struct svm_vcpu *svm = s->svm[id];
-		uint64_t exit = svm_run(svm);
-
-		GUEST_ASSERT_MSG(exit == SVM_EXIT_VMMCALL && svm->l2.rcx == L2_YIELD_CONTROL,
-				 "L1 (vCPU %u): expected L2 to yield with a VMMCALL, got %s, L2 rcx "
-				 "0x%llx", id, svm_exit_name(exit), (unsigned long long)svm->l2.rcx);
-		svm_skip(svm, VMMCALL_LEN);
-	}
+	hv_nested_l2_run(s->l1[id], &exit);
+	GUEST_ASSERT_MSG(exit.kind == HV_NESTED_EXIT_HYPERCALL && exit.l2_rcx == L2_YIELD_CONTROL,
+			 "L1 (vCPU %u): expected L2 to yield with a hypercall, got %s, L2 rcx 0x%llx",
+			 id, hv_nested_exit_name(s->l1[id], &exit), (unsigned long long)exit.l2_rcx);
+	hv_nested_l2_complete_hypercall(s->l1[id], L1_VMMCALL_RESULT);
 }
 
 static void l1_script(struct l2_shared *s, uint32_t id)
@@ -453,10 +339,7 @@ static void l1_script(struct l2_shared *s, uint32_t id)
 		GUEST_ASSERT_MSG(s->op[id] == OP_ENTER_L2, "L1 (vCPU %u): step %u is not an L1 step",
 				 id, s->op[id]);
 		if (!l2_set_up) {
-			if (s->use_vmx)
-				l1_vmx_setup(s, id);
-			else
-				l1_svm_setup(s, id);
+			l1_init_l2(s, id);
 			l2_set_up = true;
 		}
 		l1_script_run_l2(s, id);
@@ -468,15 +351,13 @@ static void l1_main(void *arg)
 	struct l2_shared *s = arg;
 	uint32_t id = guest_vcpu_id();
 
-	hyperv_enable_hypercalls();
-	s->assist[id]->nested_features = s->cfg[id].direct_hypercall ? HV_VP_ASSIST_DIRECT_HYPERCALL : 0;
-	hyperv_enable_vp_assist(s->assist[id]);
-	if (s->cfg[id].program == L2_SCRIPT)
+	hv_nested_l1_enable(s->l1[id], s->cfg[id].direct_hypercall);
+	if (s->cfg[id].program == L2_SCRIPT) {
 		l1_script(s, id);
-	else if (s->use_vmx)
-		l1_vmx(s, id);
-	else
-		l1_svm(s, id);
+	} else {
+		l1_init_l2(s, id);
+		hv_nested_l1_run_to_hlt(s->l1[id], &s->res[id].log, L1_VMMCALL_RESULT);
+	}
 }
 
 /* ---- host side ---- */
@@ -488,21 +369,8 @@ struct l2_vm {
 	uint32_t nr;
 };
 
-static void require_l2_flush(struct vcpu *probe, bool vmx)
-{
-	require_hyperv();
-	require_kvm_cap(KVM_CAP_HYPERV_TLBFLUSH);
-	if (vmx)
-		require_nested_evmcs();
-	else
-		require_nested_svm();
-	TEST_REQUIRE(kvm_hv_has(probe, HV_FEATURE_NESTED_DIRECT_FLUSH),
-		     "KVM does not offer HV_X64_NESTED_DIRECT_FLUSH (CPUID 0x4000000A.EAX bit 17; "
-		     "L2 TLB flush arrived in Linux 6.2)");
-}
-
 /* nr vCPUs, each an L1 with its own cfg (defaults: enlightened, same VM_ID). */
-static void l2_vm_create(struct l2_vm *lv, uint32_t nr, bool vmx)
+static void l2_vm_create(struct l2_vm *lv, uint32_t nr, enum hv_nested_vendor vendor)
 {
 	struct l2_shared *s;
 	uint32_t i;
@@ -510,7 +378,6 @@ static void l2_vm_create(struct l2_vm *lv, uint32_t nr, bool vmx)
 	lv->vm = vm_create(NULL);
 	lv->nr = nr;
 	s = lv->s = vm_alloc(lv->vm, sizeof(*s));
-	s->use_vmx = vmx;
 	s->negative = test_opts.negative_control == NEG_SKIP_L2_FLUSH;
 	s->rounds = rounds_per_scenario;
 	s->pa = vm_alloc(lv->vm, PAGE_SIZE);
@@ -518,14 +385,8 @@ static void l2_vm_create(struct l2_vm *lv, uint32_t nr, bool vmx)
 	for (i = 0; i < nr; i++) {
 		lv->vcpus[i] = vcpu_add(lv->vm, i, l1_main, s);
 		if (i == 0)
-			require_l2_flush(lv->vcpus[0], vmx);
-		/* eVMCS is enabled on the vCPU before its Hyper-V CPUID is set. */
-		if (vmx)
-			s->vmx[i] = vcpu_alloc_vmx(lv->vcpus[i]);
-		else
-			s->svm[i] = vcpu_alloc_svm(lv->vcpus[i]);
-		vcpu_enable_hyperv(lv->vcpus[i]);
-		s->assist[i] = vm_alloc(lv->vm, PAGE_SIZE);
+			require_hv_l2_flush(lv->vcpus[0], vendor);
+		s->l1[i] = hv_nested_l1_create(lv->vcpus[i], vendor);
 		s->input[i] = vm_alloc(lv->vm, PAGE_SIZE);
 		s->cfg[i] = (struct l1_cfg){ .vm_id = VM_ID, .vp_id = i == WORKER ? WORKER_VP_ID : SENDER_VP_ID,
 					     .nested_flush = true, .direct_hypercall = true };
@@ -559,12 +420,12 @@ static void check_handled_by_l0(struct l2_shared *s, uint32_t id, const char *wh
 			    r->l2_results[f], expected_flush_result(f),
 			    r->l2_results[f] == L1_VMMCALL_RESULT ? " (L1's answer: the call exited to L1)" : "");
 	TEST_ASSERT_EQ(r->l2_results[NR_FLUSH_FORMS], L1_VMMCALL_RESULT);
-	TEST_ASSERT(r->vmmcall_exits == 1,
+	TEST_ASSERT(r->log.hypercall_exits == 1,
 		    "%s: L1 saw %" PRIu64 " VMMCALL/VMCALL exits; expected exactly 1, for the "
-		    "non-flush hypercall", who, r->vmmcall_exits);
-	TEST_ASSERT(hv_control(NOT_A_FLUSH_CALL, false, 0, 0) == r->first_vmmcall_rcx,
+		    "non-flush hypercall", who, r->log.hypercall_exits);
+	TEST_ASSERT(hv_control(NOT_A_FLUSH_CALL, false, 0, 0) == r->log.first_hypercall.l2_rcx,
 		    "%s: the exit L1 saw was for control 0x%" PRIx64 ", not the non-flush call", who,
-		    r->first_vmmcall_rcx);
+		    r->log.first_hypercall.l2_rcx);
 }
 
 static void check_exits_to_l1(struct l2_shared *s, uint32_t id, const char *who,
@@ -578,14 +439,14 @@ static void check_exits_to_l1(struct l2_shared *s, uint32_t id, const char *who,
 			    "%s: L2's %s %s hypercall returned RAX 0x%" PRIx64 ": L0 handled it, "
 			    "expected an exit to L1", who, f % 2 ? "fast" : "slow",
 			    hv_flush_call_str(form_call(f)), r->l2_results[f]);
-	TEST_ASSERT(r->vmmcall_exits == NR_FLUSH_FORMS + 1,
-		    "%s: L1 saw %" PRIu64 " VMMCALL/VMCALL exits, expected %d", who, r->vmmcall_exits,
-		    NR_FLUSH_FORMS + 1);
+	TEST_ASSERT(r->log.hypercall_exits == NR_FLUSH_FORMS + 1,
+		    "%s: L1 saw %" PRIu64 " VMMCALL/VMCALL exits, expected %d", who,
+		    r->log.hypercall_exits, NR_FLUSH_FORMS + 1);
 	/* The exit is for the instruction itself: RIP not advanced. */
-	TEST_ASSERT(r->first_vmmcall_rip == hypercall_page,
+	TEST_ASSERT(r->log.first_hypercall.l2_rip == hypercall_page,
 		    "%s: first exit at L2 rip 0x%" PRIx64 ", expected the hypercall instruction at 0x%"
-		    PRIx64, who, r->first_vmmcall_rip, hypercall_page);
-	TEST_ASSERT_EQ(r->first_vmmcall_rcx & 0xffff, hv_flush_call_code(HV_FLUSH_SPACE));
+		    PRIx64, who, r->log.first_hypercall.l2_rip, hypercall_page);
+	TEST_ASSERT_EQ(r->log.first_hypercall.l2_rcx & 0xffff, hv_flush_call_code(HV_FLUSH_SPACE));
 }
 
 enum variant { ENLIGHTENED, NO_VMCB_BIT, NO_ASSIST_BIT, NO_CPUID_BIT, NR_VARIANTS };
@@ -596,13 +457,13 @@ static const char *const variant_what[NR_VARIANTS] = {
 	"without HV_X64_NESTED_DIRECT_FLUSH in CPUID",
 };
 
-static void run_flush_forms(bool vmx)
+static void run_flush_forms(enum hv_nested_vendor vendor)
 {
 	struct l2_vm lv;
 	uint64_t page;
 	uint32_t v;
 
-	l2_vm_create(&lv, NR_VARIANTS, vmx);
+	l2_vm_create(&lv, NR_VARIANTS, vendor);
 	for (v = 0; v < NR_VARIANTS; v++)
 		lv.s->cfg[v].program = L2_FLUSH_FORMS;
 	lv.s->cfg[NO_VMCB_BIT].nested_flush = false;
@@ -617,47 +478,37 @@ static void run_flush_forms(bool vmx)
 	vm_destroy(lv.vm);
 }
 
-TEST_CASE(svm_l0_handles_l2_flush, "nSVM: L0 handles an enlightened L2's flush hypercalls (no VMMCALL exit, RIP advanced, success in RAX)",
-	  .timeout = CASE_TIMEOUT_S)
+static void run_trap_after_flush(enum hv_nested_vendor vendor)
 {
-	run_flush_forms(false);
-}
-
-static void run_trap_after_flush(bool vmx)
-{
+	const struct hv_nested_exit *trap;
 	struct l2_vm lv;
 	struct l1_result *r;
 	uint64_t page;
 
-	l2_vm_create(&lv, 1, vmx);
+	l2_vm_create(&lv, 1, vendor);
 	lv.s->cfg[0].program = L2_TRAP_AFTER_FLUSH;
 	lv.s->pa->tlb_lock_count = 1;
 	vcpu_expect_done(lv.vcpus[0]);
 	r = &lv.s->res[0];
+	trap = &r->log.first_trap;
 	page = (uint64_t)lv.vcpus[0]->cpu->hypercall_page;
-	TEST_ASSERT(r->trap_exits == 1, "L1 saw %" PRIu64 " trap-after-flush exits, expected 1 "
-		    "(one flush with tlb_lock_count = 1, one with 0)", r->trap_exits);
-	if (vmx) {
-		TEST_ASSERT_EQ(r->trap_info1, 0);       /* exit qualification */
+	TEST_ASSERT(r->log.trap_exits == 1, "L1 saw %" PRIu64 " trap-after-flush exits, expected 1 "
+		    "(one flush with tlb_lock_count = 1, one with 0)", r->log.trap_exits);
+	if (vendor == HV_NESTED_VMX_EVMCS) {
+		TEST_ASSERT_EQ(trap->info1, 0);         /* exit qualification */
 	} else {
-		TEST_ASSERT_EQ(r->trap_info1, HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH);
-		TEST_ASSERT_EQ(r->trap_info2, 0);
+		TEST_ASSERT_EQ(trap->info1, HV_SVM_ENL_EXITCODE_TRAP_AFTER_FLUSH);
+		TEST_ASSERT_EQ(trap->info2, 0);
 	}
-	TEST_ASSERT(r->trap_rip == page + VMMCALL_LEN,
+	TEST_ASSERT(trap->l2_rip == page + VMMCALL_LEN,
 		    "at the trap L2's rip was 0x%" PRIx64 ", expected 0x%" PRIx64
-		    " (past the hypercall instruction)", r->trap_rip, page + VMMCALL_LEN);
-	TEST_ASSERT(hv_status(r->trap_rax) == HV_STATUS_SUCCESS,
-		    "at the trap L2's RAX was 0x%" PRIx64 ", expected success", r->trap_rax);
+		    " (past the hypercall instruction)", trap->l2_rip, page + VMMCALL_LEN);
+	TEST_ASSERT(hv_status(trap->l2_rax) == HV_STATUS_SUCCESS,
+		    "at the trap L2's RAX was 0x%" PRIx64 ", expected success", trap->l2_rax);
 	TEST_ASSERT_EQ(r->l2_results[0], HV_STATUS_SUCCESS);
 	TEST_ASSERT_EQ(r->l2_results[1], HV_STATUS_SUCCESS);
-	TEST_ASSERT_EQ(r->vmmcall_exits, 1);
+	TEST_ASSERT_EQ(r->log.hypercall_exits, 1);
 	vm_destroy(lv.vm);
-}
-
-TEST_CASE(svm_trap_after_flush, "nSVM: with tlb_lock_count != 0 L1 gets the synthetic trap-after-flush exit (0xF0000000, info1 1)",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_trap_after_flush(false);
 }
 
 /* ---- targeting ---- */
@@ -691,13 +542,13 @@ static void run_l1_thread(struct vcpu *vcpu)
 	tlbcheck_run_to_done(vcpu);
 }
 
-static void run_live_targeting(bool vmx)
+static void run_live_targeting(enum hv_nested_vendor vendor)
 {
 	struct l2_vm lv;
 	struct l2_desc *d;
 	uint32_t i;
 
-	l2_vm_create(&lv, NR_L1, vmx);
+	l2_vm_create(&lv, NR_L1, vendor);
 	lv.s->cfg[SENDER].program = L2_SENDER_ROUNDS;
 	lv.s->cfg[WORKER].program = L2_WORKER;
 	d = add_desc(lv.s, "ListEx naming the other L2's VP_ID (bank 1)", HV_FLUSH_LIST_EX, false,
@@ -722,15 +573,6 @@ static void run_live_targeting(bool vmx)
 			tlbcheck_assert_no_stale(lv.s->tc, lv.s->desc[i].what, NULL);
 		}
 	vm_destroy(lv.vm);
-}
-
-TEST_CONTROL(svm_l2_flush_reaches_same_vm_id, 1, "passes", "-",
-	     "the sender's L2 changes PTEs without flushing",
-	     "worker [0-9]+: [0-9]+ of [0-9]+ reads after .* returned saw the old translation");
-TEST_CASE(svm_l2_flush_reaches_same_vm_id, "nSVM: an L2 flush reaches another vCPU's L2 with the same VM_ID and its VP_ID in the set",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_live_targeting(false);
 }
 
 /*
@@ -758,10 +600,11 @@ static const struct parked_check parked_checks[] = {
 };
 #define NR_PARKED_CHECKS (sizeof(parked_checks) / sizeof(parked_checks[0]))
 
-static void run_parked(bool vmx, bool same_vm)
+static void run_parked(enum hv_nested_vendor vendor, bool same_vm)
 {
 	uint32_t i;
 
+	require_binary_stats();
 	for (i = 0; i < NR_PARKED_CHECKS; i++) {
 		const struct parked_check *pc = &parked_checks[i];
 		struct l2_vm lv;
@@ -771,7 +614,7 @@ static void run_parked(bool vmx, bool same_vm)
 
 		if ((pc->worker_vm_id == VM_ID) != same_vm)
 			continue;
-		l2_vm_create(&lv, NR_L1, vmx);
+		l2_vm_create(&lv, NR_L1, vendor);
 		w = lv.vcpus[WORKER];
 		lv.s->tc->sync_steps = true;
 		lv.s->cfg[WORKER].vm_id = pc->worker_vm_id;
@@ -804,21 +647,14 @@ static void run_parked(bool vmx, bool same_vm)
 	}
 }
 
-TEST_CONTROL(svm_l2_flush_fifo_targets, 1, "passes", "-",
-	     "the sender's L2 changes PTEs without flushing",
-	     "same VM_ID, the worker's VP_ID named: the worker's L2 processed no flush \\(tlb_flush statistic unchanged\\)");
-TEST_CASE(svm_l2_flush_fifo_targets, "nSVM: an L2 flush queues entries only for L2s with the same VM_ID whose VP_ID is named",
-	  .timeout = CASE_TIMEOUT_S)
+static void run_parked_same_vm_id(enum hv_nested_vendor vendor)
 {
-	require_binary_stats();
-	run_parked(false, true);
+	run_parked(vendor, true);
 }
 
-TEST_CASE(svm_l2_flush_skips_other_vm_id, "nSVM: an L2 flush does not reach an L2 running with a different VM_ID",
-	  .timeout = CASE_TIMEOUT_S)
+static void run_parked_other_vm_id(enum hv_nested_vendor vendor)
 {
-	require_binary_stats();
-	run_parked(false, false);
+	run_parked(vendor, false);
 }
 
 /* ---- the two rings: L1 flushes vs L2 flushes on the same target ---- */
@@ -948,7 +784,7 @@ static uint64_t take_pages(uint32_t *next, uint32_t n)
 
 /* Runs one scenario; returns how many of its statistic checks failed (each
  * is reported as it fails, so a case shows every scenario's verdict). */
-static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
+static uint32_t run_ring_scenario(enum hv_nested_vendor vendor, const struct ring_scenario *sc)
 {
 	uint32_t l2_calls = sc->l2_calls, next_page = 0, failed = 0, i;
 	bool in_l2 = sc->worker_in_l2, l1_overflow, l2_overflow;
@@ -968,7 +804,7 @@ static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
 	want_here = in_l2 ? want_l2 : want_l1;
 	want_there = in_l2 ? want_l1 : want_l2;
 
-	l2_vm_create(&lv, NR_RING_VCPUS, vmx);
+	l2_vm_create(&lv, NR_RING_VCPUS, vendor);
 	s = lv.s;
 	w = lv.vcpus[WORKER];
 	vcpu_set_vp_index(lv.vcpus[L2_SENDER], L2_SENDER_VP_INDEX);
@@ -1046,16 +882,18 @@ static uint32_t run_ring_scenario(bool vmx, const struct ring_scenario *sc)
 	return failed;
 }
 
-static void run_ring_scenarios(bool vmx, const struct ring_scenario *sc, uint32_t n)
+static void run_ring_scenarios(enum hv_nested_vendor vendor, const struct ring_scenario *sc,
+			       uint32_t n)
 {
 	uint32_t failed = 0, i;
 
+	require_binary_stats();
 	for (i = 0; i < n; i++)
-		failed += run_ring_scenario(vmx, &sc[i]);
+		failed += run_ring_scenario(vendor, &sc[i]);
 	TEST_ASSERT(!failed, "%u tlb_flush check(s) failed, see the lines above", failed);
 }
-#define RUN_RING_SCENARIOS(vmx, table) \
-	run_ring_scenarios(vmx, table, sizeof(table) / sizeof(table[0]))
+#define RUN_RING_SCENARIOS(vendor, table) \
+	run_ring_scenarios(vendor, table, sizeof(table) / sizeof(table[0]))
 
 /* Worker in L1: L2 entries must not be processed there (the check), L1
  * entries must (the control that processing in L1 is visible at all). */
@@ -1073,103 +911,65 @@ static const struct ring_scenario ring_overflow[] = {
 	{ "worker in L1, its L2 ring overflowed by L2 calls", false, 0, L2_OVERFLOW_CALLS },
 };
 
-static void run_ring_overflow(bool vmx)
+static void run_ring_in_l1(enum hv_nested_vendor vendor)
+{
+	RUN_RING_SCENARIOS(vendor, ring_worker_in_l1);
+}
+
+static void run_ring_in_l2(enum hv_nested_vendor vendor)
+{
+	RUN_RING_SCENARIOS(vendor, ring_worker_in_l2);
+}
+
+static void run_ring_overflow(enum hv_nested_vendor vendor)
 {
 	bool overflowed;
 
+	require_binary_stats();
 	ring_expected(L2_OVERFLOW_CALLS, L2_FLUSH_GVAS, &overflowed);
 	TEST_ASSERT(overflowed, "%d calls of %d GVAs do not overflow a %d-entry ring",
 		    L2_OVERFLOW_CALLS, L2_FLUSH_GVAS, HV_TLB_FLUSH_FIFO_SIZE);
-	RUN_RING_SCENARIOS(vmx, ring_overflow);
+	RUN_RING_SCENARIOS(vendor, ring_overflow);
 }
 
-TEST_CONTROL(svm_l1_ring_in_l1, 2, "passes", "-",
-	     "L1 flushes are sent from L2 and L2 flushes from L1",
-	     "FAILED: worker in L1, an L2 flush queued: .* moved by [1-9][0-9]*; expected 0");
-TEST_CASE(svm_l1_ring_in_l1, "nSVM: a vCPU resuming in L1 processes only its L1 ring; L2 flushes queued meanwhile are not consumed as L1 flushes",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	RUN_RING_SCENARIOS(false, ring_worker_in_l1);
-}
+/* ---- the cases: each scenario on nested SVM, then on nested VMX with eVMCS ---- */
 
-TEST_CONTROL(svm_l2_ring_in_l2, 2, "passes", "-",
-	     "L1 flushes are sent from L2 and L2 flushes from L1",
-	     "FAILED: worker in L2, an L1 flush queued: .* moved by [1-9][0-9]*; expected 0");
-TEST_CASE(svm_l2_ring_in_l2, "nSVM: a vCPU resuming in L2 processes only its L2 ring; an L1 flush aimed at it is not consumed as an L2 flush",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	RUN_RING_SCENARIOS(false, ring_worker_in_l2);
-}
+/* The negative controls, each with the failure it must produce in its case. */
+#define SKIPPED_FLUSH_CONTROL(ident, regex)                                     \
+	TEST_CONTROL(ident, NEG_SKIP_L2_FLUSH, "passes", "-",                   \
+		     "the sender's L2 changes PTEs without flushing", regex)
+#define SWAPPED_LEVELS_CONTROL(ident, regex)                                    \
+	TEST_CONTROL(ident, NEG_SWAP_LEVELS, "passes", "-",                     \
+		     "L1 flushes are sent from L2 and L2 flushes from L1", regex)
+#define STALE_IN_WORKER "worker [0-9]+: [0-9]+ of [0-9]+ reads after .* returned saw the old translation"
+#define WORKER_NOT_FLUSHED "same VM_ID, the worker's VP_ID named: the worker's L2 processed no flush \\(tlb_flush statistic unchanged\\)"
+#define OTHER_RING_CONSUMED(scenario) "FAILED: " scenario ": .* moved by [1-9][0-9]*; expected 0"
 
-TEST_CONTROL(svm_l2_ring_overflow, 2, "passes", "-",
-	     "L1 flushes are sent from L2 and L2 flushes from L1",
-	     "FAILED: worker in L1, its L2 ring overflowed by L2 calls: .* moved by [1-9][0-9]*; expected 0");
-TEST_CASE(svm_l2_ring_overflow, "nSVM: L2 calls overflowing a vCPU's L2 ring fall back to one flush-all and leave its L1 ring alone",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	run_ring_overflow(false);
-}
+SKIPPED_FLUSH_CONTROL(svm_l2_flush_reaches_same_vm_id, STALE_IN_WORKER)
+SKIPPED_FLUSH_CONTROL(svm_l2_flush_fifo_targets, WORKER_NOT_FLUSHED)
+SWAPPED_LEVELS_CONTROL(svm_l1_ring_in_l1, OTHER_RING_CONSUMED("worker in L1, an L2 flush queued"))
+SWAPPED_LEVELS_CONTROL(svm_l2_ring_in_l2, OTHER_RING_CONSUMED("worker in L2, an L1 flush queued"))
+SWAPPED_LEVELS_CONTROL(svm_l2_ring_overflow, OTHER_RING_CONSUMED("worker in L1, its L2 ring overflowed by L2 calls"))
+SKIPPED_FLUSH_CONTROL(vmx_l2_flush_reaches_same_vm_id, STALE_IN_WORKER)
+SKIPPED_FLUSH_CONTROL(vmx_l2_flush_fifo_targets, WORKER_NOT_FLUSHED)
 
-/* ---- nested VMX with eVMCS: same scenarios ---- */
+/* One case: a scenario run on one vendor's nested virtualization. */
+#define L2_FLUSH_CASE(ident, scenario, vendor, sentence)                        \
+	TEST_CASE(ident, sentence, .timeout = CASE_TIMEOUT_S) { scenario(vendor); }
 
-TEST_CASE(vmx_l0_handles_l2_flush, "nVMX/eVMCS: L0 handles an enlightened L2's flush hypercalls (no VMCALL exit, RIP advanced, success in RAX)",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_flush_forms(true);
-}
-
-TEST_CASE(vmx_trap_after_flush, "nVMX/eVMCS: with tlb_lock_count != 0 L1 gets the synthetic exit reason 0x10000031",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_trap_after_flush(true);
-}
-
-TEST_CONTROL(vmx_l2_flush_reaches_same_vm_id, 1, "passes", "-",
-	     "the sender's L2 changes PTEs without flushing",
-	     "worker [0-9]+: [0-9]+ of [0-9]+ reads after .* returned saw the old translation");
-TEST_CASE(vmx_l2_flush_reaches_same_vm_id, "nVMX/eVMCS: an L2 flush reaches another vCPU's L2 with the same VM_ID and its VP_ID in the set",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	run_live_targeting(true);
-}
-
-TEST_CONTROL(vmx_l2_flush_fifo_targets, 1, "passes", "-",
-	     "the sender's L2 changes PTEs without flushing",
-	     "same VM_ID, the worker's VP_ID named: the worker's L2 processed no flush \\(tlb_flush statistic unchanged\\)");
-TEST_CASE(vmx_l2_flush_fifo_targets, "nVMX/eVMCS: an L2 flush queues entries only for L2s with the same VM_ID whose VP_ID is named",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	run_parked(true, true);
-}
-
-TEST_CASE(vmx_l2_flush_skips_other_vm_id, "nVMX/eVMCS: an L2 flush does not reach an L2 running with a different VM_ID",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	run_parked(true, false);
-}
-
-TEST_CASE(vmx_l1_ring_in_l1, "nVMX/eVMCS: a vCPU resuming in L1 processes only its L1 ring; L2 flushes queued meanwhile are not consumed as L1 flushes",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	RUN_RING_SCENARIOS(true, ring_worker_in_l1);
-}
-
-TEST_CASE(vmx_l2_ring_in_l2, "nVMX/eVMCS: a vCPU resuming in L2 processes only its L2 ring; an L1 flush aimed at it is not consumed as an L2 flush",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	RUN_RING_SCENARIOS(true, ring_worker_in_l2);
-}
-
-TEST_CASE(vmx_l2_ring_overflow, "nVMX/eVMCS: L2 calls overflowing a vCPU's L2 ring fall back to one flush-all and leave its L1 ring alone",
-	  .timeout = CASE_TIMEOUT_S)
-{
-	require_binary_stats();
-	run_ring_overflow(true);
-}
+L2_FLUSH_CASE(svm_l0_handles_l2_flush, run_flush_forms, HV_NESTED_SVM, "nSVM: L0 handles an enlightened L2's flush hypercalls (no VMMCALL exit, RIP advanced, success in RAX)")
+L2_FLUSH_CASE(svm_trap_after_flush, run_trap_after_flush, HV_NESTED_SVM, "nSVM: with tlb_lock_count != 0 L1 gets the synthetic trap-after-flush exit (0xF0000000, info1 1)")
+L2_FLUSH_CASE(svm_l2_flush_reaches_same_vm_id, run_live_targeting, HV_NESTED_SVM, "nSVM: an L2 flush reaches another vCPU's L2 with the same VM_ID and its VP_ID in the set")
+L2_FLUSH_CASE(svm_l2_flush_fifo_targets, run_parked_same_vm_id, HV_NESTED_SVM, "nSVM: an L2 flush queues entries only for L2s with the same VM_ID whose VP_ID is named")
+L2_FLUSH_CASE(svm_l2_flush_skips_other_vm_id, run_parked_other_vm_id, HV_NESTED_SVM, "nSVM: an L2 flush does not reach an L2 running with a different VM_ID")
+L2_FLUSH_CASE(svm_l1_ring_in_l1, run_ring_in_l1, HV_NESTED_SVM, "nSVM: a vCPU resuming in L1 processes only its L1 ring; L2 flushes queued meanwhile are not consumed as L1 flushes")
+L2_FLUSH_CASE(svm_l2_ring_in_l2, run_ring_in_l2, HV_NESTED_SVM, "nSVM: a vCPU resuming in L2 processes only its L2 ring; an L1 flush aimed at it is not consumed as an L2 flush")
+L2_FLUSH_CASE(svm_l2_ring_overflow, run_ring_overflow, HV_NESTED_SVM, "nSVM: L2 calls overflowing a vCPU's L2 ring fall back to one flush-all and leave its L1 ring alone")
+L2_FLUSH_CASE(vmx_l0_handles_l2_flush, run_flush_forms, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: L0 handles an enlightened L2's flush hypercalls (no VMCALL exit, RIP advanced, success in RAX)")
+L2_FLUSH_CASE(vmx_trap_after_flush, run_trap_after_flush, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: with tlb_lock_count != 0 L1 gets the synthetic exit reason 0x10000031")
+L2_FLUSH_CASE(vmx_l2_flush_reaches_same_vm_id, run_live_targeting, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: an L2 flush reaches another vCPU's L2 with the same VM_ID and its VP_ID in the set")
+L2_FLUSH_CASE(vmx_l2_flush_fifo_targets, run_parked_same_vm_id, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: an L2 flush queues entries only for L2s with the same VM_ID whose VP_ID is named")
+L2_FLUSH_CASE(vmx_l2_flush_skips_other_vm_id, run_parked_other_vm_id, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: an L2 flush does not reach an L2 running with a different VM_ID")
+L2_FLUSH_CASE(vmx_l1_ring_in_l1, run_ring_in_l1, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: a vCPU resuming in L1 processes only its L1 ring; L2 flushes queued meanwhile are not consumed as L1 flushes")
+L2_FLUSH_CASE(vmx_l2_ring_in_l2, run_ring_in_l2, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: a vCPU resuming in L2 processes only its L2 ring; an L1 flush aimed at it is not consumed as an L2 flush")
+L2_FLUSH_CASE(vmx_l2_ring_overflow, run_ring_overflow, HV_NESTED_VMX_EVMCS, "nVMX/eVMCS: L2 calls overflowing a vCPU's L2 ring fall back to one flush-all and leave its L1 ring alone")
