@@ -88,13 +88,10 @@ struct exits_shared {
 	struct halter vcpu[NR_TEST_VCPUS];
 };
 
-/* The guest's own copy (one per VM): the interrupt handler finds the
- * shared struct through it. */
-static struct exits_shared *guest_shared;
-
 static void on_wake_timer(struct ex_regs *regs)
 {
-	struct halter *h = &guest_shared->vcpu[guest_vcpu_id()];
+	struct exits_shared *s = guest_data();
+	struct halter *h = &s->vcpu[guest_vcpu_id()];
 
 	h->interrupts++;
 	if (guest_irq_skips_shadowed_hlt(regs))
@@ -115,7 +112,6 @@ static void guest_halt_rounds(void *arg)
 	struct halter *h = &s->vcpu[guest_vcpu_id()];
 	uint64_t round, i;
 
-	guest_shared = s;
 	xapic_enable();
 	guest_set_handler(WAKE_VECTOR, on_wake_timer);
 	for (round = 0;; round++) {
@@ -195,6 +191,7 @@ static struct exits_shared *halt_shared(struct vm *vm)
 
 	s->nr_halts = nr_halts;
 	s->wake_ticks = wake_us * APIC_TICKS_PER_US;
+	vm_set_guest_data(vm, s);      /* for the wake-timer handler */
 	return s;
 }
 

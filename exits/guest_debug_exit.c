@@ -55,11 +55,11 @@ struct dbg_shared {
 	uint64_t apic_base;
 };
 
-static struct dbg_shared *guest_shared;
-
 static void on_wake_timer(struct ex_regs *regs)
 {
-	guest_shared->interrupts++;
+	struct dbg_shared *s = guest_data();
+
+	s->interrupts++;
 	apic_eoi();
 }
 
@@ -75,7 +75,6 @@ static void __attribute__((noinline)) guest_skipped_instructions(void *arg)
 	struct dbg_shared *s = arg;
 	uint32_t eax = 0, ebx, ecx = 0, edx;
 
-	guest_shared = s;
 	xapic_enable();
 	guest_set_handler(WAKE_VECTOR, on_wake_timer);
 	s->apic_base = rdmsr(MSR_IA32_APICBASE);
@@ -108,7 +107,6 @@ static void guest_halt_rounds(void *arg)
 	struct dbg_shared *s = arg;
 	uint64_t i;
 
-	guest_shared = s;
 	xapic_enable();
 	guest_set_handler(WAKE_VECTOR, on_wake_timer);
 	GUEST_SYNC(SYNC_READY);
@@ -149,6 +147,7 @@ static struct dbg_shared *dbg_shared(struct vm *vm)
 
 	s->wake_ticks = WAKE_US * APIC_TICKS_PER_US;
 	s->nr_halts = nr_halts;
+	vm_set_guest_data(vm, s);      /* for the wake-timer handler */
 	return s;
 }
 

@@ -9,6 +9,10 @@
  *
  * Guest code must not call libc (there is none in the guest), except the
  * memory/string functions this library provides, which gcc may emit.
+ *
+ * Code that gets no argument, exception and interrupt handlers above all,
+ * reaches the test's shared data with guest_data(), never through a global
+ * that guest code sets (below).
  */
 #ifndef KVMTEST_GUEST_H
 #define KVMTEST_GUEST_H
@@ -146,6 +150,16 @@ void __guest_fail(const char *file, uint32_t line, const char *fmt, ...);
  */
 void guest_set_handler(int vector, guest_handler_t handler);
 const char *exception_name(int vector);
+
+/*
+ * The test's shared data, on every vCPU and in handlers, which get no
+ * argument: the pointer the host gave vm_set_guest_data() for this VM (one
+ * per VM, set before the vCPUs run). Reading it before then fails the test.
+ *
+ *   vm_set_guest_data(vm, s);                          // host
+ *   struct kick_shared *s = guest_data();              // guest, e.g. a handler
+ */
+void *guest_data(void);
 
 /*
  * Run one instruction and report the exception it raised instead of dying:

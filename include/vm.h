@@ -139,6 +139,8 @@ uint64_t *vm_pte(struct vm *vm, uint64_t gva);
 	memcpy(&(g), vm_gva_to_hva(vm, (uint64_t)&(g)), sizeof(g))
 /* Install a guest exception/interrupt handler from the host (all vCPUs). */
 void vm_set_handler(struct vm *vm, int vector, guest_handler_t handler);
+/* What guest_data() returns in this VM, on every vCPU (memory from vm_alloc()). */
+void vm_set_guest_data(struct vm *vm, void *data);
 
 /* vCPUs: created in 64-bit mode, starting in guest_fn(arg). */
 struct vcpu *vcpu_add(struct vm *vm, uint32_t id, void (*guest_fn)(void *), void *arg);

@@ -9,6 +9,8 @@
 
 /* The guest's copy of this table is the one that counts (see guest.h). */
 guest_handler_t guest_vector_handlers[NR_VECTORS];
+/* Likewise: vm_set_guest_data() writes the guest's copy; the host's stays NULL. */
+void *guest_data_of_vm;
 
 static inline void outb(uint16_t port, uint8_t value)
 {
@@ -59,6 +61,13 @@ void guest_function_returned(void)
 		guest_send_msg(GUEST_MSG_DONE, __FILE__, __LINE__, NULL, 0);
 		__guest_fail(__FILE__, __LINE__, "vCPU resumed after its guest function returned");
 	}
+}
+
+void *guest_data(void)
+{
+	GUEST_ASSERT_MSG(guest_data_of_vm, "guest_data() read before the host called "
+			 "vm_set_guest_data() for this VM");
+	return guest_data_of_vm;
 }
 
 void guest_set_handler(int vector, guest_handler_t handler)

@@ -27,11 +27,10 @@ struct inhibit_shared {
 	bool use_apic;
 };
 
-static struct inhibit_shared *guest_shared;    /* the guest's own copy */
-
 static void guest_irq(struct ex_regs *regs)
 {
-	struct inhibit_flusher_slot *s = &guest_shared->slot[guest_vcpu_id()];
+	struct inhibit_shared *sh = guest_data();
+	struct inhibit_flusher_slot *s = &sh->slot[guest_vcpu_id()];
 
 	s->irq_count++;
 	/*
@@ -54,7 +53,6 @@ static void guest_flusher(void *arg)
 	struct inhibit_flusher_slot *s = &sh->slot[guest_vcpu_id()];
 	uint64_t seq, rax;
 
-	guest_shared = sh;
 	hyperv_enable_hypercalls();
 	if (sh->use_apic) {
 		xapic_enable();
@@ -280,6 +278,7 @@ struct inhibit_test *inhibit_test_create(const struct inhibit_layout *l,
 	t->vm = vm_create(&opts);
 	t->sh = vm_alloc(t->vm, sizeof(*t->sh));
 	t->sh->use_apic = l->apic;
+	vm_set_guest_data(t->vm, t->sh);        /* for guest_irq() */
 	t->nr_vcpus = l->nr_targets + l->nr_flushers;
 	for (i = 0; i < t->nr_vcpus; i++) {
 		bool target = i < l->nr_targets;

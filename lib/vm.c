@@ -40,6 +40,7 @@ extern const char guest_exception_stubs[];      /* lib/guest_entry.S */
 extern const char guest_return_trampoline[];
 #define GUEST_EXCEPTION_STUB_SIZE 16
 extern guest_handler_t guest_vector_handlers[NR_VECTORS];
+extern void *guest_data_of_vm;                  /* lib/guest.c */
 
 void test_note_vcpu_run(unsigned int vcpu_id, bool entering);
 
@@ -442,6 +443,15 @@ void vm_set_handler(struct vm *vm, int vector, guest_handler_t handler)
 	guest_handler_t *table = vm_gva_to_hva(vm, (uint64_t)&guest_vector_handlers[vector]);
 
 	*table = handler;
+}
+
+void vm_set_guest_data(struct vm *vm, void *data)
+{
+	uint8_t *p = data;
+
+	TEST_ASSERT(p >= vm->ram && p < vm->ram + vm->ram_size,
+		    "vm_set_guest_data(%p): not guest memory from vm_alloc()", data);
+	*(void **)vm_gva_to_hva(vm, (uint64_t)&guest_data_of_vm) = data;
 }
 
 void vcpu_set_entry(struct vcpu *vcpu, void (*guest_fn)(void *), void *arg)

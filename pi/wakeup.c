@@ -242,11 +242,11 @@ static int pick_path(struct test_rng *rng, uint32_t paths, uint64_t n)
 
 /* ---------------- guest side ---------------- */
 
-static struct wake_shared *gshared;     /* the guest's copy, set by every vCPU */
-
 static struct halter *my_halter(void)
 {
-	return &gshared->h[guest_vcpu_id() - FIRST_HALTER_ID];
+	struct wake_shared *s = guest_data();
+
+	return &s->h[guest_vcpu_id() - FIRST_HALTER_ID];
 }
 
 /* An interrupt taken inside STI's shadow (see guest_sti_hlt()). */
@@ -277,11 +277,13 @@ static bool is_duplicate(struct halter *h, volatile uint64_t *sent, volatile uin
 
 static bool count_wake(struct halter *h, int path, struct ex_regs *regs)
 {
+	struct wake_shared *s = guest_data();
+
 	if (is_duplicate(h, &h->sent_path[path], &h->handled_path[path], path, regs))
 		return false;
 	/* Negative control 3: one wake goes unaccounted, as if HLT had ended
 	 * for no reason. */
-	if (gshared->negative_control == NC_UNCOUNTED_WAKE && h->handled == NEGATIVE_CONTROL_AT)
+	if (s->negative_control == NC_UNCOUNTED_WAKE && h->handled == NEGATIVE_CONTROL_AT)
 		return true;
 	h->causes++;
 	h->handled_path[path]++;
@@ -291,6 +293,7 @@ static bool count_wake(struct halter *h, int path, struct ex_regs *regs)
 
 static void wake_irq_handler(struct ex_regs *regs)
 {
+	struct wake_shared *s = guest_data();
 	struct halter *h = my_halter();
 	int path = (int)regs->vector - WAKE_VECTOR_BASE;
 	uint64_t now = rdtsc();
@@ -298,7 +301,7 @@ static void wake_irq_handler(struct ex_regs *regs)
 	check_sti_shadow(h, regs);
 	if (path == PATH_TIMER_ONESHOT || path == PATH_TIMER_TSC_DEADLINE) {
 		if (now >= h->deadline_tsc)
-			tsc_samples_add(&gshared->latency[LAT_TIMER], now - h->deadline_tsc);
+			tsc_samples_add(&s->latency[LAT_TIMER], now - h->deadline_tsc);
 		else
 			h->early_timers++;
 	} else if (h->sent_tsc) {
@@ -306,7 +309,7 @@ static void wake_irq_handler(struct ex_regs *regs)
 
 		/* Another CPU's TSC (or the host's plus the guest's offset) may
 		 * be a little ahead. */
-		tsc_samples_add(&gshared->latency[kind], now > h->sent_tsc ? now - h->sent_tsc : 0);
+		tsc_samples_add(&s->latency[kind], now > h->sent_tsc ? now - h->sent_tsc : 0);
 	}
 	apic_eoi();
 	if (count_wake(h, path, regs) && (path == PATH_IPI_PHYSICAL || path == PATH_IPI_LOGICAL))
@@ -315,14 +318,15 @@ static void wake_irq_handler(struct ex_regs *regs)
 
 static void ack_handler(struct ex_regs *regs)
 {
-	struct halter *snd = &gshared->snd;
+	struct wake_shared *s = guest_data();
+	struct halter *snd = &s->snd;
 
 	check_sti_shadow(snd, regs);
 	apic_eoi();
-	if (is_duplicate(snd, &gshared->ack_expected[regs->vector - ACK_VECTOR_BASE],
-			 &gshared->ack_handled[regs->vector - ACK_VECTOR_BASE], PATH_ACK, regs))
+	if (is_duplicate(snd, &s->ack_expected[regs->vector - ACK_VECTOR_BASE],
+			 &s->ack_handled[regs->vector - ACK_VECTOR_BASE], PATH_ACK, regs))
 		return;
-	gshared->ack_handled[regs->vector - ACK_VECTOR_BASE]++;
+	s->ack_handled[regs->vector - ACK_VECTOR_BASE]++;
 	snd->causes++;
 	snd->handled_path[PATH_ACK]++;
 	snd->handled++;
@@ -332,6 +336,7 @@ extern const char if0_hlt_insn[];
 
 static void nmi_handler(struct ex_regs *regs)
 {
+	struct wake_shared *s = guest_data();
 	struct halter *h = my_halter();
 	uint64_t now = rdtsc();
 
@@ -342,7 +347,7 @@ static void nmi_handler(struct ex_regs *regs)
 		h->nmi_before_hlt++;
 	}
 	if (h->sent_tsc)
-		tsc_samples_add(&gshared->latency[LAT_NMI], now > h->sent_tsc ? now - h->sent_tsc : 0);
+		tsc_samples_add(&s->latency[LAT_NMI], now > h->sent_tsc ? now - h->sent_tsc : 0);
 	count_wake(h, PATH_NMI, regs);
 }
 
@@ -364,7 +369,6 @@ static void stop_handler(struct ex_regs *regs)
 
 static void guest_apic_setup(struct wake_shared *s)
 {
-	gshared = s;
 	if (s->x2apic)
 		x2apic_enable();
 	else
@@ -378,10 +382,11 @@ static void guest_apic_setup(struct wake_shared *s)
  * returns must be explained by a handler that ran. */
 static void halt_once(struct halter *h)
 {
+	struct wake_shared *s = guest_data();
 	uint64_t causes = h->causes;
 
 	h->halts++;
-	if (gshared->negative_control == NC_MISCOUNT_HALT && h->halts == NEGATIVE_CONTROL_AT) {
+	if (s->negative_control == NC_MISCOUNT_HALT && h->halts == NEGATIVE_CONTROL_AT) {
 		h->halts++;     /* claims an extra HLT (and its return) */
 		h->wakes++;
 	}
@@ -397,7 +402,7 @@ static void halt_once(struct halter *h)
 		return;
 	/* A known quirk of some hosts (include/host.h): counted here, reported
 	 * by the host; everywhere else a wake without cause fails. */
-	if (gshared->quirk_hlt_without_cause) {
+	if (s->quirk_hlt_without_cause) {
 		if (!h->causeless++)
 			h->causeless_halt = h->halts;
 		return;
@@ -1029,6 +1034,7 @@ static void setup_case(struct wake_case *wc, const struct scenario *sc)
 	vm_set_handler(wc->vm, IF0_VECTOR, if0_fixed_handler);
 	vm_set_handler(wc->vm, IF0_EXTRA_VECTOR, if0_fixed_handler);
 	vm_set_handler(wc->vm, STOP_VECTOR, stop_handler);
+	vm_set_guest_data(wc->vm, s);
 
 	s->nr_halters = wc->nr_halters;
 	s->mode = sc->mode;

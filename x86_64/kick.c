@@ -150,9 +150,6 @@ struct kick_shared {
 	struct worker w[MAX_WORKERS];
 };
 
-/* The guest's own copy of this global, set by guest code for its handlers. */
-static struct kick_shared *guest_shared;
-
 static void spin_guest(void *arg)
 {
 	struct kick_shared *s = arg;
@@ -173,9 +170,11 @@ static void spin_guest(void *arg)
 
 static void halt_wake(struct ex_regs *regs)
 {
-	guest_shared->wakeups++;
+	struct kick_shared *s = guest_data();
+
+	s->wakeups++;
 	if (guest_irq_skips_shadowed_hlt(regs))
-		guest_shared->in_shadow++;
+		s->in_shadow++;
 	apic_eoi();
 }
 
@@ -184,7 +183,6 @@ static void halt_guest(void *arg)
 	struct kick_shared *s = arg;
 	uint64_t round;
 
-	guest_shared = s;
 	xapic_enable();
 	for (round = 1;; round++) {
 		s->halts = round;
@@ -196,7 +194,8 @@ static void halt_guest(void *arg)
 
 static void worker_wake(struct ex_regs *regs)
 {
-	struct worker *w = &guest_shared->w[guest_vcpu_id()];
+	struct kick_shared *s = guest_data();
+	struct worker *w = &s->w[guest_vcpu_id()];
 
 	w->wakeups++;
 	if (guest_irq_skips_shadowed_hlt(regs))
@@ -210,7 +209,6 @@ static void worker_guest(void *arg)
 	struct worker *w = &s->w[guest_vcpu_id()];
 	uint64_t local = 0;
 
-	guest_shared = s;
 	xapic_enable();
 	while (!s->finish) {
 		if (w->stall) {
@@ -375,6 +373,7 @@ TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with
 	uint32_t mp;
 
 	vm_set_handler(vm, WAKE_VECTOR, halt_wake);
+	vm_set_guest_data(vm, s);
 	r = vcpu_runner_create(vcpu, VCPU_RUNNER_KICK_HANDLED);
 	vcpu_runner_run(r);
 	for (round = 1; round <= HALT_ROUNDS; round++) {
@@ -893,6 +892,7 @@ TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit
 	TEST_REQUIRE(__vcpu_stat(spinner, "signal_exits", &v), "no 'signal_exits' vCPU statistic");
 	have_blocking = vcpu_open_blocking_stat(halter);
 	vm_set_handler(vm, WAKE_VECTOR, halt_wake);
+	vm_set_guest_data(vm, s);
 	spin_before = vcpu_stat(spinner, "signal_exits");
 	halt_before = vcpu_stat(halter, "signal_exits");
 	rs = vcpu_runner_create(spinner, VCPU_RUNNER_KICK_HANDLED);
@@ -1242,6 +1242,7 @@ TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly o
 	st->vm = vm_create(&opts);
 	st->s = vm_alloc(st->vm, sizeof(*st->s));
 	vm_set_handler(st->vm, WAKE_VECTOR, worker_wake);
+	vm_set_guest_data(st->vm, st->s);
 	for (i = 0; i < st->n; i++) {
 		struct stress_vcpu *sv = &st->v[i];
 
@@ -1356,6 +1357,7 @@ static void workers_create(struct workers *ws, unsigned int n)
 	ws->s = vm_alloc(ws->vm, sizeof(*ws->s));
 	ws->n = n;
 	vm_set_handler(ws->vm, WAKE_VECTOR, worker_wake);
+	vm_set_guest_data(ws->vm, ws->s);
 	for (i = 0; i < n; i++) {
 		ws->s->w[i].halter = i % 2;
 		ws->vcpu[i] = vcpu_add(ws->vm, i, worker_guest, ws->s);

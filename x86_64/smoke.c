@@ -20,8 +20,17 @@
 #define MSI_VECTOR      0x41
 #define NUDGE_VECTOR    0x42            /* uncounted: only ends a HLT */
 #define GUEST_ARG_MAGIC 0x5eedf00dull
+#define UD2_LENGTH      2
+#define DATA_VCPUS      2               /* one added before vm_set_guest_data(), one after */
 /* Generous bound for one guest message: catches a hang without a timeout. */
 #define MSG_TIMEOUT_MS  10000
+
+/* --negative-control N: make one check see the wrong behaviour on purpose. */
+enum negative_control {
+	NC_NONE,
+	NC_GUEST_DATA_DECOY = 1,        /* the host gives guest_data() a decoy struct */
+};
+TEST_NEGATIVE_CONTROLS("1: the host gives guest_data() a decoy, not the test's shared data");
 
 struct smoke_shared {
 	uint64_t arg_seen;
@@ -32,6 +41,7 @@ struct smoke_shared {
 	volatile bool receiver_done;
 	bool use_x2apic;
 	uint64_t ud_count;
+	uint64_t ud_by_vcpu[DATA_VCPUS];        /* #UDs counted through guest_data() */
 	char formatted[GUEST_MSG_TEXT_LEN];
 };
 
@@ -161,7 +171,7 @@ static void count_ud_and_skip(struct ex_regs *regs)
 	struct smoke_shared *s = (struct smoke_shared *)regs->rbx;
 
 	s->ud_count++;
-	regs->rip += 2;         /* length of ud2 */
+	regs->rip += UD2_LENGTH;
 }
 
 static void guest_exceptions(void *arg)
@@ -190,14 +200,52 @@ TEST_CASE(exceptions, "guest exception handlers run and faulting MSR accesses ar
 	vm_destroy(vm);
 }
 
-/* ---- interrupts through the in-kernel APIC ---- */
+static void count_ud_through_guest_data(struct ex_regs *regs)
+{
+	struct smoke_shared *s = guest_data();
 
-static struct smoke_shared *irq_shared;         /* guest copy, set per vCPU */
+	s->ud_by_vcpu[guest_vcpu_id()]++;
+	regs->rip += UD2_LENGTH;
+}
+
+/* No argument: the handler's only way to the shared data is guest_data(). */
+static void guest_ud_without_arg(void *arg)
+{
+	guest_set_handler(UD_VECTOR, count_ud_through_guest_data);
+	__asm__ volatile("ud2" ::: "memory");
+}
+
+TEST_CONTROL(guest_data, NC_GUEST_DATA_DECOY, "passes", "-",
+	     "the host gives guest_data() a decoy struct, not the test's",
+	     "vCPU 0's #UD handler counted 0 #UDs in the data given to vm_set_guest_data\\(\\), expected 1");
+TEST_CASE(guest_data, "exception handlers on every vCPU reach the test's shared data through guest_data()")
+{
+	struct vm *vm = vm_create(NULL);
+	struct smoke_shared *s = shared_of(vm);
+	struct smoke_shared *decoy = shared_of(vm);
+	struct vcpu *vcpus[DATA_VCPUS];
+	uint32_t i;
+
+	vcpus[0] = vcpu_add(vm, 0, guest_ud_without_arg, NULL);
+	vm_set_guest_data(vm, test_negative_control(NC_GUEST_DATA_DECOY) ? decoy : s);
+	vcpus[1] = vcpu_add(vm, 1, guest_ud_without_arg, NULL);
+	for (i = 0; i < DATA_VCPUS; i++) {
+		vcpu_expect_done(vcpus[i]);
+		TEST_ASSERT(s->ud_by_vcpu[i] == 1, "vCPU %u's #UD handler counted %" PRIu64
+			    " #UDs in the data given to vm_set_guest_data(), expected 1",
+			    i, s->ud_by_vcpu[i]);
+	}
+	vm_destroy(vm);
+}
+
+/* ---- interrupts through the in-kernel APIC ---- */
 
 /* The handler acknowledges: the sender waits for it before the next IPI. */
 static void count_ipi(struct ex_regs *regs)
 {
-	irq_shared->ipis_acked = ++irq_shared->ipis_received;
+	struct smoke_shared *s = guest_data();
+
+	s->ipis_acked = ++s->ipis_received;
 	apic_eoi();
 }
 
@@ -208,7 +256,9 @@ static void ignore_nudge(struct ex_regs *regs)
 
 static void count_msi(struct ex_regs *regs)
 {
-	irq_shared->msis_received++;
+	struct smoke_shared *s = guest_data();
+
+	s->msis_received++;
 	apic_eoi();
 }
 
@@ -216,7 +266,6 @@ static void guest_ipi_receiver(void *arg)
 {
 	struct smoke_shared *s = arg;
 
-	irq_shared = s;
 	if (s->use_x2apic)
 		x2apic_enable();
 	else
@@ -282,6 +331,7 @@ static void ipi_case(bool x2apic)
 	if (x2apic)
 		require_kvm_cpu_feature(X86_FEATURE_X2APIC);
 	s->use_x2apic = x2apic;
+	vm_set_guest_data(vm, s);
 	vcpu_thread_start(receiver, run_until_sync);
 	vcpu_thread_start(sender, run_until_sync);
 	vcpu_thread_join(sender);
@@ -304,7 +354,6 @@ static void guest_msi_receiver(void *arg)
 {
 	struct smoke_shared *s = arg;
 
-	irq_shared = s;
 	xapic_enable();
 	guest_set_handler(MSI_VECTOR, count_msi);
 	GUEST_SYNC(0);
@@ -323,6 +372,7 @@ TEST_CASE(host_msi, "an MSI from the host and one through irqfd wake a halted vC
 	struct kvm_lapic_state lapic;
 	int efd;
 
+	vm_set_guest_data(vm, s);
 	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
 	vcpu_expect_sync(vcpu);
 	vcpu_get_lapic(vcpu, &lapic);
