@@ -311,6 +311,16 @@ static void kick_out(struct vcpu_runner *r, const char *what)
 	vcpu_runner_expect_signal_exit(r, what);
 }
 
+/* One KVM_RUN with immediate_exit set on the runner's thread: EINTR at once. */
+static void immediate_exit_out(struct vcpu_runner *r)
+{
+	r->vcpu->run->immediate_exit = 1;
+	vcpu_runner_run(r);
+	wait_exit(r, "immediate exit");
+	r->vcpu->run->immediate_exit = 0;
+	vcpu_runner_expect_eintr(r, "immediate exit");
+}
+
 /* spin_guest reports its count when told to stop. */
 static void stop_spinner(struct vcpu_runner *r, struct kick_shared *s)
 {
@@ -466,11 +476,7 @@ static void kick_unstarted(uint32_t state, const char *name)
 	}
 	expected = UNSTARTED_ROUNDS;
 	if (kvm_check_cap(KVM_CAP_IMMEDIATE_EXIT) > 0) {
-		vcpu->run->immediate_exit = 1;
-		vcpu_runner_run(r);
-		wait_exit(r, "immediate exit");
-		vcpu->run->immediate_exit = 0;
-		vcpu_runner_expect_eintr(r, "immediate exit");
+		immediate_exit_out(r);
 		TEST_ASSERT(vcpu_mp_state(vcpu) == state, "%s: after an immediate exit the MP state "
 			    "is %u, expected %u", name, vcpu_mp_state(vcpu), state);
 		if (test_negative_control(NC_UNSTARTED_MISCOUNT))
@@ -906,11 +912,7 @@ TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit
 		kick_out(rs, "kicked spinning vCPU");
 		spin_exits++;
 		if (kvm_check_cap(KVM_CAP_IMMEDIATE_EXIT) > 0) {
-			spinner->run->immediate_exit = 1;
-			vcpu_runner_run(rs);
-			wait_exit(rs, "immediate exit");
-			spinner->run->immediate_exit = 0;
-			vcpu_runner_expect_eintr(rs, "immediate exit");
+			immediate_exit_out(rs);
 			immediate++;
 		}
 
