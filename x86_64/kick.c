@@ -279,11 +279,6 @@ static void io_guest(void *arg)
 
 /* ---- the host's side: each vCPU on a vcpu_runner, every wait bounded ---- */
 
-static void sleep_us(uint64_t us)
-{
-	usleep(us);
-}
-
 /* Wait until *p > value; fail naming what did not move. */
 static void wait_beyond(volatile uint64_t *p, uint64_t value, const char *what)
 {
@@ -398,7 +393,7 @@ TEST_CASE(halt_signal, "a signal takes a vCPU blocked in HLT out of KVM_RUN with
 		if (test_opts.negative_control == NC_HALT_WAKES)
 			vm_signal_msi(vm, 0, WAKE_VECTOR);
 		vcpu_runner_run(r);
-		sleep_us(STAY_HALTED_MS * 1000);
+		usleep(STAY_HALTED_MS * 1000);
 		TEST_ASSERT(!vcpu_runner_done(r), "re-entered halted vCPU left KVM_RUN within %u ms "
 			    "without an interrupt being sent: %s", STAY_HALTED_MS, vcpu_runner_result(r));
 		TEST_ASSERT(vcpu_in_run(vcpu), "vCPU thread not in KVM_RUN");
@@ -702,7 +697,7 @@ TEST_CASE(handler_sets_immediate_exit, "a kick landing outside KVM_RUN is not lo
 	while (atomic_load(&r->handler.handled) < 2) {
 		TEST_ASSERT(now_ns() < deadline, "the kick did not reach the idle vCPU thread's "
 			    "handler within %" PRIu64 " ms", kick_bound_ms);
-		sleep_us(POLL_US);
+		usleep(POLL_US);
 	}
 	counter = s->counter;
 	vcpu_runner_run(r);
@@ -857,7 +852,7 @@ TEST_CASE(mask_removed, "after KVM_SET_SIGNAL_MASK(NULL) a kick blocked in the t
 	vcpu_runner_run(r);
 	wait_beyond(&s->counter, SPIN_PROGRESS_STEPS, "spinning vCPU");
 	vcpu_kick(r->vcpu);
-	sleep_us(NO_INTERRUPT_MS * 1000);
+	usleep(NO_INTERRUPT_MS * 1000);
 	counter = s->counter;
 	TEST_ASSERT(!vcpu_runner_done(r), "a kick blocked in the thread ended KVM_RUN without a KVM "
 		    "signal mask: %s", vcpu_runner_result(r));
@@ -1153,7 +1148,7 @@ static void stress_finish(struct stress *st)
 			TEST_ASSERT(now_ns() < deadline, "vCPU %u did not finish within %u ms after "
 				    "the kicks stopped (thread %s KVM_RUN)", i, STRESS_FINISH_TIMEOUT_MS,
 				    vcpu_in_run(st->v[i].vcpu) ? "inside" : "outside");
-			sleep_us(STRESS_MONITOR_MS * 1000);
+			usleep(STRESS_MONITOR_MS * 1000);
 		}
 		vcpu_thread_join(st->v[i].vcpu);
 	}
@@ -1333,7 +1328,7 @@ static void expect_workers_quiet(struct kick_shared *s, unsigned int n, const ch
 
 	for (i = 0; i < n; i++)
 		before[i] = s->w[i].progress;
-	sleep_us(QUIET_CHECK_US);
+	usleep(QUIET_CHECK_US);
 	for (i = 0; i < n; i++)
 		TEST_ASSERT(s->w[i].progress == before[i], "%s: vCPU %u's guest still runs after "
 			    "KVM_KICK_ALL_RUNNING_VCPUS returned (progress %" PRIu64 " -> %" PRIu64 ")",
@@ -1474,7 +1469,7 @@ TEST_CASE(kick_all_until_resume, "after KVM_KICK_ALL_RUNNING_VCPUS every KVM_RUN
 	/* After RESUME: spinners spin, halters stay halted until an interrupt. */
 	for (i = 0; i < ws.n; i++)
 		worker_start(&ws, i);
-	sleep_us(STAY_HALTED_MS * 1000);
+	usleep(STAY_HALTED_MS * 1000);
 	for (i = 0; i < ws.n; i++) {
 		if (!ws.s->w[i].halter)
 			continue;
@@ -1521,7 +1516,7 @@ static void race_vcpu_thread(struct vcpu *vcpu)
 		}
 		atomic_fetch_add(&rc->eintr, 1);
 		while (atomic_load(&rc->kick_gen) != atomic_load(&rc->resume_gen))
-			sleep_us(POLL_US);
+			usleep(POLL_US);
 	}
 }
 
@@ -1533,7 +1528,7 @@ static void *race_creator(void *p)
 
 	test_rng_init(&rng, 2);
 	for (id = atomic_load(&rc->created); id < KICK_ALL_RACE_MAX_VCPUS; id++) {
-		sleep_us(test_rng_below(&rng, rc->creation_gap_us + 1));
+		usleep(test_rng_below(&rng, rc->creation_gap_us + 1));
 		if (atomic_load(&rc->finish))
 			break;
 		rc->vcpu[id] = vcpu_add(rc->vm, id, worker_guest, rc->s);
@@ -1573,7 +1568,7 @@ TEST_CASE(kick_all_races, "KVM_KICK_ALL_RUNNING_VCPUS racing with vCPU creation 
 
 	start = now_ns();
 	while (now_ns() - start < duration_ns && kicks < max_kicks) {
-		sleep_us(test_rng_below(&rng, KICK_ALL_MAX_DELAY_US + 1));
+		usleep(test_rng_below(&rng, KICK_ALL_MAX_DELAY_US + 1));
 		/* vCPUs whose creation finished before KICK must be stopped by it. */
 		existing = atomic_load(&rc->created);
 		atomic_fetch_add(&rc->kick_gen, 1);
