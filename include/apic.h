@@ -67,6 +67,8 @@ void apic_timer_tsc_deadline(uint32_t vector, uint64_t tsc);
 /* Whether vector is pending in the IRR / in service in the ISR. */
 bool apic_irr_pending(uint32_t vector);
 bool apic_isr_in_service(uint32_t vector);
+/* Whether any vector is pending in the IRR. */
+bool apic_irr_any(void);
 
 /* ---- host side ---- */
 /* MSI address/data for a fixed interrupt to an APIC ID (physical mode). */

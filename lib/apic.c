@@ -125,6 +125,16 @@ static bool apic_vector_bit(uint32_t base, uint32_t vector)
 bool apic_irr_pending(uint32_t vector) { return apic_vector_bit(APIC_IRR, vector); }
 bool apic_isr_in_service(uint32_t vector) { return apic_vector_bit(APIC_ISR, vector); }
 
+bool apic_irr_any(void)
+{
+	uint32_t word;
+
+	for (word = 0; word < 8; word++)
+		if (apic_read(APIC_IRR + word * 0x10))
+			return true;
+	return false;
+}
+
 /* ---- host side ---- */
 
 int vm_signal_msi(struct vm *vm, uint32_t apic_id, uint32_t vector)

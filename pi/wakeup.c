@@ -17,11 +17,36 @@
  * (xAPIC/x2APIC IPIs, physical and logical; the sender itself halts until
  * each halter acknowledges with an IPI), from the host (KVM_SIGNAL_MSI,
  * irqfd) or from their own LAPIC timer; host threads move the vCPU threads
- * between CPUs and nodes (including while blocked), signal them out of
- * KVM_RUN, or compete for their CPU. Every interrupt is sent only after the
- * previous one to that vCPU was handled, so none can merge. A host monitor
- * fails the case as soon as an interrupt has been pending for longer than
- * --lost-wakeup-ms without progress on that vCPU.
+ * between CPUs and nodes (including while blocked) or compete for their
+ * CPU. Every interrupt is sent only after the previous one to that vCPU was
+ * handled, so none can merge. A host monitor fails the case as soon as an
+ * interrupt has been pending for longer than --lost-wakeup-ms without
+ * progress on that vCPU.
+ *
+ * What else could end a halt, and why it cannot stand in for the path a
+ * case names (each case's wake must come from the interrupt's own kick of
+ * the blocked vCPU, kvm_vcpu_kick() -> kvm_vcpu_wake_up()):
+ * - Signals into KVM_RUN end a halt by themselves: only ipi_signal_exits
+ *   sends them, and it claims nothing about the wakeup path.
+ * - Moving a blocked thread to another CPU does not wake it; a competitor
+ *   preempts a runnable thread, it does not make a blocked one runnable.
+ * - Halt-polling sees an interrupt that arrives while KVM polls, without a
+ *   kick: the *_poll_off and *_preempted cases have no poll window at all,
+ *   the others are checked to have woken blocked vCPUs (halt_wakeup > 0),
+ *   and only *_poll_large is about the poll itself.
+ * - An interrupt pending before HLT never blocks the vCPU: counted the same
+ *   way (control 6 makes every interrupt arrive before HLT).
+ * - Another interrupt to the same vCPU: halters have one interrupt in
+ *   flight at a time, so none rescues another. The sender vCPU, halting for
+ *   acknowledgements from several halters, can be woken by a later ack, so
+ *   a lost wake of one ack is found through the halters it stalls.
+ * - The timers: the hrtimer callback's kick is the path; with polling off
+ *   nothing else reaches a halter that sleeps on its own timer.
+ * Shown with KVM builds broken on purpose (lib/tests/broken-kvm/): with a
+ * kvm_vcpu_wake_up() that only works from the CPU the vCPU last ran on,
+ * every IPI, MSI and NMI case fails with a lost wakeup (and ipi_signal_exits
+ * passes, as it should); with an expiring LAPIC timer that no longer kicks,
+ * every timer case fails and the others pass.
  *
  * A failure means: "lost wakeup" - KVM left a vCPU blocked with a pending
  * interrupt (the report names the vCPU, where its thread was moved from and
@@ -42,7 +67,9 @@
  *   2 the IF=0 halter halts with IF=1 (a fixed interrupt wakes it),
  *   3 one wake is not accounted by its handler (wake without cause),
  *   4 the guest miscounts its HLTs by one (halt_exits disagrees),
- *   5 a second fixed vector is sent while IF=0 (delivered "twice" after STI).
+ *   5 a second fixed vector is sent while IF=0 (delivered "twice" after STI),
+ *   6 every vCPU waits with IF=0 until an interrupt is pending before its
+ *     HLT, so KVM never blocks it (the wakeup path is never used).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -132,7 +159,7 @@ static const char *const path_names[NR_PATHS] = {
 #define NEGATIVE_CONTROL_AT   50
 
 enum { NC_NONE, NC_FORGET_SEND, NC_IF1_HALT, NC_UNCOUNTED_WAKE, NC_MISCOUNT_HALT,
-       NC_SECOND_VECTOR };
+       NC_SECOND_VECTOR, NC_PENDING_BEFORE_HLT };
 
 static uint64_t migrate_interval_us = 200;
 static uint64_t lost_wakeup_ms = 3000;
@@ -143,8 +170,9 @@ TEST_OPTION("migrate-interval", migrate_interval_us, "mean microseconds between 
 TEST_OPTION("lost-wakeup-ms", lost_wakeup_ms, "an interrupt pending this long is a lost wakeup");
 TEST_OPTION("max-delay-us", max_delay_us, "longest random delay before a send");
 TEST_OPTION("halters", nr_halters_opt, "halting vCPUs per case (1-4)");
-TEST_OPTION("kick-percent", kick_percent, "migrations that also signal the thread out of KVM_RUN");
-TEST_NEGATIVE_CONTROLS("1-5, see the file header");
+TEST_OPTION("kick-percent", kick_percent, "ipi_signal_exits: migrations that also signal the "
+	    "thread out of KVM_RUN");
+TEST_NEGATIVE_CONTROLS("1-6, see the file header");
 /* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
 TEST_CONTROL_PROBE(no_interrupt_quirks, "pi/wakeup", "if0_nmi", "-",
 		   "pass-without ^# host profile: .*; quirks of .*(interrupts delivered twice|HLT returning with no handler run)");
@@ -390,6 +418,9 @@ static void halt_once(struct halter *h)
 		h->halts++;     /* claims an extra HLT (and its return) */
 		h->wakes++;
 	}
+	if (s->negative_control == NC_PENDING_BEFORE_HLT)
+		while (!apic_irr_any())
+			cpu_relax();
 	guest_sti_hlt();
 	cli();
 	if (h->hlt_skipped) {
@@ -694,6 +725,9 @@ struct scenario {
 	bool migrate;
 	bool compete;
 	enum halt_poll_setting poll;    /* HALT_POLL_WINDOW: HALT_POLL_LARGE_NS */
+	/* The migrator also signals the threads out of KVM_RUN. A signal ends
+	 * a halt too, so only the case about signal exits has them. */
+	bool signal_exits;
 	bool require_posted;            /* IPIs must not trap (IPI virtualization) */
 };
 
@@ -822,7 +856,7 @@ static void *host_sender_main(void *arg)
 static void check_halt_stats(struct wake_case *wc)
 {
 	bool skip_ok = host_may_skip_hlt_exits();
-	uint64_t total_poll_ok = 0, total_poll_tried = 0;
+	uint64_t total_poll_ok = 0, total_poll_tried = 0, total_woken = 0;
 	uint32_t i;
 
 	for (i = 0; i < wc->nr_tracked; i++) {
@@ -833,6 +867,7 @@ static void check_halt_stats(struct wake_case *wc)
 		halt_stats_since(v, &wc->stats_before[i], &d);
 		total_poll_ok += d.poll_ok;
 		total_poll_tried += d.poll_tried;
+		total_woken += d.wakeup;
 		test_diag("vCPU %u: %" PRIu64 " HLTs; KVM halt_exits %" PRIu64 ", halt_successful_poll %"
 			  PRIu64 ", halt_attempted_poll %" PRIu64 ", halt_poll_invalid %" PRIu64
 			  ", halt_wakeup %" PRIu64 "; irq_injections %" PRIu64 " for %" PRIu64
@@ -866,6 +901,19 @@ static void check_halt_stats(struct wake_case *wc)
 	if (wc->sc->poll != HALT_POLL_OFF)
 		test_diag("successful polls: %" PRIu64 " of %" PRIu64 " attempted", total_poll_ok,
 			  total_poll_tried);
+	/*
+	 * halt_wakeup counts the kicks that found the vCPU blocked and woke it
+	 * (kvm_vcpu_wake_up()): the path these cases are about. Interrupts
+	 * that arrive while KVM polls, or before the vCPU blocks, never need
+	 * it, so a case where none did proved nothing about it. The polling
+	 * cases are about the poll and may end every halt there.
+	 */
+	test_diag("halts ended by KVM waking the blocked vCPU (halt_wakeup): %" PRIu64,
+		  total_woken);
+	if (wc->sc->poll != HALT_POLL_WINDOW)
+		TEST_ASSERT(total_woken > 0, "no halted vCPU was ever woken from blocking "
+			    "(halt_wakeup did not move): every wake came from halt-polling or "
+			    "arrived before the vCPU blocked, so the wakeup path was never used");
 }
 
 static void start_disturbers(struct wake_case *wc)
@@ -877,7 +925,8 @@ static void start_disturbers(struct wake_case *wc)
 		tids[i] = wc->tv[i]->tid;
 	if (wc->sc->migrate) {
 		struct migrator_opts mo = { .interval_us = migrate_interval_us, .stream = 1,
-					    .kick_percent = (unsigned int)kick_percent };
+					    .kick_percent = wc->sc->signal_exits ?
+							    (unsigned int)kick_percent : 0 };
 
 		wc->migrator = migrator_start(tids, (int)wc->nr_tracked, &mo);
 	}
@@ -1136,6 +1185,9 @@ static uint64_t check_counts(struct wake_case *wc, uint64_t elapsed)
 	test_diag("wakeups: %" PRIu64 " in %" PRIu64 " ms (%" PRIu64 "/s), %" PRIu64 " signal "
 		  "exits from KVM_RUN", wakes, elapsed / 1000000, wakes * 1000000000 / elapsed,
 		  (uint64_t)atomic_load(&wc->signal_exits));
+	if (sc->signal_exits)
+		TEST_ASSERT(atomic_load(&wc->signal_exits) > 0, "no signal took a vCPU out of "
+			    "KVM_RUN (--kick-percent %" PRIu64 ")", kick_percent);
 	return wakes;
 }
 
@@ -1305,9 +1357,16 @@ TEST_CASE(timer_tsc_deadline_migrate, "the TSC-deadline LAPIC timer wakes halted
 					 .x2apic = true, .migrate = true });
 }
 
+/*
+ * With halt-polling off every HLT that finds nothing pending blocks at
+ * once, so each of those wakes needs the kick of the interrupt's sender.
+ */
 TEST_CONTROL(ipi_poll_off, 4, "passes", "--duration 1",
 	     "the guest miscounts its HLTs by one",
 	     "vCPU [0-9]+: KVM halt_exits grew by [0-9]+, expected one per guest HLT: [0-9]+");
+TEST_CONTROL(ipi_poll_off, 6, "passes", "--duration 1",
+	     "every interrupt is pending before its HLT",
+	     "no halted vCPU was ever woken from blocking \\(halt_wakeup did not move\\)");
 TEST_CASE(ipi_poll_off, "with halt-polling off, IPIs wake migrating halted vCPUs and KVM "
 	  "never polls", .timeout = CASE_TIMEOUT_S, .stress = true)
 {
@@ -1334,6 +1393,50 @@ TEST_CASE(msi_poll_large, "with a large halt-polling window, MSIs wake migrating
 {
 	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER, .host_paths = MSI_PATHS,
 					 .migrate = true, .poll = HALT_POLL_WINDOW });
+}
+
+/*
+ * The expiring timer's own kick (from its hrtimer callback) is the only
+ * thing that can end these halts: no poll window, no signals, no other
+ * interrupt source.
+ */
+TEST_CASE(timer_oneshot_poll_off, "with halt-polling off, the one-shot LAPIC timer wakes "
+	  "migrating halted vCPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+{
+	run_scenario(&(struct scenario){ .mode = HALT_ON_TIMER,
+					 .timer_paths = PATH_BIT(PATH_TIMER_ONESHOT),
+					 .migrate = true, .poll = HALT_POLL_OFF });
+}
+
+TEST_CASE(timer_tsc_deadline_poll_off, "with halt-polling off, the TSC-deadline LAPIC timer "
+	  "wakes migrating halted vCPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+{
+	run_scenario(&(struct scenario){ .mode = HALT_ON_TIMER,
+					 .timer_paths = PATH_BIT(PATH_TIMER_TSC_DEADLINE),
+					 .x2apic = true, .migrate = true, .poll = HALT_POLL_OFF });
+}
+
+TEST_CASE(timer_preempted, "with halt-polling off, LAPIC timers (one-shot and TSC-deadline) "
+	  "wake halted vCPUs whose threads are preempted by competitors on their CPU",
+	  .timeout = CASE_TIMEOUT_S, .stress = true)
+{
+	run_scenario(&(struct scenario){ .mode = HALT_ON_TIMER,
+					 .timer_paths = PATH_BIT(PATH_TIMER_ONESHOT) |
+							PATH_BIT(PATH_TIMER_TSC_DEADLINE),
+					 .x2apic = true, .compete = true, .poll = HALT_POLL_OFF });
+}
+
+/*
+ * Signals end halts themselves, so this case says nothing about the wakeup
+ * path: it shows that an interrupt pending when a signal takes the vCPU
+ * out of KVM_RUN (vcpu_put with the interrupt posted or in the IRR) is
+ * handled exactly once after re-entry.
+ */
+TEST_CASE(ipi_signal_exits, "IPIs to migrating halted vCPUs that signals take out of KVM_RUN "
+	  "are each handled once after re-entry", .timeout = CASE_TIMEOUT_S, .stress = true)
+{
+	run_scenario(&(struct scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
+					 .migrate = true, .signal_exits = true });
 }
 
 TEST_CONTROL(if0_nmi, 2, "passes", "-",
