@@ -81,6 +81,9 @@ for part in $parts; do
 		# (slowest part: toolchain and source download, module build).
 		export PATCH_SELFTEST_RESULTS=$results/patch-selftest
 		run_part "patch-series rebuild self-test (sid)" make -C "$top" --no-print-directory patch_selftest
+		# Cases against KVM broken on purpose: each fails where its path is.
+		run_part "the suite against KVM broken on purpose (sid)" make -C "$top" \
+			--no-print-directory broken_kvm_controls BROKEN_KVM_FLAGS="--results $results/broken-kvm"
 		;;
 	*) echo "scripts/check.sh: unknown part '$part'" >&2; exit 2 ;;
 	esac

@@ -44,6 +44,19 @@ run "$build/x86_64/kick" --list-controls
 check "--list-controls: each control with its case, number, needs and failure" \
 	grep -Eq '^spin_signal \| 1 \| - \| passes \| .+ \| .+' "$tmp/out"
 
+# The kernel-level controls (check_broken_kvm.sh, run in a VM by make
+# check): bad input, and every case their patches name exists.
+run "$top/lib/tests/check_broken_kvm.sh" --bogus
+check "check_broken_kvm.sh: unknown option: one error line, exit 2" one_error_line
+broken_kvm_cases_exist() {
+	for p in "$top"/lib/tests/broken-kvm/*.patch; do
+		sed -n -E 's/^Expect-(fail|pass): ([^ ]+).*/\2/p' "$p" | while IFS=: read -r b c; do
+			"$build/$b" -l | cut -f1 | grep -qx "$c" || { echo "# ${p##*/}: no case $b:$c"; exit 1; }
+		done || return 1
+	done
+}
+check "every case a broken-KVM patch names exists in its binary" broken_kvm_cases_exist
+
 # /dev/kvm is replaced in a private mount namespace, so these hold on
 # machines with and without a KVM: a missing node, and a node this user may
 # not open (a root-only file stands in for it: open() fails before any

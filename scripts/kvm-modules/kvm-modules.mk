@@ -5,6 +5,8 @@
 #   make kvm_modules KERNEL=sid [PATCHES=DIR]   only build the modules (kvm-modules, beside this file)
 #   make patch_selftest [KERNEL=sid]            tests of the above, two short VM boots;
 #                                               a few minutes from a cold cache, ~1-2 min warm
+#   make broken_kvm_controls [KERNEL=sid]       the suite against KVM broken on purpose
+#                                               (lib/tests/broken-kvm/), one VM per patch
 
 patch_deps:
 	@scripts/deps.sh build vm patches
@@ -15,4 +17,9 @@ kvm_modules: patch_deps
 patch_selftest: patch_deps
 	@KERNEL=$(KERNEL) scripts/tests/patch-selftest.sh
 
-.PHONY: patch_deps kvm_modules patch_selftest
+# The suite's cases against KVM broken on purpose (lib/tests/broken-kvm/):
+# each must fail exactly where its path is broken.
+broken_kvm_controls: patch_deps
+	@lib/tests/check_broken_kvm.sh --kernel $(KERNEL) $(BROKEN_KVM_FLAGS)
+
+.PHONY: patch_deps kvm_modules patch_selftest broken_kvm_controls
