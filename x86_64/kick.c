@@ -17,6 +17,30 @@
  * answered twice, a halted guest woken by a kick, guest state changed by
  * the exit, or an I/O result dropped on the way to migration.
  *
+ * What else could produce each result, and why it cannot here:
+ * - EINTR with KVM_EXIT_INTR comes only from a pending signal or
+ *   immediate_exit; the test's kick is the only signal its vCPU threads
+ *   get, and immediate_exit is set only where a case names it.
+ * - spin_signal: a spinning guest has no exits of its own to userspace, so
+ *   the return is the signal's, taken from guest mode (the guest's counter
+ *   moved up to the kick). halt_signal and unstarted_signal: the vCPU is
+ *   seen blocked inside KVM_RUN (KVM's "blocking" statistic where the
+ *   kernel has it) before the kick, so the exit is taken from
+ *   kvm_vcpu_block(), not from guest mode; nothing else is sent to those
+ *   vCPUs, so the re-entered vCPU can only stay put (halt: no interrupt for
+ *   STAY_HALTED_MS; unstarted: no INIT/SIPI). unstarted_signal's count is
+ *   the UNINITIALIZED path's own (shown with KVM broken on purpose,
+ *   lib/tests/broken-kvm/unstarted-signal-exit-uncounted.patch: only that
+ *   case fails; spin_signal, halt_signal and signal_exits_stat pass).
+ * - immediate_exit: no signal is sent around those KVM_RUNs, and the guest
+ *   spins, so an EINTR without guest progress is immediate_exit's.
+ * - handler_sets_immediate_exit: the kick lands while the thread is outside
+ *   KVM_RUN; without the handler's immediate_exit the next KVM_RUN would run
+ *   the spinning guest until the bound (control 5).
+ * - stress: each kick is matched to the one KVM_RUN it ended; halters are
+ *   woken only by the host's MSIs, so a HLT that completes without an
+ *   interrupt is reported by the guest.
+ *
  * Negative controls (--negative-control N; each must make its case fail):
  *   1  spin_signal: the host puts the vCPU back at its entry point while it
  *      is out (as if its state were lost); the guest's own check reports it.
