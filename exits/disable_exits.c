@@ -66,6 +66,7 @@ enum negative_control {
 	NC_AFTER_VCPU_IS_BEFORE,        /* enable before the vCPU exists */
 	NC_ASSUME_VCPU_SCOPE,           /* treat the per-vCPU probe's EINVAL as support */
 	NC_OVERRIDE_BEFORE_VCPU,        /* the call comes before the vCPU and lacks bit 63 */
+	NC_MWAIT_ANSWER_INVERTED,       /* expect the opposite of what the host allows */
 };
 TEST_NEGATIVE_CONTROLS("see the negative_control enum in the source");
 /* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
@@ -518,6 +519,42 @@ TEST_CASE(mwait_disabled,
 		    "MWAIT exits are disabled: expected far fewer exits than the %" PRIu64
 		    " MONITOR/MWAIT pairs (under %" PRIu64 "), got %" PRIu64, nr_mwaits,
 		    nr_mwaits / 2, dis);
+}
+
+/*
+ * KVM lets MWAIT run in the guest only where the host kernel says the CPU
+ * has MONITOR/MWAIT (cpuinfo flag "monitor", which clearcpuid=monitor
+ * removes), no MONITOR erratum (bug "monitor") and an APIC timer that runs
+ * in deep C-states ("arat"), and only with kvm.mitigate_smt_rsb off (where
+ * that parameter exists). Checked both ways, so that a VM booted with
+ * clearcpuid=monitor (make vm_mwait_restricted) sees the mask without MWAIT.
+ */
+TEST_CONTROL(mwait_offered_as_host_allows, 13, "passes", "-",
+	     "the host's answer is inverted",
+	     "KVM_CHECK_EXTENSION\\(KVM_CAP_X86_DISABLE_EXITS\\) = 0x[0-9a-f]+ \\([A-Z|]+\\): expected MWAIT (offered|not offered)");
+TEST_CASE(mwait_offered_as_host_allows,
+	  "KVM offers disabling MWAIT exits exactly where the host may pass MWAIT through (CPU flags monitor and arat, no monitor bug, kvm.mitigate_smt_rsb off)")
+{
+	int monitor = host_cpuinfo_lists("flags", "monitor");
+	int arat = host_cpuinfo_lists("flags", "arat");
+	int bug = host_cpuinfo_lists("bugs", "monitor");
+	bool smt_rsb = module_param_enabled("kvm", "mitigate_smt_rsb");
+	uint64_t have = offered();
+	bool allowed;
+
+	TEST_REQUIRE(monitor >= 0 && arat >= 0, "/proc/cpuinfo has no flags line to read");
+	allowed = monitor == 1 && arat == 1 && bug != 1 && !smt_rsb;
+	test_diag("host: flag monitor %s, flag arat %s, bug monitor %s, kvm.mitigate_smt_rsb %s; "
+		  "KVM_CHECK_EXTENSION(KVM_CAP_X86_DISABLE_EXITS) = 0x%" PRIx64 " (%s)",
+		  monitor ? "set" : "clear", arat ? "set" : "clear",
+		  bug == 1 ? "set" : bug == 0 ? "clear" : "(no bugs line)", smt_rsb ? "on" : "off",
+		  have, bits_str(have));
+	if (test_negative_control(NC_MWAIT_ANSWER_INVERTED))
+		allowed = !allowed;
+	TEST_ASSERT(!!(have & MWAIT) == allowed,
+		    "KVM_CHECK_EXTENSION(KVM_CAP_X86_DISABLE_EXITS) = 0x%" PRIx64 " (%s): expected MWAIT "
+		    "%s, since the host %s pass MWAIT through", have, bits_str(have),
+		    allowed ? "offered" : "not offered", allowed ? "may" : "may not");
 }
 
 /* ---- CSTATE and APERFMPERF: MSRs that stop being intercepted ---- */
