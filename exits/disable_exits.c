@@ -13,6 +13,32 @@
  * HLT is woken by its own LAPIC timer interrupt, so a HLT that really runs
  * in the guest cannot hang the test.
  *
+ * What each case trusts, and on which paths it has been seen (QEMU 7.2 TCG
+ * AMD VM: kvm_amd with nrips=0, no pause filter, no APERFMPERF; stock
+ * kernels 6.1, 6.12, 7.2; the per-vCPU cases also on RFC v6 ported to 7.2):
+ * - hlt_exits_by_default, hlt_disabled, the refusal cases' "still
+ *   intercepted" rounds, and every per-vCPU case: the guest's own HLT and
+ *   wakeup counts, and halt_exits, which KVM counts in its common HLT
+ *   emulation, so on every vendor path (7.2's HLT fastpath on VMX and on SVM
+ *   with NRIPS goes through it too). Seen only on TCG AMD, nrips=0.
+ * - pause_disabled: the "exits" statistic over equal spin loops with and
+ *   without PAUSE. Needs a pause filter (SVM: pause_filter_count, not in
+ *   TCG) or pause-loop exiting (VMX: ple_gap); skips without: never seen
+ *   running.
+ * - mwait_disabled: the "exits" statistic over MONITOR/MWAIT pairs. Seen on
+ *   TCG AMD.
+ * - mwait_offered_as_host_allows: KVM_CHECK_EXTENSION against
+ *   /proc/cpuinfo and kvm.mitigate_smt_rsb. Seen on TCG AMD, with and
+ *   without clearcpuid=monitor (make vm_mwait_restricted).
+ * - cstate_disabled, aperfmperf_disabled: whether the guest's RDMSR faults.
+ *   Skip on AMD (no core C-state MSRs) and where APERFMPERF is not offered
+ *   (TCG has none): never seen running.
+ * - unoffered_bits_refused, unknown_bits_refused, override_refused_with_vcpu,
+ *   refused_after_vcpu_creation, vcpu_scope_bad_input: KVM_ENABLE_CAP's
+ *   return value, then a HLT round as above.
+ * No case here reads run->hw.hardware_exit_reason, which 7.2 leaves stale
+ * on its fastpaths (see exits/guest_debug_exit).
+ *
  * A failure means KVM intercepts an instruction userspace asked it not to
  * (or the reverse), or that KVM_ENABLE_CAP accepted input it must refuse
  * and so silently changed (or did not change) what the VM exits on.
@@ -65,6 +91,8 @@ enum negative_control {
 	NC_STATE_CHANGED,               /* after a refused call, disable HLT for real */
 	NC_AFTER_VCPU_IS_BEFORE,        /* enable before the vCPU exists */
 	NC_ASSUME_VCPU_SCOPE,           /* treat the per-vCPU probe's EINVAL as support */
+	NC_OVERRIDE_BEFORE_VCPU,        /* the call comes before the vCPU and lacks bit 63 */
+	NC_MWAIT_ANSWER_INVERTED,       /* expect the opposite of what the host allows */
 };
 TEST_NEGATIVE_CONTROLS("see the negative_control enum in the source");
 /* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
@@ -170,18 +198,23 @@ static struct vm *irqchip_vm(void)
 	return vm_create(&opts);
 }
 
+/* KVM_ENABLE_CAP at VM scope while the VM has no vCPU: must succeed. */
+static void vm_disable_exits_before_vcpus(struct vm *vm, uint64_t mask)
+{
+	int r = __vm_disable_exits(vm, mask);
+
+	TEST_ASSERT(!r, "KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, %s) before any vCPU exists: "
+		    "expected success (offered: %s), got %s", bits_str(mask), bits_str(offered()),
+		    strerror(-r));
+}
+
 /* A VM whose exits in mask are disabled before any vCPU exists. */
 static struct vm *vm_with_disabled_exits(uint64_t mask)
 {
 	struct vm *vm = irqchip_vm();
-	int r;
 
-	if (!mask)
-		return vm;
-	r = __vm_disable_exits(vm, mask);
-	TEST_ASSERT(!r, "KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, %s) before any vCPU exists: "
-		    "expected success (offered: %s), got %s", bits_str(mask), bits_str(offered()),
-		    strerror(-r));
+	if (mask)
+		vm_disable_exits_before_vcpus(vm, mask);
 	return vm;
 }
 
@@ -514,6 +547,42 @@ TEST_CASE(mwait_disabled,
 		    nr_mwaits / 2, dis);
 }
 
+/*
+ * KVM lets MWAIT run in the guest only where the host kernel says the CPU
+ * has MONITOR/MWAIT (cpuinfo flag "monitor", which clearcpuid=monitor
+ * removes), no MONITOR erratum (bug "monitor") and an APIC timer that runs
+ * in deep C-states ("arat"), and only with kvm.mitigate_smt_rsb off (where
+ * that parameter exists). Checked both ways, so that a VM booted with
+ * clearcpuid=monitor (make vm_mwait_restricted) sees the mask without MWAIT.
+ */
+TEST_CONTROL(mwait_offered_as_host_allows, 13, "passes", "-",
+	     "the host's answer is inverted",
+	     "KVM_CHECK_EXTENSION\\(KVM_CAP_X86_DISABLE_EXITS\\) = 0x[0-9a-f]+ \\([A-Z|]+\\): expected MWAIT (offered|not offered)");
+TEST_CASE(mwait_offered_as_host_allows,
+	  "KVM offers disabling MWAIT exits exactly where the host may pass MWAIT through (CPU flags monitor and arat, no monitor bug, kvm.mitigate_smt_rsb off)")
+{
+	int monitor = host_cpuinfo_lists("flags", "monitor");
+	int arat = host_cpuinfo_lists("flags", "arat");
+	int bug = host_cpuinfo_lists("bugs", "monitor");
+	bool smt_rsb = module_param_enabled("kvm", "mitigate_smt_rsb");
+	uint64_t have = offered();
+	bool allowed;
+
+	TEST_REQUIRE(monitor >= 0 && arat >= 0, "/proc/cpuinfo has no flags line to read");
+	allowed = monitor == 1 && arat == 1 && bug != 1 && !smt_rsb;
+	test_diag("host: flag monitor %s, flag arat %s, bug monitor %s, kvm.mitigate_smt_rsb %s; "
+		  "KVM_CHECK_EXTENSION(KVM_CAP_X86_DISABLE_EXITS) = 0x%" PRIx64 " (%s)",
+		  monitor ? "set" : "clear", arat ? "set" : "clear",
+		  bug == 1 ? "set" : bug == 0 ? "clear" : "(no bugs line)", smt_rsb ? "on" : "off",
+		  have, bits_str(have));
+	if (test_negative_control(NC_MWAIT_ANSWER_INVERTED))
+		allowed = !allowed;
+	TEST_ASSERT(!!(have & MWAIT) == allowed,
+		    "KVM_CHECK_EXTENSION(KVM_CAP_X86_DISABLE_EXITS) = 0x%" PRIx64 " (%s): expected MWAIT "
+		    "%s, since the host %s pass MWAIT through", have, bits_str(have),
+		    allowed ? "offered" : "not offered", allowed ? "may" : "may not");
+}
+
 /* ---- CSTATE and APERFMPERF: MSRs that stop being intercepted ---- */
 
 #define MSR_CORE_C3_RESIDENCY 0x3fc
@@ -732,7 +801,7 @@ TEST_CONTROL(unknown_bits_refused, 9, "passes hlt_in_guest", "-",
 	     "after the refused calls HLT exits are disabled for real",
 	     "vCPU 0 \\(after refused KVM_ENABLE_CAP\\): (KVM emulates an intercepted HLT|HLT exits are intercepted, so halt_exits should grow)");
 TEST_CASE(unknown_bits_refused,
-	  "unknown exit bits and bit 63 (the unmerged OVERRIDE) are refused with EINVAL and change nothing")
+	  "unknown exit bits, and bit 63 where the proposed OVERRIDE is absent, are refused with EINVAL and change nothing")
 {
 	char why[160];
 	struct vm *vm;
@@ -749,13 +818,51 @@ TEST_CASE(unknown_bits_refused,
 			b = HLT;
 		expect_refused(vm, b | good_companion(), "no kernel knows this bit");
 	}
-	/* With the proposed series OVERRIDE is valid VM-wide too. */
+	/* The series makes bit 63 valid at VM scope before any vCPU exists
+	 * (vm_scope_override); with a vCPU it is refused on every kernel
+	 * (override_refused_with_vcpu). */
 	if (kvm_has_vcpu_disable_exits(why, sizeof(why)))
-		test_diag("per-vCPU scope present: bit 63 is OVERRIDE here, not checked as unknown");
+		test_diag("per-vCPU scope present: bit 63 is OVERRIDE here, see vm_scope_override");
 	else
 		expect_refused(vm, OVERRIDE | good_companion(),
 			       "OVERRIDE is not merged and this kernel has no per-vCPU scope");
 	expect_vm_unchanged(vm);
+	vm_destroy(vm);
+}
+
+/*
+ * The series adds OVERRIDE to the bits VM scope accepts, but keeps VM scope
+ * "before any vCPU only": with a vCPU present the call is refused whatever
+ * the mask. Without the series bit 63 is unknown and refused as such. So
+ * the refusal holds on every kernel, old ones included (6.1 accepted HLT
+ * after vCPU creation, but never bit 63).
+ */
+TEST_CONTROL(override_refused_with_vcpu, 12, "passes", "-",
+	     "the call comes before the vCPU exists and without bit 63",
+	     "KVM_ENABLE_CAP\\(KVM_CAP_X86_DISABLE_EXITS, [A-Za-z|]+\\) \\(bit 63 at VM scope with a vCPU present\\): expected EINVAL, got success");
+TEST_CASE(override_refused_with_vcpu,
+	  "bit 63 (OVERRIDE) at VM scope on a VM that has a vCPU is refused with EINVAL, with or without the proposed series, and the vCPU keeps exiting")
+{
+	struct vm *vm;
+	struct exits_shared *s;
+	struct vcpu *vcpu = NULL;
+	uint64_t mask = OVERRIDE | good_companion();
+	char why[160];
+
+	require_binary_stats();
+	test_diag("per-vCPU scope (the proposed series): %s",
+		  kvm_has_vcpu_disable_exits(why, sizeof(why)) ? "present" : why);
+	vm = irqchip_vm();
+	s = halt_shared(vm);
+	if (test_negative_control(NC_OVERRIDE_BEFORE_VCPU))
+		mask &= ~OVERRIDE;
+	else
+		vcpu = add_halter(vm, 0, s);
+	expect_refused(vm, mask, "bit 63 at VM scope with a vCPU present");
+	if (!vcpu)
+		vcpu = add_halter(vm, 0, s);
+	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "after refused OVERRIDE"),
+			       "after refused OVERRIDE");
 	vm_destroy(vm);
 }
 
@@ -888,6 +995,39 @@ TEST_CASE(vcpu_inherits_vm_setting,
 			       "OVERRIDE on this vCPU");
 	expect_hlt_in_guest(kept, run_halt_round(kept, s, "OVERRIDE on the other vCPU"),
 			    "OVERRIDE on the other vCPU");
+	vm_destroy(vm);
+}
+
+/*
+ * VM scope with the series, before any vCPU: without OVERRIDE bits only add;
+ * with it the mask is the VM's whole setting (1 = exit disabled), which the
+ * vCPUs created afterwards take over. The second VM also catches the posted
+ * "mask &= MWAIT" slip: where MWAIT may not be passed through it turns every
+ * call into a no-op, so HLT|OVERRIDE would leave HLT intercepted.
+ */
+TEST_CONTROL(vm_scope_override, 11, "no_vcpu_scope", "-",
+	     "the per-vCPU probe's EINVAL is taken as support",
+	     "KVM_ENABLE_CAP\\(KVM_CAP_X86_DISABLE_EXITS, OVERRIDE\\) before any vCPU exists: expected success .*, got Invalid argument");
+TEST_CASE(vm_scope_override,
+	  "VM scope, proposed: before any vCPU, HLT then OVERRIDE alone leaves HLT intercepted, and HLT|OVERRIDE disables it")
+{
+	struct vm *vm;
+	struct exits_shared *s;
+	struct vcpu *vcpu;
+
+	require_vcpu_scope();
+	vm = vm_with_disabled_exits(HLT);
+	vm_disable_exits_before_vcpus(vm, OVERRIDE);
+	s = halt_shared(vm);
+	vcpu = add_halter(vm, 0, s);
+	expect_hlt_intercepted(vcpu, run_halt_round(vcpu, s, "VM: HLT, then OVERRIDE alone"),
+			       "VM: HLT, then OVERRIDE alone");
+	vm_destroy(vm);
+
+	vm = vm_with_disabled_exits(HLT | OVERRIDE);
+	s = halt_shared(vm);
+	vcpu = add_halter(vm, 0, s);
+	expect_hlt_in_guest(vcpu, run_halt_round(vcpu, s, "VM: HLT|OVERRIDE"), "VM: HLT|OVERRIDE");
 	vm_destroy(vm);
 }
 

@@ -20,6 +20,14 @@ bool module_param_enabled(const char *module, const char *param);
  * first other loaded kvm_* module (e.g. "kvm_pvm"), or NULL. */
 const char *kvm_vendor_module(void);
 
+/*
+ * Whether the first processor's "FIELD : word word ..." line of a cpuinfo
+ * file (e.g. "flags", "bugs") lists WORD: 1 or 0; -1 when the file cannot be
+ * read or has no such line. host_cpuinfo_lists() reads /proc/cpuinfo.
+ */
+int cpuinfo_lists(const char *path, const char *field, const char *word);
+int host_cpuinfo_lists(const char *field, const char *word);
+
 /* Running kernel release (uname -r) and a version comparison. */
 const char *kernel_release(void);
 bool kernel_is_at_least(int major, int minor);

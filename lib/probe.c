@@ -63,6 +63,40 @@ const char *kvm_vendor_module(void)
 	return NULL;
 }
 
+int cpuinfo_lists(const char *path, const char *field, const char *word)
+{
+	FILE *f = fopen(path, "re");
+	size_t flen = strlen(field);
+	char line[8192];
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + flen, *tok, *save;
+
+		if (line[0] == '\n')
+			break;          /* end of the first processor's block */
+		if (strncmp(line, field, flen) || (*p != ' ' && *p != '\t' && *p != ':'))
+			continue;
+		p = strchr(p, ':');
+		if (!p)
+			continue;
+		found = 0;
+		for (tok = strtok_r(p + 1, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
+			if (!strcmp(tok, word))
+				found = 1;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+int host_cpuinfo_lists(const char *field, const char *word)
+{
+	return cpuinfo_lists("/proc/cpuinfo", field, word);
+}
+
 const char *kernel_release(void)
 {
 	static struct utsname u;

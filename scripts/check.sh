@@ -71,6 +71,11 @@ for part in $parts; do
 		# The KTAP that dashboards and CI consume, as a TAP consumer reads it.
 		run_part "prove reads the VM's KTAP" bash -c \
 			"prove -Q --exec cat '$results/vm-${KERNEL:-sid}.ktap' && echo '1 passed, 0 failed, 0 skipped'"
+		# exits/ once more where MWAIT may not be passed through
+		# (clearcpuid=monitor): the capability masks the other way round.
+		run_part "exits/ in a QEMU VM that may not pass MWAIT through (${KERNEL:-sid}, clearcpuid=monitor)" \
+			make -C "$top" --no-print-directory vm_mwait_restricted \
+			VM_FLAGS="--timeout ${VM_TIMEOUT:-1800} --results $results/mwait-restricted"
 		# Harness controls, the KVM part of the command-line contract and
 		# the negative-control table, on a KVM with Hyper-V and nested SVM.
 		run_part "KVM self-tests in a QEMU VM (${KERNEL:-sid})" make -C "$top" \

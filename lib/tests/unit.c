@@ -102,6 +102,24 @@ TEST_CASE(kernel_version, "kernel release comparison handles Debian version stri
 	TEST_ASSERT(!release_is_at_least("garbage", 5, 0), "unparsable is not newer");
 }
 
+TEST_CASE(cpuinfo_words, "cpuinfo lookups find whole words of the first processor's line, and say when there is no line")
+{
+	char path[] = "/tmp/kvm-regress-cpuinfo.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	TEST_ASSERT(f, "cannot create %s", path);
+	fputs("processor\t: 0\nflags\t\t: fpu monitor_x arat\nbugs\t\t: sysret_ss_attrs\n\n"
+	      "processor\t: 1\nflags\t\t: fpu monitor\n", f);
+	fclose(f);
+	TEST_ASSERT_EQ(cpuinfo_lists(path, "flags", "arat"), 1);
+	TEST_ASSERT_EQ(cpuinfo_lists(path, "flags", "monitor"), 0);     /* not a prefix match, not CPU 1 */
+	TEST_ASSERT_EQ(cpuinfo_lists(path, "bugs", "monitor"), 0);
+	TEST_ASSERT_EQ(cpuinfo_lists(path, "power management", "ts"), -1);
+	unlink(path);
+	TEST_ASSERT_EQ(cpuinfo_lists(path, "flags", "fpu"), -1);
+}
+
 #define FLUSH_GVA 0x100000000000ull     /* any canonical page address */
 
 TEST_CASE(hv_flush_encoding, "Hyper-V flush descriptions encode sparse banks in ascending order, every target form and GVA ranges")

@@ -26,9 +26,13 @@ fake hang 600 'sleep 600'
 
 vm() { "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" "$@"; }
 
-expect "a passing test passes, on two NUMA nodes" 0 vm --numa x86_64/fake_pass :: \
+# clearcpuid=monitor: the option reaches the kernel, which then keeps MWAIT
+# from KVM (X86_DISABLE_EXITS without bit 0: 14 = HLT|PAUSE|CSTATE here).
+expect "a passing test passes, on two NUMA nodes, with extra kernel options" 0 \
+	vm --numa --cmdline clearcpuid=monitor x86_64/fake_pass :: \
 	'^ok 1 x86_64/fake_pass' '^    # NUMA nodes: 2$' "^vm-run: $kernel \(.*\): PASS$" \
-	'^kvm-regress: KVM api=12 .*HYPERV=1'
+	'^kvm-regress: KVM api=12 .*HYPERV=1' '^kvm-regress: command line: .* clearcpuid=monitor$' \
+	'^kvm-regress: KVM .* X86_DISABLE_EXITS=[0-9]*[02468] '
 if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
 	grep -q '^### kvm-regress status=0 ###$' "$tmp/results/vm-$kernel.console.log"; then
 	pass "the KTAP and the console log are saved"

@@ -35,6 +35,17 @@ usage "modules directory without modules.dep" "^vm-run: --modules '$tmp': no mod
 	"$run" --kernel "$tmp/bzImage" --modules "$tmp"
 usage "selection that is not collection/binary" "^vm-run: selection 'smoke': expected collection/binary" \
 	"$run" smoke
+usage "kernel options with a shell character" \
+	"^vm-run: --cmdline 'clearcpuid=monitor;reboot': kernel options are words of letters" \
+	"$run" --cmdline 'clearcpuid=monitor;reboot'
+usage "kernel options across lines stay one error line" "^vm-run: --cmdline 'a\\\\nb': kernel options are words" \
+	"$run" --cmdline $'a\nb'
+usage "a kernel option the runner sets" "^vm-run: --cmdline 'quiet console=tty0': 'console=' is set by the runner" \
+	"$run" --cmdline quiet --cmdline console=tty0
+usage "a kernel option without a name" "^vm-run: --cmdline '=1': '=1' has no option name" "$run" --cmdline =1
+usage "kernel options without a value" "^vm-run: --cmdline needs a value" "$run" --cmdline
+usage "MWAIT-restricted run: unknown option" "^vm-run: unknown option '--bogus'" \
+	"$scripts/vm/vm-mwait-restricted" --bogus
 usage "no QEMU" "^vm-run: /nonexistent/qemu not found" env QEMU=/nonexistent/qemu "$run"
 usage "suite directory that is no suite" "^vm-run: --suite '$tmp': no run_tests.sh" \
 	"$run" --kernel "$tmp/bzImage" --suite "$tmp"

@@ -8,6 +8,7 @@
 #   make vm_deps       install the Debian packages the VM runner needs
 #   make vm_negative_controls   the negative-control checker in a VM (below)
 #   make vm_kvm_selftests       all self-tests that need a KVM, in a VM (below)
+#   make vm_mwait_restricted    exits/ in a VM booted with clearcpuid=monitor (below)
 
 KERNEL   ?= sid
 KERNELS  ?= bookworm trixie sid
@@ -44,6 +45,15 @@ vm_kvm_selftests: vm_deps
 	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_kvm_selftests
+
+# The exits/ binaries in a VM whose kernel may not pass MWAIT through
+# (clearcpuid=monitor), so KVM_CAP_X86_DISABLE_EXITS lacks MWAIT there;
+# results in results/mwait-restricted/ (scripts/vm/vm-mwait-restricted).
+#   make vm_mwait_restricted [KERNEL=sid] [VM_FLAGS=...]
+vm_mwait_restricted: vm_deps
+	@scripts/vm/vm-mwait-restricted --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS)
+
+.PHONY: vm_mwait_restricted
 
 # Flaky cases: the suite and the negative-control table in a VM, again and
 # again, then each case's failure rate (scripts/vm/soak; about 100 s a run).
