@@ -8,10 +8,9 @@
  * untouched; kvm_run.immediate_exit and KVM_SET_SIGNAL_MASK close the race
  * of a kick that lands just before KVM_RUN; a pending I/O exit is completed
  * before KVM_RUN gives up. From: E. G. Esposito, "KVM: use signals to
- * abort enter_guest/blocking and retry" (4/4 of a series, Oct 2022),
- * whose proposed KVM_KICK_ALL_RUNNING_VCPUS / KVM_RESUME_ALL_KICKED_VCPUS
- * (VM ioctls 0xAED2 / 0xAED3, never merged) are tested as posted when the
- * kernel has them, and skipped otherwise.
+ * abort enter_guest/blocking and retry" (4/4 of a series, Oct 2022). Its
+ * kick storm is x86_64/kick_storm, its proposed KVM_KICK_ALL_RUNNING_VCPUS
+ * ioctls are x86_64/kick_all.
  *
  * A failure means a VMM can no longer reliably stop a vCPU: a kick lost or
  * answered twice, a halted guest woken by a kick, guest state changed by
@@ -37,9 +36,6 @@
  * - handler_sets_immediate_exit: the kick lands while the thread is outside
  *   KVM_RUN; without the handler's immediate_exit the next KVM_RUN would run
  *   the spinning guest until the bound (control 5).
- * - stress: each kick is matched to the one KVM_RUN it ended; halters are
- *   woken only by the host's MSIs, so a HLT that completes without an
- *   interrupt is reported by the guest.
  *
  * Negative controls (--negative-control N; each must make its case fail):
  *   1  spin_signal: the host puts the vCPU back at its entry point while it
@@ -56,10 +52,7 @@
  *      reports the hung vCPU (the hang is caught, not waited out).
  *   7  mask_bad_len: the correct len is among the "wrong" ones.
  *   8  signal_exits_stat: one kick too many is expected.
- *   9  stress: vCPU 0's thread blocks the kick without the KVM mask; the
- *      monitor reports the unanswered kick.
- *  10  stress: vCPU 0's guest stops making progress.
- *  11  unstarted_signal: the immediate exit is expected in signal_exits too.
+ *   9  unstarted_signal: the immediate exit is expected in signal_exits too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -69,10 +62,8 @@
 
 #include "apic.h"
 #include "host.h"
-#include "kvm_proposed_uapi.h"
 #include "probe.h"
 #include "stats.h"
-#include "stress.h"
 #include "threads.h"
 #include "vcpu_kick.h"
 #include "vcpu_runner.h"
@@ -101,24 +92,6 @@
 #define OUT_VALUE               0x5a
 #define IN_VALUE                0xa5
 
-#define MAX_WORKERS             16
-#define SPIN_SYNC_EVERY         (1u << 16)      /* spinner: a normal exit now and then */
-#define HALT_SYNC_EVERY         8               /* halter: a normal exit every 8 wakeups */
-
-/* Stress defaults. */
-#define STRESS_DEFAULT_DURATION_S 5
-#define STRESS_DEFAULT_MIN_KICKS 10000
-#define STRESS_MAX_EXTRA_S      20      /* beyond --duration to reach the minimum */
-#define STRESS_MONITOR_MS       10
-#define STRESS_WAKE_ONE_IN      8       /* one action in 8 wakes a halter */
-#define STRESS_FINISH_TIMEOUT_MS 10000
-
-/* KICK_ALL. */
-#define KICK_ALL_VCPUS          4
-#define KICK_ALL_RETRIES        3
-#define KICK_ALL_RACE_MAX_VCPUS 8
-#define KICK_ALL_RACE_DEFAULT_S 3
-#define KICK_ALL_MAX_DELAY_US   2000
 
 enum {
 	NC_NONE,
@@ -130,34 +103,15 @@ enum {
 	NC_NO_SIGNAL_MASK,
 	NC_MASK_LEN,
 	NC_SIGNAL_EXITS_MISCOUNT,
-	NC_STRESS_LOST_KICK,
-	NC_STRESS_STALL,
 	NC_UNSTARTED_MISCOUNT,
 };
 
-TEST_NEGATIVE_CONTROLS("1-11, see the file header");
+TEST_NEGATIVE_CONTROLS("1-9, see the file header");
 static uint64_t kick_bound_ms = 2000;
 TEST_OPTION("kick-bound-ms", kick_bound_ms,
 	    "longest a kick may take to end KVM_RUN before it counts as lost");
-static uint64_t stress_vcpus = 4;
-TEST_OPTION("vcpus", stress_vcpus, "vCPUs in the stress cases (half spin, half halt)");
-static uint64_t stress_gap_us = 200;
-TEST_OPTION("kick-gap-us", stress_gap_us, "largest random pause between stress kicks");
-static uint64_t progress_window_ms = 2000;
-TEST_OPTION("progress-window-ms", progress_window_ms,
-	    "every vCPU must make guest progress in each window of the stress case");
 
 /* ---- what host and guest share ---- */
-
-struct worker {
-	volatile uint64_t halter;       /* role: 1 halts waiting for wakeups, 0 spins */
-	volatile uint64_t progress;     /* spinner: iterations; halter: completed halts */
-	volatile uint64_t wakeups;      /* interrupts taken */
-	volatile uint64_t halted;       /* 1 from just before HLT until it completes */
-	volatile uint64_t stall;        /* negative control: stop making progress */
-	volatile uint64_t in_shadow;    /* interrupts taken inside STI's shadow */
-	uint64_t pad[2];                /* one cache line each */
-};
 
 struct kick_shared {
 	volatile uint64_t counter;      /* spin_guest: iterations */
@@ -169,9 +123,7 @@ struct kick_shared {
 		volatile uint64_t stage;        /* 0 before the OUT, 1 after it, 2 after the IN */
 		volatile uint64_t in_value;
 	} io;
-	volatile uint64_t finish;       /* workers: return */
 	volatile uint64_t started;      /* started_guest: ran */
-	struct worker w[MAX_WORKERS];
 };
 
 static void spin_guest(void *arg)
@@ -213,53 +165,6 @@ static void halt_guest(void *arg)
 		guest_sti_hlt();
 		cli();
 		GUEST_SYNC(s->wakeups);
-	}
-}
-
-static void worker_wake(struct ex_regs *regs)
-{
-	struct kick_shared *s = guest_data();
-	struct worker *w = &s->w[guest_vcpu_id()];
-
-	w->wakeups++;
-	if (guest_irq_skips_shadowed_hlt(regs))
-		w->in_shadow++;
-	apic_eoi();
-}
-
-static void worker_guest(void *arg)
-{
-	struct kick_shared *s = arg;
-	struct worker *w = &s->w[guest_vcpu_id()];
-	uint64_t local = 0;
-
-	xapic_enable();
-	while (!s->finish) {
-		if (w->stall) {
-			cpu_relax();
-			continue;
-		}
-		if (w->halter) {
-			uint64_t seen = w->wakeups;
-
-			w->halted = 1;
-			guest_sti_hlt();
-			cli();
-			w->halted = 0;
-			GUEST_ASSERT_MSG(w->wakeups != seen, "vCPU %u: HLT completed without an "
-					 "interrupt (woken by a kick?)", guest_vcpu_id());
-			w->progress++;
-			if (!(w->progress % HALT_SYNC_EVERY))
-				GUEST_SYNC(w->progress);
-		} else {
-			GUEST_ASSERT_MSG(w->progress == local, "vCPU %u: progress %llu in memory, "
-					 "%llu in a register: state changed across a kick",
-					 guest_vcpu_id(), (unsigned long long)w->progress,
-					 (unsigned long long)local);
-			w->progress = ++local;
-			if (!(local % SPIN_SYNC_EVERY))
-				GUEST_SYNC(local);
-		}
 	}
 }
 
@@ -523,7 +428,7 @@ static void kick_unstarted(uint32_t state, const char *name)
 	vm_destroy(vm);
 }
 
-TEST_CONTROL(unstarted_signal, 11, "passes", "-",
+TEST_CONTROL(unstarted_signal, 9, "passes", "-",
 	     "the immediate exit is expected in signal_exits too",
 	     "UNINITIALIZED \\(an AP never started\\): signal_exits grew by 3, expected 4");
 TEST_CASE(unstarted_signal, "a signal takes a vCPU waiting for INIT/SIPI out of KVM_RUN with EINTR "
@@ -961,656 +866,4 @@ TEST_CASE(signal_exits_stat, "the signal_exits statistic counts each signal exit
 	vcpu_runner_stop(rs);
 	vcpu_runner_stop(rh);
 	vm_destroy(vm);
-}
-
-/* ---- 6: stress ---- */
-
-enum kick_kind { KICK_SPINNING, KICK_HALTED, KICK_OUTSIDE, NR_KICK_KINDS };
-static const char *const kick_kind_name[NR_KICK_KINDS] = {
-	"kick to a spinning vCPU", "kick to a vCPU halted in KVM_RUN",
-	"kick to a vCPU thread outside KVM_RUN",
-};
-
-/*
- * Kick bookkeeping per vCPU, under a lock shared by the kicker and the vCPU
- * thread, so it is exact: a kick sent while the previous one is still queued
- * merges with it (one standard signal, one EINTR) and is counted as merged;
- * every other kick must end exactly one KVM_RUN with EINTR.
- */
-struct stress_vcpu {
-	struct vcpu *vcpu;
-	struct worker *w;
-	pthread_mutex_t lock;
-	bool pending;                   /* a kick is queued and not yet answered */
-	uint64_t pending_since;
-	enum kick_kind pending_kind;
-	uint64_t sent, merged, answered, syncs, window_kicks;
-	struct latency_samples latency[NR_KICK_KINDS];
-	atomic_bool done;
-	bool no_kvm_mask;               /* negative control 9 */
-};
-
-struct stress {
-	struct vm *vm;
-	struct kick_shared *s;
-	unsigned int n;
-	struct stress_vcpu v[MAX_WORKERS];
-	uint64_t wakes;
-};
-
-static void stress_kick(struct stress_vcpu *sv)
-{
-	enum kick_kind kind;
-
-	pthread_mutex_lock(&sv->lock);
-	kind = !vcpu_in_run(sv->vcpu) ? KICK_OUTSIDE : sv->w->halted ? KICK_HALTED : KICK_SPINNING;
-	if (sv->pending) {
-		sv->merged++;
-	} else {
-		sv->pending = true;
-		sv->pending_since = now_ns();
-		sv->pending_kind = kind;
-	}
-	sv->sent++;
-	sv->window_kicks++;
-	pthread_kill(sv->vcpu->thread, KICK_SIGNAL);
-	pthread_mutex_unlock(&sv->lock);
-}
-
-/* The kicker's step: a kick to a random vCPU, now and then a halter's wakeup. */
-static void stress_kick_or_wake(void *ctx, struct test_rng *rng)
-{
-	struct stress *st = ctx;
-	struct stress_vcpu *sv = &st->v[test_rng_below(rng, st->n)];
-
-	if (sv->w->halter && !test_rng_below(rng, STRESS_WAKE_ONE_IN)) {
-		vm_signal_msi(st->vm, sv->vcpu->id, WAKE_VECTOR);
-		st->wakes++;
-	} else {
-		stress_kick(sv);
-	}
-}
-
-/* On the vCPU thread, after KVM_RUN returned EINTR at time t. */
-static void stress_answer_kick(struct stress_vcpu *sv, uint64_t t)
-{
-	struct vcpu *vcpu = sv->vcpu;
-	enum kick_kind kind;
-	uint64_t since;
-
-	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_INTR, "vCPU %u: KVM_RUN failed with EINTR "
-		    "but exit_reason is %s", vcpu->id, exit_reason_name(vcpu->run->exit_reason));
-	pthread_mutex_lock(&sv->lock);
-	TEST_ASSERT(sv->pending, "vCPU %u: KVM_RUN returned EINTR with no kick outstanding (a "
-		    "second EINTR for one kick, or a spurious one) after %" PRIu64 " answered kicks",
-		    vcpu->id, sv->answered);
-	TEST_ASSERT(kick_consume(), "vCPU %u: KVM_RUN returned EINTR but the kick is no longer "
-		    "queued in the thread", vcpu->id);
-	since = sv->pending_since;
-	kind = sv->pending_kind;
-	sv->pending = false;
-	sv->answered++;
-	pthread_mutex_unlock(&sv->lock);
-	latency_samples_add(&sv->latency[kind], t > since ? t - since : 0);
-}
-
-static void stress_vcpu_thread(struct vcpu *vcpu)
-{
-	struct stress_vcpu *sv = vcpu->test_data;
-	struct guest_msg *msg;
-	char desc[256];
-	bool pending;
-	int err, ret;
-
-	if (sv->no_kvm_mask)
-		thread_block_kick();
-	else
-		vcpu_thread_mask_kick_outside_run(vcpu);
-	for (;;) {
-		msg = vcpu_next_msg(vcpu, &err);
-		if (msg && msg->type == GUEST_MSG_DONE)
-			break;
-		if (msg) {
-			sv->syncs++;
-			continue;
-		}
-		if (err != EINTR) {
-			vcpu_describe_exit(vcpu, desc, sizeof(desc));
-			test_fail("vCPU %u: unexpected %s%s", vcpu->id, err ? "KVM_RUN error " : "exit ",
-				  err ? strerror(err) : desc);
-		}
-		stress_answer_kick(sv, now_ns());
-	}
-	/* A kick still queued must end one more KVM_RUN at once. */
-	for (;;) {
-		pthread_mutex_lock(&sv->lock);
-		pending = sv->pending;
-		pthread_mutex_unlock(&sv->lock);
-		if (!pending)
-			break;
-		ret = vcpu_run(vcpu);
-		TEST_ASSERT(ret == -EINTR, "vCPU %u: KVM_RUN with a kick queued after the guest "
-			    "finished: expected EINTR, got %s", vcpu->id,
-			    ret ? strerrorname_np(-ret) : "success");
-		stress_answer_kick(sv, now_ns());
-	}
-	atomic_store(&sv->done, true);
-}
-
-/* Every queued kick must end KVM_RUN within the bound. */
-static void stress_check_bound(struct stress *st)
-{
-	uint64_t now = now_ns();
-	unsigned int i;
-
-	for (i = 0; i < st->n; i++) {
-		struct stress_vcpu *sv = &st->v[i];
-		uint64_t age = 0, sent;
-		enum kick_kind kind = KICK_SPINNING;
-
-		pthread_mutex_lock(&sv->lock);
-		if (sv->pending && now > sv->pending_since)
-			age = now - sv->pending_since;
-		kind = sv->pending_kind;
-		sent = sv->sent;
-		pthread_mutex_unlock(&sv->lock);
-		TEST_ASSERT(age <= kick_bound_ms * 1000000ull, "vCPU %u: a %s sent %" PRIu64 " ms ago "
-			    "has not ended KVM_RUN (bound %" PRIu64 " ms; thread %s KVM_RUN; %" PRIu64
-			    " kicks sent to it)", i, kick_kind_name[kind], age / 1000000, kick_bound_ms,
-			    vcpu_in_run(sv->vcpu) ? "inside" : "outside", sent);
-	}
-}
-
-/* At the end of a progress window: every vCPU made guest progress in it,
- * unless the host starved it of CPU time (stress_window_judged()). */
-static void stress_check_progress(struct stress *st, struct stress_run *run)
-{
-	unsigned int i;
-
-	for (i = 0; i < st->n; i++) {
-		struct stress_vcpu *sv = &st->v[i];
-		uint64_t progress = sv->w->progress, before, kicks;
-
-		pthread_mutex_lock(&sv->lock);
-		kicks = sv->window_kicks;
-		sv->window_kicks = 0;
-		pthread_mutex_unlock(&sv->lock);
-		if (stress_window_judged(run, i, progress, &before))
-			TEST_ASSERT(progress > before, "vCPU %u (%s) made no guest progress in %"
-				    PRIu64 " ms (progress %" PRIu64 "; %" PRIu64 " kicks to it in that "
-				    "time)", i, sv->w->halter ? "halting" : "spinning",
-				    progress_window_ms, progress, kicks);
-		/* Halters progress per interrupt: give each one per window. */
-		if (sv->w->halter)
-			vm_signal_msi(st->vm, i, WAKE_VECTOR);
-	}
-}
-
-static uint64_t stress_kicks_sent(struct stress *st)
-{
-	uint64_t sent = 0;
-
-	for (unsigned int i = 0; i < st->n; i++)
-		sent += __atomic_load_n(&st->v[i].sent, __ATOMIC_RELAXED);
-	return sent;
-}
-
-/* With the kicker stopped: the guests return (halters need an interrupt to
- * see it), and every kick still queued is answered on the way out. */
-static void stress_finish(struct stress *st)
-{
-	uint64_t deadline = now_ns() + STRESS_FINISH_TIMEOUT_MS * 1000000ull;
-	unsigned int i;
-
-	st->s->finish = 1;
-	for (i = 0; i < st->n; i++)
-		if (st->v[i].w->halter)
-			vm_signal_msi(st->vm, i, WAKE_VECTOR);
-	for (i = 0; i < st->n; i++) {
-		while (!atomic_load(&st->v[i].done)) {
-			stress_check_bound(st);
-			TEST_ASSERT(now_ns() < deadline, "vCPU %u did not finish within %u ms after "
-				    "the kicks stopped (thread %s KVM_RUN)", i, STRESS_FINISH_TIMEOUT_MS,
-				    vcpu_in_run(st->v[i].vcpu) ? "inside" : "outside");
-			usleep(STRESS_MONITOR_MS * 1000);
-		}
-		vcpu_thread_join(st->v[i].vcpu);
-	}
-}
-
-/* Every kick answered by one EINTR or merged; counts and latencies as diagnostics. */
-static void stress_report(struct stress *st, const struct stress_run *run)
-{
-	uint64_t sent = 0, merged = 0, answered = 0, syncs = 0;
-	struct latency_samples all = { 0 }, kind[NR_KICK_KINDS] = { 0 };
-	unsigned int i, k;
-
-	for (i = 0; i < st->n; i++) {
-		struct stress_vcpu *sv = &st->v[i];
-
-		expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, sv->w->in_shadow, "vCPU %u: wakeup "
-				  "interrupts taken between STI and HLT, inside STI's interrupt "
-				  "shadow", i);
-		TEST_ASSERT(sv->sent == sv->answered + sv->merged, "vCPU %u: %" PRIu64 " kicks sent, "
-			    "%" PRIu64 " answered by EINTR, %" PRIu64 " merged", i, sv->sent,
-			    sv->answered, sv->merged);
-		sent += sv->sent;
-		merged += sv->merged;
-		answered += sv->answered;
-		syncs += sv->syncs;
-		for (k = 0; k < NR_KICK_KINDS; k++) {
-			latency_samples_append(&all, &sv->latency[k]);
-			latency_samples_append(&kind[k], &sv->latency[k]);
-		}
-		test_diag("vCPU %u (%s): %" PRIu64 " kicks, %" PRIu64 " EINTR, %" PRIu64 " merged, "
-			  "guest progress %" PRIu64 ", %" PRIu64 " normal exits", i,
-			  sv->w->halter ? "halting" : "spinning", sv->sent, sv->answered, sv->merged,
-			  sv->w->progress, sv->syncs);
-	}
-	test_diag("%" PRIu64 " kicks in %" PRIu64 " ms: %" PRIu64 " EINTR returns, %" PRIu64
-		  " merged with a queued kick, %" PRIu64 " wakeup interrupts, %" PRIu64
-		  " normal exits", sent, (now_ns() - run->start_ns) / 1000000, answered, merged,
-		  st->wakes, syncs);
-	if (sent < run->config.min_iterations)
-		test_diag("fewer kicks than the minimum %" PRIu64 " within %" PRIu64 " s: slow host",
-			  run->config.min_iterations, run->config.duration_s + run->config.max_extra_s);
-	for (k = 0; k < NR_KICK_KINDS; k++) {
-		if (kind[k].count)
-			test_diag_latency(kick_kind_name[k], kind[k].ns, kind[k].count);
-		latency_samples_free(&kind[k]);
-	}
-	test_diag_latency("kick to EINTR, all", all.ns, all.count);
-	latency_samples_free(&all);
-}
-
-TEST_CONTROL(stress, 9, "passes", "--duration 3 --iterations 100",
-	     "vCPU 0's thread blocks kicks without the KVM signal mask",
-	     "vCPU 0: a kick to a (spinning vCPU|vCPU halted in KVM_RUN|vCPU thread outside KVM_RUN) sent [0-9]+ ms ago has not ended KVM_RUN");
-TEST_CONTROL(stress, 10, "passes", "--duration 3 --iterations 100",
-	     "vCPU 0's guest stops making progress",
-	     "vCPU 0 \\((halting|spinning)\\) made no guest progress in [0-9]+ ms");
-TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly one KVM_RUN "
-	  "with EINTR within the bound, and the guests keep making progress",
-	  .timeout = 60, .stress = true)
-{
-	struct vm_options opts = { .irqchip = true };
-	const struct stress_run_config config = {
-		.duration_s = test_duration(STRESS_DEFAULT_DURATION_S),
-		.min_iterations = test_iterations(STRESS_DEFAULT_MIN_KICKS),
-		.max_extra_s = STRESS_MAX_EXTRA_S,
-		.window_ms = progress_window_ms,
-		.monitor_ms = STRESS_MONITOR_MS,
-		.thread_name = "vCPU",
-	};
-	struct stress *st = calloc(1, sizeof(*st));
-	struct stress_actor kicker = { .step = stress_kick_or_wake, .ctx = st,
-				       .max_gap_us = stress_gap_us, .rng_stream = 1 };
-	struct stress_run run;
-	pid_t tids[MAX_WORKERS];
-	struct test_rng rng;
-	unsigned int i, halter_parity;
-	uint64_t sent;
-
-	TEST_ASSERT(st, "out of memory");
-	TEST_ASSERT(stress_vcpus >= 1 && stress_vcpus <= MAX_WORKERS, "--vcpus must be 1..%d",
-		    MAX_WORKERS);
-	TEST_REQUIRE((uint64_t)kvm_check_cap(KVM_CAP_MAX_VCPUS) >= stress_vcpus,
-		     "KVM_CAP_MAX_VCPUS is %d, below --vcpus %" PRIu64,
-		     kvm_check_cap(KVM_CAP_MAX_VCPUS), stress_vcpus);
-	test_rng_init(&rng, 0);
-	halter_parity = test_rng_below(&rng, 2);
-	st->n = stress_vcpus;
-	st->vm = vm_create(&opts);
-	st->s = vm_alloc(st->vm, sizeof(*st->s));
-	vm_set_handler(st->vm, WAKE_VECTOR, worker_wake);
-	vm_set_guest_data(st->vm, st->s);
-	for (i = 0; i < st->n; i++) {
-		struct stress_vcpu *sv = &st->v[i];
-
-		sv->w = &st->s->w[i];
-		sv->w->halter = st->n > 1 && i % 2 == halter_parity;
-		sv->vcpu = vcpu_add(st->vm, i, worker_guest, st->s);
-		sv->vcpu->test_data = sv;
-		pthread_mutex_init(&sv->lock, NULL);
-	}
-	if (test_opts.negative_control == NC_STRESS_LOST_KICK)
-		st->v[0].no_kvm_mask = true;
-	if (test_opts.negative_control == NC_STRESS_STALL)
-		st->s->w[0].stall = 1;
-	test_diag("%u vCPUs (%u halting), kicks for %" PRIu64 " s and at least %" PRIu64
-		  " kicks (at most %" PRIu64 " s), bound %" PRIu64 " ms", st->n,
-		  st->n > 1 ? (st->n + !halter_parity) / 2 : 0, config.duration_s,
-		  config.min_iterations, config.duration_s + STRESS_MAX_EXTRA_S, kick_bound_ms);
-
-	for (i = 0; i < st->n; i++) {
-		vcpu_thread_start(st->v[i].vcpu, stress_vcpu_thread);
-		tids[i] = st->v[i].vcpu->tid;
-	}
-	stress_actor_start(&kicker);
-	stress_run_begin(&run, &config, tids, st->n);
-	do {
-		bool window_over = stress_run_tick(&run);
-
-		stress_check_bound(st);
-		if (window_over)
-			stress_check_progress(st, &run);
-		sent = stress_kicks_sent(st);
-		test_progress("%" PRIu64 " kicks after %" PRIu64 " ms", sent,
-			      stress_run_elapsed_ms(&run));
-	} while (!stress_run_over(&run, sent));
-	stress_run_end(&run);
-	/* Stop in two phases: no more kicks, then the guests may finish. */
-	stress_actor_stop(&kicker);
-	stress_finish(st);
-	stress_report(st, &run);
-	vm_destroy(st->vm);
-}
-
-/*
- * ---- 7-9: the proposed KVM_KICK_ALL_RUNNING_VCPUS / KVM_RESUME_ALL_KICKED_VCPUS ----
- *
- * Semantics as posted (v1, Oct 2022; docs/interfaces.md section 3): KICK
- * raises a request on every vCPU of the VM and returns only when every thread
- * that was inside KVM_RUN has left it; a kicked KVM_RUN fails with EINTR
- * (exit_reason is not set to KVM_EXIT_INTR, signal_exits does not count it).
- * The request stays set, so every KVM_RUN fails with EINTR at once until
- * RESUME clears it on all vCPUs (including those that were not in KVM_RUN
- * during KICK); RESUME wakes nobody. Review asked for the request to be
- * cleared inside KICK instead: a version doing that fails
- * kick_all_until_resume by design.
- */
-
-static void require_kick_all(void)
-{
-	const char *reason = kick_all_unsupported();
-
-	if (reason)
-		test_skip("%s", reason);
-}
-
-/* Evidence that the probe and KVM_SET_MEMORY_ATTRIBUTES do not meet: the
- * same nr 0xd2, different full commands, different answers. */
-static void diag_number_collision(void)
-{
-	struct vm *vm = vm_create(NULL);
-	long kick = __vm_ioctl(vm, KVM_KICK_ALL_RUNNING_VCPUS, 0);
-	long attrs = __vm_ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, 0);
-
-	test_diag("VM ioctl 0x%lx (KICK_ALL) -> %s; 0x%lx (KVM_SET_MEMORY_ATTRIBUTES, NULL "
-		  "argument) -> %s", (unsigned long)KVM_KICK_ALL_RUNNING_VCPUS,
-		  kick ? strerrorname_np((int)-kick) : "0",
-		  (unsigned long)KVM_SET_MEMORY_ATTRIBUTES,
-		  attrs ? strerrorname_np((int)-attrs) : "0");
-	vm_destroy(vm);
-}
-
-/* Guests frozen: no worker's progress moves for QUIET_CHECK_US. */
-static void expect_workers_quiet(struct kick_shared *s, unsigned int n, const char *what)
-{
-	uint64_t before[MAX_WORKERS];
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		before[i] = s->w[i].progress;
-	usleep(QUIET_CHECK_US);
-	for (i = 0; i < n; i++)
-		TEST_ASSERT(s->w[i].progress == before[i], "%s: vCPU %u's guest still runs after "
-			    "KVM_KICK_ALL_RUNNING_VCPUS returned (progress %" PRIu64 " -> %" PRIu64 ")",
-			    what, i, before[i], s->w[i].progress);
-}
-
-/* Workers: half spin, half halt; irqchip VM; one runner each. */
-struct workers {
-	struct vm *vm;
-	struct kick_shared *s;
-	unsigned int n;
-	struct vcpu *vcpu[MAX_WORKERS];
-	struct vcpu_runner *r[MAX_WORKERS];
-	bool have_blocking;
-};
-
-static void workers_create(struct workers *ws, unsigned int n)
-{
-	struct vm_options opts = { .irqchip = true };
-	unsigned int i;
-
-	ws->vm = vm_create(&opts);
-	ws->s = vm_alloc(ws->vm, sizeof(*ws->s));
-	ws->n = n;
-	vm_set_handler(ws->vm, WAKE_VECTOR, worker_wake);
-	vm_set_guest_data(ws->vm, ws->s);
-	for (i = 0; i < n; i++) {
-		ws->s->w[i].halter = i % 2;
-		ws->vcpu[i] = vcpu_add(ws->vm, i, worker_guest, ws->s);
-		if (ws->s->w[i].halter)
-			ws->have_blocking = vcpu_open_blocking_stat(ws->vcpu[i]);
-		ws->r[i] = vcpu_runner_create(ws->vcpu[i], VCPU_RUNNER_KICK_HANDLED);
-	}
-}
-
-/* Start vCPU i and wait until it spins or is blocked in HLT. */
-static void worker_start(struct workers *ws, unsigned int i)
-{
-	struct worker *w = &ws->s->w[i];
-
-	vcpu_runner_run(ws->r[i]);
-	if (w->halter)
-		wait_blocked(ws->vcpu[i], &w->halted, 1, ws->have_blocking);
-	else
-		wait_beyond(&w->progress, w->progress + SPIN_PROGRESS_STEPS, "spinning vCPU");
-}
-
-static void workers_finish(struct workers *ws)
-{
-	unsigned int i;
-
-	ws->s->finish = 1;
-	for (i = 0; i < ws->n; i++) {
-		struct vcpu_runner *r = ws->r[i];
-
-		for (;;) {
-			if (vcpu_runner_done(r))
-				vcpu_runner_run(r);
-			if (ws->s->w[i].halter)
-				vm_signal_msi(ws->vm, i, WAKE_VECTOR);
-			wait_exit(r, "finishing");
-			if (r->msg && r->msg->type == GUEST_MSG_DONE)
-				break;
-			TEST_ASSERT(r->msg, "vCPU %u while finishing: %s", i, vcpu_runner_result(r));
-		}
-		vcpu_runner_stop(r);
-	}
-	vm_destroy(ws->vm);
-}
-
-TEST_CASE(kick_all_waits, "KVM_KICK_ALL_RUNNING_VCPUS returns only after every spinning and "
-	  "halted vCPU has left KVM_RUN with EINTR (proposed)")
-{
-	struct workers ws = { 0 };
-	uint64_t wakeups[KICK_ALL_VCPUS];
-	unsigned int i;
-
-	diag_number_collision();
-	require_kick_all();
-	workers_create(&ws, KICK_ALL_VCPUS);
-	for (i = 0; i < ws.n; i++)
-		worker_start(&ws, i);
-	for (i = 0; i < ws.n; i++)
-		wakeups[i] = ws.s->w[i].wakeups;
-
-	vm_kick_all(ws.vm, ws.vcpu, ws.n, kick_bound_ms, "spinning and halted vCPUs");
-	expect_workers_quiet(ws.s, ws.n, "spinning and halted vCPUs");
-	for (i = 0; i < ws.n; i++) {
-		/* The thread may still be on its way out of the ioctl. */
-		wait_exit(ws.r[i], "vCPU after KICK_ALL returned");
-		vcpu_runner_expect_eintr(ws.r[i], "vCPU after KICK_ALL returned");
-		TEST_ASSERT(ws.s->w[i].wakeups == wakeups[i], "vCPU %u took an interrupt it was not "
-			    "sent during KICK_ALL", i);
-		if (ws.s->w[i].halter)
-			TEST_ASSERT_EQ(vcpu_mp_state(ws.vcpu[i]), KVM_MP_STATE_HALTED);
-		test_verbose("vCPU %u: exit_reason after the kicked KVM_RUN: %s", i,
-			     exit_reason_name(ws.r[i]->exit_reason));
-	}
-	vm_resume_all_kicked(ws.vm);
-	workers_finish(&ws);
-}
-
-TEST_CASE(kick_all_until_resume, "after KVM_KICK_ALL_RUNNING_VCPUS every KVM_RUN fails with "
-	  "EINTR at once, even on a vCPU that was not running, until "
-	  "KVM_RESUME_ALL_KICKED_VCPUS; then vCPUs run normally (proposed)")
-{
-	struct workers ws = { 0 };
-	uint64_t progress[KICK_ALL_VCPUS];
-	unsigned int i, idle = KICK_ALL_VCPUS - 2, attempt;
-
-	require_kick_all();
-	workers_create(&ws, KICK_ALL_VCPUS);
-	/* vCPUs 0 and 1 (one of each kind) run; the others stay outside. */
-	worker_start(&ws, 0);
-	worker_start(&ws, 1);
-	vm_kick_all(ws.vm, ws.vcpu, ws.n, kick_bound_ms, "two vCPUs running, two idle");
-	for (i = 0; i < 2; i++) {
-		wait_exit(ws.r[i], "vCPU after KICK_ALL returned");
-		vcpu_runner_expect_eintr(ws.r[i], "vCPU after KICK_ALL returned");
-	}
-	for (attempt = 0; attempt < KICK_ALL_RETRIES; attempt++) {
-		for (i = 0; i < ws.n; i++) {
-			progress[i] = ws.s->w[i].progress;
-			vcpu_runner_run(ws.r[i]);
-			wait_exit(ws.r[i], "KVM_RUN between KICK_ALL and RESUME");
-			vcpu_runner_expect_eintr(ws.r[i], i < 2 ? "kicked vCPU re-entering before RESUME" :
-				     "vCPU that was idle during KICK_ALL, entering before RESUME");
-			TEST_ASSERT(ws.s->w[i].progress == progress[i], "vCPU %u's guest ran between "
-				    "KICK_ALL and RESUME", i);
-		}
-	}
-	/* Nobody inside KVM_RUN: KICK has nothing to wait for. */
-	vm_kick_all(ws.vm, ws.vcpu, ws.n, kick_bound_ms, "no vCPU running");
-	vm_resume_all_kicked(ws.vm);
-	for (i = 0; i < ws.n; i++)
-		TEST_ASSERT(vcpu_runner_done(ws.r[i]), "vCPU %u's thread busy after RESUME", i);
-
-	/* After RESUME: spinners spin, halters stay halted until an interrupt. */
-	for (i = 0; i < ws.n; i++)
-		worker_start(&ws, i);
-	usleep(STAY_HALTED_MS * 1000);
-	for (i = 0; i < ws.n; i++) {
-		if (!ws.s->w[i].halter)
-			continue;
-		TEST_ASSERT(!vcpu_runner_done(ws.r[i]), "halted vCPU %u left KVM_RUN after RESUME "
-			    "without an interrupt: %s", i, vcpu_runner_result(ws.r[i]));
-		progress[i] = ws.s->w[i].progress;
-		vm_signal_msi(ws.vm, i, WAKE_VECTOR);
-		wait_beyond(&ws.s->w[i].progress, progress[i], "halted vCPU sent an interrupt");
-	}
-	test_diag("%u vCPUs idle during KICK_ALL also failed KVM_RUN with EINTR until RESUME", idle);
-	workers_finish(&ws);
-}
-
-/* Case 9: vCPU threads loop on KVM_RUN; while a KICK is in force they wait
- * for RESUME instead of spinning on EINTR. */
-struct race {
-	struct vm *vm;
-	struct kick_shared *s;
-	struct vcpu *vcpu[KICK_ALL_RACE_MAX_VCPUS];
-	atomic_uint created;
-	atomic_uint_fast64_t kick_gen, resume_gen, eintr;
-	atomic_bool finish;
-	uint64_t creation_gap_us;
-};
-
-static struct race *race_of(struct vcpu *vcpu) { return vcpu->test_data; }
-
-static void race_vcpu_thread(struct vcpu *vcpu)
-{
-	struct race *rc = race_of(vcpu);
-	struct guest_msg *msg;
-	char desc[256];
-	int err;
-
-	for (;;) {
-		msg = vcpu_next_msg(vcpu, &err);
-		if (msg && msg->type == GUEST_MSG_DONE)
-			return;
-		if (msg)
-			continue;
-		if (err != EINTR) {
-			vcpu_describe_exit(vcpu, desc, sizeof(desc));
-			test_fail("vCPU %u: unexpected %s", vcpu->id, err ? strerror(err) : desc);
-		}
-		atomic_fetch_add(&rc->eintr, 1);
-		while (atomic_load(&rc->kick_gen) != atomic_load(&rc->resume_gen))
-			usleep(POLL_US);
-	}
-}
-
-static void *race_creator(void *p)
-{
-	struct race *rc = p;
-	struct test_rng rng;
-	unsigned int id;
-
-	test_rng_init(&rng, 2);
-	for (id = atomic_load(&rc->created); id < KICK_ALL_RACE_MAX_VCPUS; id++) {
-		usleep(test_rng_below(&rng, rc->creation_gap_us + 1));
-		if (atomic_load(&rc->finish))
-			break;
-		rc->vcpu[id] = vcpu_add(rc->vm, id, worker_guest, rc->s);
-		rc->vcpu[id]->test_data = rc;
-		vcpu_thread_start(rc->vcpu[id], race_vcpu_thread);
-		atomic_store(&rc->created, id + 1);
-	}
-	return NULL;
-}
-
-TEST_CASE(kick_all_races, "KVM_KICK_ALL_RUNNING_VCPUS racing with vCPU creation and KVM_RUN "
-	  "entry never hangs and leaves no guest running (proposed)", .timeout = 60,
-	  .stress = true)
-{
-	uint64_t duration_ns = test_duration(KICK_ALL_RACE_DEFAULT_S) * 1000000000ull;
-	uint64_t max_kicks = test_iterations(UINT64_MAX), kicks = 0, start;
-	struct vm_options opts = { .irqchip = true };
-	struct race *rc = calloc(1, sizeof(*rc));
-	struct test_rng rng;
-	pthread_t creator;
-	unsigned int i, existing;
-
-	TEST_ASSERT(rc, "out of memory");
-	require_kick_all();
-	test_rng_init(&rng, 3);
-	rc->vm = vm_create(&opts);
-	rc->s = vm_alloc(rc->vm, sizeof(*rc->s));
-	/* Spread vCPU creation over the run. */
-	rc->creation_gap_us = duration_ns / 1000 / KICK_ALL_RACE_MAX_VCPUS;
-	for (i = 0; i < 2; i++) {
-		rc->vcpu[i] = vcpu_add(rc->vm, i, worker_guest, rc->s);
-		rc->vcpu[i]->test_data = rc;
-		vcpu_thread_start(rc->vcpu[i], race_vcpu_thread);
-	}
-	atomic_store(&rc->created, 2);
-	TEST_ASSERT(!pthread_create(&creator, NULL, race_creator, rc), "pthread_create failed");
-
-	start = now_ns();
-	while (now_ns() - start < duration_ns && kicks < max_kicks) {
-		usleep(test_rng_below(&rng, KICK_ALL_MAX_DELAY_US + 1));
-		/* vCPUs whose creation finished before KICK must be stopped by it. */
-		existing = atomic_load(&rc->created);
-		atomic_fetch_add(&rc->kick_gen, 1);
-		vm_kick_all(rc->vm, rc->vcpu, KICK_ALL_RACE_MAX_VCPUS, kick_bound_ms,
-			    "racing vCPU creation and entry");
-		expect_workers_quiet(rc->s, existing, "racing vCPU creation and entry");
-		vm_resume_all_kicked(rc->vm);
-		atomic_store(&rc->resume_gen, atomic_load(&rc->kick_gen));
-		kicks++;
-		test_progress("%" PRIu64 " KICK/RESUME pairs, %u vCPUs", kicks, existing);
-	}
-	atomic_store(&rc->finish, true);
-	pthread_join(creator, NULL);
-	rc->s->finish = 1;
-	for (i = 0; i < atomic_load(&rc->created); i++)
-		vcpu_thread_join(rc->vcpu[i]);
-	test_diag("%" PRIu64 " KICK/RESUME pairs with %u vCPUs created during the run; %" PRIu64
-		  " KVM_RUN calls failed with EINTR", kicks, atomic_load(&rc->created),
-		  (uint64_t)atomic_load(&rc->eintr));
-	vm_destroy(rc->vm);
 }
