@@ -46,6 +46,13 @@ struct hv_flush_stat {
 
 /* The model for this host's KVM and vcpu's VM (Hyper-V enabled on it). */
 struct hv_flush_stat hv_flush_stat_model(struct vcpu *vcpu);
+/* The same from what it is decided by (for the library's unit tests). */
+struct hv_flush_stat_host {
+	const char *release;    /* uname -r */
+	bool intel_ept, amd_npt;
+	bool fifo_series;       /* KVM offers HV_FEATURE_EXT_GVA_RANGES_FLUSH */
+};
+struct hv_flush_stat hv_flush_stat_model_for(const struct hv_flush_stat_host *h);
 
 /*
  * `per_entry`: what a batch counts when processed entry by entry (each GVA

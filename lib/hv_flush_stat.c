@@ -46,34 +46,44 @@
 #define AMD_FULL_FROM_MAJOR 7
 #define AMD_FULL_FROM_MINOR 2
 
-struct hv_flush_stat hv_flush_stat_model(struct vcpu *vcpu)
+struct hv_flush_stat hv_flush_stat_model_for(const struct hv_flush_stat_host *h)
 {
-	const char *module = kvm_vendor_module();
-	bool intel_ept = module && !strcmp(module, "kvm_intel") &&
-			 module_param_enabled("kvm_intel", "ept");
-	bool amd_npt = module && !strcmp(module, "kvm_amd") &&
-		       module_param_enabled("kvm_amd", "npt");
-
-	if (!intel_ept && !amd_npt)
+	if (!h->intel_ept && !h->amd_npt)
 		return (struct hv_flush_stat){ HV_FLUSH_STAT_ANY,
 			"no kvm_intel.ept or kvm_amd.npt: shadow paging or another vendor module" };
-	if (!kvm_hv_has(vcpu, HV_FEATURE_GVA_RANGES))
+	if (!h->fifo_series)
 		return (struct hv_flush_stat){ HV_FLUSH_STAT_ONE,
 			"KVM predates the 6.2 FIFO series (no HV_FEATURE_EXT_GVA_RANGES_FLUSH): "
 			"every call requests a full flush, serviced once" };
-	if (intel_ept)
+	if (h->intel_ept)
 		return (struct hv_flush_stat){ HV_FLUSH_STAT_PER_ENTRY,
 			"Intel EPT: one INVVPID per page, counted per entry" };
-	if (kernel_is_at_least(AMD_FULL_FROM_MAJOR, AMD_FULL_FROM_MINOR))
+	if (release_is_at_least(h->release, AMD_FULL_FROM_MAJOR, AMD_FULL_FROM_MINOR))
 		return (struct hv_flush_stat){ HV_FLUSH_STAT_ONE,
 			"AMD NPT from 7.2: no INVLPGA (errata), the first entry flushes the "
 			"whole ASID and ends the batch" };
-	if (!kernel_is_at_least(AMD_PER_ENTRY_UNTIL_MAJOR, AMD_PER_ENTRY_UNTIL_MINOR + 1))
+	if (!release_is_at_least(h->release, AMD_PER_ENTRY_UNTIL_MAJOR,
+				 AMD_PER_ENTRY_UNTIL_MINOR + 1))
 		return (struct hv_flush_stat){ HV_FLUSH_STAT_PER_ENTRY,
 			"AMD NPT up to 6.12: INVLPGA per page, counted per entry" };
 	return (struct hv_flush_stat){ HV_FLUSH_STAT_PER_ENTRY_OR_ONE,
 		"AMD NPT on 6.13-7.1: the release that dropped INVLPGA (per entry in 6.12, "
 		"one full flush in 7.2) is not pinned" };
+}
+
+struct hv_flush_stat hv_flush_stat_model(struct vcpu *vcpu)
+{
+	const char *module = kvm_vendor_module();
+	struct hv_flush_stat_host h = {
+		.release = kernel_release(),
+		.intel_ept = module && !strcmp(module, "kvm_intel") &&
+			     module_param_enabled("kvm_intel", "ept"),
+		.amd_npt = module && !strcmp(module, "kvm_amd") &&
+			   module_param_enabled("kvm_amd", "npt"),
+		.fifo_series = kvm_hv_has(vcpu, HV_FEATURE_GVA_RANGES),
+	};
+
+	return hv_flush_stat_model_for(&h);
 }
 
 const char *hv_flush_stat_model_name(enum hv_flush_stat_model model)
