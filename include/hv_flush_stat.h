@@ -6,13 +6,13 @@
  * every entry (and every page of a range) it was given; accepting "it
  * flushed at all" where KVM counts per entry would throw that away.
  *
- * The models, from Debian's source of each kernel (the reasons are spelled
- * out in lib/hv_flush_stat.c):
+ * The models, from Debian's source of 6.1, 6.12 and 7.2 (the reading is
+ * spelled out in lib/hv_flush_stat.c):
  * - PER_ENTRY: with the 6.2 FIFO series and two-dimensional paging, the
  *   target takes its queued GVA entries one by one, flushing each page of
  *   an entry through the vendor's flush_tlb_gva hook and counting +1 per
  *   entry, until a "flush all" entry, which ends the batch in one full
- *   flush (+1). Intel EPT, and AMD NPT up to 6.12 at least.
+ *   flush (+1). Intel EPT, and AMD NPT up to 6.12.
  * - ONE: any non-empty batch costs exactly one full flush (+1). KVM before
  *   the FIFO series (e.g. 6.1) turns every call into a request for a full
  *   guest TLB flush, and requests to a parked vCPU coalesce; AMD NPT from
@@ -25,7 +25,8 @@
  *   can add flushes; another vendor module such as kvm_pvm): only ">= 1".
  *
  *   struct hv_flush_stat m = hv_flush_stat_model(vcpu);
- *   ... expected = hv_flush_stat_expected(&m, entries_processed_one_by_one);
+ *   ... park the target, queue 4 GVA entries for it, let it run ...
+ *   TEST_ASSERT(hv_flush_stat_fits(&m, 4, delta, &expected), ...);
  */
 #ifndef KVMTEST_HV_FLUSH_STAT_H
 #define KVMTEST_HV_FLUSH_STAT_H
