@@ -41,12 +41,15 @@
  * those checks fails; --negative-control 1 fails the "own ring processed"
  * controls in L2; --negative-control 3 (one L2 call short of overflowing)
  * fails the overflow count (15, not 16) where KVM counts per entry (6.12;
- * 7.2 on AMD turns any non-empty ring into one full flush, so not there).
+ * 7.2 on AMD turns any non-empty ring into one full flush, so not there):
+ * the counts follow the same model as hyperv/tlb_flush's
+ * (include/hv_flush_stat.h).
  *
  * Nested VMX (eVMCS) cases are built but skip without VMX (QEMU TCG has
  * none); they run on Intel hosts with KVM_CAP_HYPERV_ENLIGHTENED_VMCS.
  */
 #include "cpuid.h"
+#include "hv_flush_stat.h"
 #include "hv_nested.h"
 #include "hyperv_flush.h"
 #include "probe.h"
@@ -90,6 +93,8 @@ TEST_NEGATIVE_CONTROLS("1: L2 changes PTEs but skips the flush hypercalls (flush
 	    "lands on the other ring); "
 	    "3: ring overflow cases send one L2 call fewer (no overflow)");
 enum { NEG_NONE, NEG_SKIP_L2_FLUSH, NEG_SWAP_LEVELS, NEG_NO_OVERFLOW };
+/* Where control 3 can be shown (include/hv_flush_stat.h). */
+HV_FLUSH_STAT_PER_ENTRY_PROBE();
 
 enum l2_program {
 	L2_FLUSH_FORMS,         /* each flush form once, then a non-flush call */
@@ -668,8 +673,10 @@ static void run_parked_other_vm_id(enum hv_nested_vendor vendor)
  * flushes (L2_FLUSH_GVAS entries each, by VP_ID, from another vCPU's L2),
  * resumes the worker at the same level and compares its tlb_flush statistic
  * with what that level's ring must give: +0 when only the other ring got
- * entries (the separation check), one per entry (or 1, see ring_stat_ok())
- * when its own ring did (the control that processing is visible at all).
+ * entries (the separation check), and when its own ring did (the control
+ * that processing is visible at all) the exact count that include/
+ * hv_flush_stat.h's model gives for this kernel and vendor: one per entry,
+ * or 1 where KVM flushes everything instead.
  *
  * What KVM does and what can be seen of it (seen on 6.12 and 7.2, nSVM
  * under QEMU TCG):
@@ -685,10 +692,10 @@ static void run_parked_other_vm_id(enum hv_nested_vendor vendor)
  *   are still pending when it re-enters L2 (and L1 entries when it returns
  *   to L1) is not observable; after the transition only "at most that ring's
  *   entries plus one full flush" is checked.
- * - The per-entry count holds up to 6.x; 7.2 on AMD turns the first entry
- *   into a full flush (+1 for any non-empty ring), so the overflow fallback
- *   (15 entries + 1 flush-all = 16) is only told apart from a plain flush on
- *   kernels that count per entry (trixie's 6.12 does).
+ * - The per-entry count holds on AMD up to 6.12; 7.2 on AMD turns the first
+ *   entry into a full flush (+1 for any non-empty ring), so the overflow
+ *   fallback (15 entries + 1 flush-all = 16) is only told apart from a plain
+ *   flush on kernels that count per entry (trixie's 6.12 does).
  * - The stale reads checked along the way cannot fail under TCG (every exit
  *   flushes QEMU's TLB) nor after a transition (its full flush); they guard
  *   the same-level steps on hardware.
@@ -730,17 +737,6 @@ static uint64_t ring_expected(uint32_t calls, uint32_t gvas, bool *overflowed)
 	if (overflowed)
 		*overflowed = flush_all;
 	return counted + flush_all;
-}
-
-/*
- * Whether a tlb_flush change fits processing a ring that holds `want` by the
- * model above: nothing queued must not count; otherwise one per entry, or 1
- * when KVM flushes the whole guest TLB instead (7.2 on AMD: INVLPGA is not
- * trusted, the first entry turns into a full flush).
- */
-static bool ring_stat_ok(uint64_t delta, uint64_t want)
-{
-	return want ? delta == want || delta == 1 : delta == 0;
 }
 
 /* A check that reports its failure and lets the other scenarios run. */
@@ -794,10 +790,12 @@ static uint32_t run_ring_scenario(enum hv_nested_vendor vendor, const struct rin
 	uint64_t want_l1 = ring_expected(sc->l1_calls, L1_FLUSH_GVAS, &l1_overflow);
 	uint64_t want_l2 = ring_expected(sc->l2_calls, L2_FLUSH_GVAS, &l2_overflow);
 	const char *here = in_l2 ? "L2" : "L1", *there = in_l2 ? "L1" : "L2";
+	struct hv_flush_stat model;
 	struct l2_shared *s;
 	struct l2_desc *d;
 	struct l2_vm lv;
 	struct vcpu *w;
+	uint64_t expected;
 
 	if (test_opts.negative_control == NEG_NO_OVERFLOW && l2_overflow)
 		l2_calls--;
@@ -807,6 +805,7 @@ static uint32_t run_ring_scenario(enum hv_nested_vendor vendor, const struct rin
 	l2_vm_create(&lv, NR_RING_VCPUS, vendor);
 	s = lv.s;
 	w = lv.vcpus[WORKER];
+	model = hv_flush_stat_model(w);
 	vcpu_set_vp_index(lv.vcpus[L2_SENDER], L2_SENDER_VP_INDEX);
 	for (i = 0; i < NR_RING_VCPUS; i++)
 		s->cfg[i].program = L2_SCRIPT;
@@ -863,10 +862,11 @@ static uint32_t run_ring_scenario(enum hv_nested_vendor vendor, const struct rin
 		  l1_overflow ? ", overflowed" : "", l2_calls, L2_FLUSH_GVAS, want_l2,
 		  l2_overflow ? ", overflowed" : "", here, mid - base, there, end - mid);
 	if (want_here)
-		RING_CHECK(failed, ring_stat_ok(mid - base, want_here),
+		RING_CHECK(failed, hv_flush_stat_fits(&model, want_here, mid - base, &expected),
 			   "%s: the worker resumed in %s and its tlb_flush statistic moved by %"
-			   PRIu64 "; expected %" PRIu64 " (one per entry of its %s ring) or 1 (a full "
-			   "flush instead)", sc->what, here, mid - base, want_here, here);
+			   PRIu64 "; expected %" PRIu64 " (%s: %" PRIu64 " entry by entry from its %s "
+			   "ring; %s)", sc->what, here, mid - base, expected,
+			   hv_flush_stat_model_name(model.model), want_here, here, model.why);
 	else
 		RING_CHECK(failed, mid - base == 0,
 			   "%s: the worker resumed in %s and its tlb_flush statistic moved by %"
@@ -944,14 +944,20 @@ static void run_ring_overflow(enum hv_nested_vendor vendor)
 #define STALE_IN_WORKER "worker [0-9]+: [0-9]+ of [0-9]+ reads after .* returned saw the old translation"
 #define WORKER_NOT_FLUSHED "same VM_ID, the worker's VP_ID named: the worker's L2 processed no flush \\(tlb_flush statistic unchanged\\)"
 #define OTHER_RING_CONSUMED(scenario) "FAILED: " scenario ": .* moved by [1-9][0-9]*; expected 0"
+#define NO_OVERFLOW_CONTROL(ident)                                              \
+	TEST_CONTROL(ident, NEG_NO_OVERFLOW, "passes per_entry_stat", "-",      \
+		     "the L2 sender stops one call short of overflowing the ring", \
+		     "FAILED: worker in L2, its L2 ring overflowed by L2 calls: the worker resumed in L2 and its tlb_flush statistic moved by 15; expected 16 \\(")
 
 SKIPPED_FLUSH_CONTROL(svm_l2_flush_reaches_same_vm_id, STALE_IN_WORKER)
 SKIPPED_FLUSH_CONTROL(svm_l2_flush_fifo_targets, WORKER_NOT_FLUSHED)
 SWAPPED_LEVELS_CONTROL(svm_l1_ring_in_l1, OTHER_RING_CONSUMED("worker in L1, an L2 flush queued"))
 SWAPPED_LEVELS_CONTROL(svm_l2_ring_in_l2, OTHER_RING_CONSUMED("worker in L2, an L1 flush queued"))
 SWAPPED_LEVELS_CONTROL(svm_l2_ring_overflow, OTHER_RING_CONSUMED("worker in L1, its L2 ring overflowed by L2 calls"))
+NO_OVERFLOW_CONTROL(svm_l2_ring_overflow)
 SKIPPED_FLUSH_CONTROL(vmx_l2_flush_reaches_same_vm_id, STALE_IN_WORKER)
 SKIPPED_FLUSH_CONTROL(vmx_l2_flush_fifo_targets, WORKER_NOT_FLUSHED)
+NO_OVERFLOW_CONTROL(vmx_l2_ring_overflow)
 
 /* One case: a scenario run on one vendor's nested virtualization. */
 #define L2_FLUSH_CASE(ident, scenario, vendor, sentence)                        \

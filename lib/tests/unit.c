@@ -4,6 +4,7 @@
  * guest-side formatting (compared with glibc), latency summaries, the
  * seeded PRNG, kernel version comparison, the Hyper-V flush encoding.
  */
+#include "hv_flush_stat.h"
 #include "hyperv_flush.h"
 #include "probe.h"
 #include "vm.h"
@@ -210,4 +211,45 @@ TEST_CASE(hv_flush_rejects, "Hyper-V flush descriptions that KVM would reject ar
 		hv_flush_spec_add_vp(&spec, i);
 	TEST_ASSERT_EQ(spec.nr_vps, HV_FLUSH_SPEC_MAX_VPS + 1);
 	TEST_ASSERT(hv_flush_spec_problem(&spec), "more VPs than the capacity accepted");
+}
+
+TEST_CASE(hv_flush_stat_models, "the tlb_flush model follows the kernel release and vendor, and its counts are exact")
+{
+	static const struct {
+		struct hv_flush_stat_host host;
+		enum hv_flush_stat_model model;
+	} cases[] = {
+		{ { "6.1.0-50-amd64", false, true, false }, HV_FLUSH_STAT_ONE },          /* no FIFOs */
+		{ { "6.12.117+deb13-amd64", false, true, true }, HV_FLUSH_STAT_PER_ENTRY },
+		{ { "5.14.0-rhel", false, true, true }, HV_FLUSH_STAT_PER_ENTRY },       /* backported FIFOs */
+		{ { "6.16.3+deb14-amd64", false, true, true }, HV_FLUSH_STAT_PER_ENTRY_OR_ONE },
+		{ { "7.1.3+deb14-amd64", false, true, true }, HV_FLUSH_STAT_PER_ENTRY_OR_ONE },
+		{ { "7.2.13+deb14-amd64", false, true, true }, HV_FLUSH_STAT_ONE },
+		{ { "7.2.13+deb14-amd64", true, false, true }, HV_FLUSH_STAT_PER_ENTRY }, /* Intel EPT */
+		{ { "6.12.117+deb13-amd64", false, false, true }, HV_FLUSH_STAT_ANY },    /* shadow paging */
+	};
+	struct hv_flush_stat m;
+	uint64_t expected;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		m = hv_flush_stat_model_for(&cases[i].host);
+		TEST_ASSERT(m.model == cases[i].model, "%s: model %s, expected %s", cases[i].host.release,
+			    hv_flush_stat_model_name(m.model), hv_flush_stat_model_name(cases[i].model));
+	}
+	m.model = HV_FLUSH_STAT_PER_ENTRY;
+	TEST_ASSERT(hv_flush_stat_fits(&m, 4, 4, &expected) && expected == 4, "per entry: 4 of 4");
+	TEST_ASSERT(!hv_flush_stat_fits(&m, 4, 3, &expected), "per entry: 3 of 4 accepted");
+	TEST_ASSERT(!hv_flush_stat_fits(&m, 4, 1, &expected), "per entry: 1 of 4 accepted");
+	m.model = HV_FLUSH_STAT_ONE;
+	TEST_ASSERT(hv_flush_stat_fits(&m, 16, 1, &expected) && expected == 1, "one: 1 for 16");
+	TEST_ASSERT(!hv_flush_stat_fits(&m, 16, 16, &expected), "one: 16 accepted");
+	TEST_ASSERT(!hv_flush_stat_fits(&m, 0, 1, &expected), "one: a flush with nothing queued");
+	m.model = HV_FLUSH_STAT_PER_ENTRY_OR_ONE;
+	TEST_ASSERT(hv_flush_stat_fits(&m, 4, 4, &expected) && hv_flush_stat_fits(&m, 4, 1, &expected),
+		    "either: 4 or 1 for 4");
+	TEST_ASSERT(!hv_flush_stat_fits(&m, 4, 2, &expected), "either: 2 for 4 accepted");
+	m.model = HV_FLUSH_STAT_ANY;
+	TEST_ASSERT(hv_flush_stat_fits(&m, 4, 7, &expected) && !hv_flush_stat_fits(&m, 4, 0, &expected),
+		    "any: at least one");
 }
