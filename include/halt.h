@@ -49,4 +49,19 @@ bool host_may_skip_hlt_exits(void);
  * wakeup vector, AVIC, or the generic kick), with the module parameters. */
 const char *kvm_wakeup_path(char *buf, size_t len);
 
+/*
+ * Whether KVM itself ends blocked halts of this VM now and then: without a
+ * master clock (KVM_GET_CLOCK lacks KVM_CLOCK_TSC_STABLE, e.g. when the
+ * host's clocksource is not the TSC), a vCPU loaded on another CPU (or any
+ * load while the host TSC is unstable) makes KVM update every vCPU's
+ * kvmclock and kick each one. On 6.1 and 6.12 the kicks come from a work
+ * item 100 ms later, so they go on even when every vCPU is blocked (each
+ * kicked vCPU that runs again schedules the next); on 7.2 they come at
+ * once from the loading vCPU (at most 10 per second), so only while some
+ * vCPU of the VM runs and moves. Such a kick also wakes a vCPU whose own
+ * wakeup KVM lost, which then shows as a delay, not as a lost wakeup. On
+ * such a host, says so in a diagnostic and returns true.
+ */
+bool vm_clock_updates_kick_vcpus(struct vm *vm);
+
 #endif

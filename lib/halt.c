@@ -13,6 +13,20 @@
 #define SVM_IDLE_HLT_BIT   30
 #define MAX_EXTENDED_LEAF  0x80000000
 
+bool vm_clock_updates_kick_vcpus(struct vm *vm)
+{
+	struct kvm_clock_data clock = { 0 };
+
+	if (__vm_ioctl(vm, KVM_GET_CLOCK, &clock) || (clock.flags & KVM_CLOCK_TSC_STABLE))
+		return false;
+	test_diag("KVM keeps no master clock for this VM (KVM_GET_CLOCK flags 0x%x, no "
+		  "KVM_CLOCK_TSC_STABLE): a vCPU loaded on another CPU makes it kick every vCPU to "
+		  "update its kvmclock, so here a wakeup KVM loses can end as a delay of ~100 ms "
+		  "instead of a lost wakeup (on 7.2 only while another vCPU runs and moves)",
+		  clock.flags);
+	return true;
+}
+
 void vm_set_halt_poll(struct vm *vm, enum halt_poll_setting setting, uint64_t window_ns)
 {
 	char def[32] = "?";

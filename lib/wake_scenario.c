@@ -940,6 +940,7 @@ static void setup_case(struct wake_case *wc, const struct wake_scenario *sc)
 	s->quirk_irq_twice = host_has_quirk(HOST_QUIRK_IRQ_DELIVERED_TWICE);
 	s->quirk_hlt_without_cause = host_has_quirk(HOST_QUIRK_HLT_WAKES_WITHOUT_CAUSE);
 	test_diag("wakeup path: %s", kvm_wakeup_path(desc, sizeof(desc)));
+	vm_clock_updates_kick_vcpus(wc->vm);
 
 	wc->sender = vcpu_add(wc->vm, SENDER_ID, guest_sender, s);
 	for (i = 0; i < wc->nr_halters; i++) {
