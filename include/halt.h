@@ -55,10 +55,11 @@ const char *kvm_wakeup_path(char *buf, size_t len);
  * host's clocksource is not the TSC), a vCPU loaded on another CPU (or any
  * load while the host TSC is unstable) makes KVM update every vCPU's
  * kvmclock and kick each one. On 6.1 and 6.12 the kicks come from a work
- * item 100 ms later, so they go on even when every vCPU is blocked (each
- * kicked vCPU that runs again schedules the next); on 7.2 they come at
- * once from the loading vCPU (at most 10 per second), so only while some
- * vCPU of the VM runs and moves. Such a kick also wakes a vCPU whose own
+ * item 100 ms later; where the host TSC is unstable every load asks for
+ * one, so each kicked vCPU that runs again schedules the next and the kicks
+ * go on while every vCPU is blocked (seen with Debian's 6.1 under QEMU TCG,
+ * clocksource hpet). On 7.2 they come at once from the loading vCPU (at
+ * most 10 per second), so only while some vCPU of the VM runs and moves. Such a kick also wakes a vCPU whose own
  * wakeup KVM lost, which then shows as a delay, not as a lost wakeup. On
  * such a host, says so in a diagnostic and returns true.
  */

@@ -46,11 +46,12 @@
  * - KVM's own clock updates: where KVM keeps no master clock for the VM,
  *   a vCPU loaded on another CPU makes it kick all vCPUs (include/halt.h:
  *   vm_clock_updates_kick_vcpus), which can end a blocked halt whose own
- *   kick was lost. Each case says so in a diagnostic there. On 6.1 and 6.12
- *   those kicks keep themselves going while every vCPU is blocked: seen on
- *   Debian's 6.1 under QEMU TCG, where the timer cases pass on a KVM whose
- *   timer no longer kicks (on sid's 7.2 and trixie's 6.12 they fail, as
- *   they must). The IPI and MSI cases fail on a KVM that loses remote
+ *   kick was lost. Each case says so in a diagnostic there. Where the host
+ *   TSC is also unstable, 6.1 and 6.12 keep those kicks going while every
+ *   vCPU is blocked: seen on Debian's 6.1 under QEMU TCG (clocksource
+ *   hpet), where the timer cases pass on a KVM whose timer no longer kicks
+ *   (on sid's 7.2 and trixie's 6.12, TSC clocksource, they fail, as they
+ *   must). The IPI and MSI cases fail on a KVM that loses remote
  *   wakeups on all three, because those kicks go through the same wakeup.
  * Shown with KVM builds broken on purpose (lib/tests/broken-kvm/): with a
  * kvm_vcpu_wake_up() that only works from the CPU the vCPU last ran on,
