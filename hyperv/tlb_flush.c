@@ -108,7 +108,7 @@ struct flush_shared {
 	bool stop;
 	struct flush_desc burst[MAX_BURST];
 	/* Stress. */
-	uint64_t seed;
+	struct test_rng rng;            /* stress: the guest's generator, seeded by --seed */
 	uint64_t max_iterations;
 	volatile bool time_up;
 	uint64_t iterations;
@@ -957,19 +957,10 @@ TEST_CASE(enforce_cpuid, "with KVM_CAP_HYPERV_ENFORCE_CPUID a flush call without
 
 /* ---- stress ---- */
 
-static uint64_t guest_rng(uint64_t *state)
-{
-	/* xorshift64*: good enough to pick calls and targets. */
-	*state ^= *state >> 12;
-	*state ^= *state << 25;
-	*state ^= *state >> 27;
-	return *state * 0x2545f4914f6cdd1dull;
-}
-
-static void random_desc(uint64_t *rng, struct tlbcheck *tc, struct flush_desc *d)
+static void random_desc(struct test_rng *rng, struct tlbcheck *tc, struct flush_desc *d)
 {
 	static const uint32_t all_vps[NR_WORKERS + 1] = { SENDER_VP, 7, 64 };
-	uint64_t r = guest_rng(rng);
+	uint64_t r = test_rng_next(rng);
 	uint32_t i, n;
 	bool ex;
 
@@ -1005,7 +996,7 @@ static void random_desc(uint64_t *rng, struct tlbcheck *tc, struct flush_desc *d
 	n = 1 + (r >> 12) % 4;
 	d->pages = 0;
 	for (i = 0; i < n; i++) {
-		uint32_t page = guest_rng(rng) % (NR_TEST_PAGES - 2);
+		uint32_t page = test_rng_below(rng, NR_TEST_PAGES - 2);
 		uint32_t extra = (r >> (16 + i)) & 1 ? 2 : 0;
 		uint64_t bits = (BITL(extra + 1) - 1) << page;
 
@@ -1019,7 +1010,7 @@ static void guest_stress_sender(void *arg)
 {
 	struct flush_shared *s = arg;
 	struct flush_desc *d = &s->sc[0];
-	uint64_t rng = s->seed | 1;
+	struct test_rng rng = s->rng;
 
 	sender_setup(s);
 	while (!s->time_up && s->iterations < s->max_iterations) {
@@ -1053,13 +1044,11 @@ TEST_CASE(stress, "random flush calls, forms and targets racing two workers leav
 	  .timeout = CASE_TIMEOUT_S, .stress = true)
 {
 	uint64_t duration = test_duration(STRESS_DEFAULT_SECONDS), start;
-	struct test_rng rng;
 	struct flush_vm fv;
 	int i;
 
 	flush_vm_create(&fv, guest_stress_sender);
-	test_rng_init(&rng, 0);
-	fv.s->seed = test_rng_next(&rng);
+	test_rng_init(&fv.s->rng, 0);
 	fv.s->max_iterations = test_iterations(UINT64_MAX);
 	atomic_store(&stress_done, false);
 	for (i = 0; i < NR_WORKERS; i++)
