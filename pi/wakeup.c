@@ -49,9 +49,10 @@
  *   kick was lost. Each case says so in a diagnostic there. Where the host
  *   TSC is also unstable, 6.1 and 6.12 keep those kicks going while every
  *   vCPU is blocked: seen on Debian's 6.1 under QEMU TCG (clocksource
- *   hpet), where the timer cases pass on a KVM whose timer no longer kicks
- *   (on sid's 7.2 and trixie's 6.12, TSC clocksource, they fail, as they
- *   must). The IPI and MSI cases fail on a KVM that loses remote
+ *   hpet), where the timer cases passed on a KVM whose timer no longer
+ *   kicks. The VM runner therefore boots its kernels with tsc=reliable
+ *   under TCG; with it they fail there too, as on sid's 7.2 and trixie's
+ *   6.12. The IPI and MSI cases fail on a KVM that loses remote
  *   wakeups on all three, because those kicks go through the same wakeup.
  * Shown with KVM builds broken on purpose (lib/tests/broken-kvm/): with a
  * kvm_vcpu_wake_up() that only works from the CPU the vCPU last ran on,
