@@ -35,6 +35,26 @@ usage "modules directory without modules.dep" "^vm-run: --modules '$tmp': no mod
 	"$run" --kernel "$tmp/bzImage" --modules "$tmp"
 usage "selection that is not collection/binary" "^vm-run: selection 'smoke': expected collection/binary" \
 	"$run" smoke
+# A selection or ARGS the suite's binaries reject fail before a boot, with
+# the binary's own line (a stand-in suite: vm-run asks each binary for
+# --time-limit with the ARGS).
+mkdir -p "$tmp/suite/x86_64"
+: >"$tmp/suite/run_tests.sh"
+echo "x86_64:smoke" >"$tmp/suite/kselftest-list.txt"
+cat >"$tmp/suite/x86_64/smoke" <<'STANDIN'
+#!/bin/sh
+for a; do
+	case $a in --time-limit|-t|entry) ;; *) echo "$0: unknown option '$a' (see $0 -h)" >&2; exit 2 ;; esac
+done
+echo 40
+STANDIN
+chmod +x "$tmp/suite/x86_64/smoke"
+usage "a selection naming no binary of the suite" \
+	"^vm-run: selection 'x86_64/nosuch': no test binary x86_64/nosuch in the suite$" \
+	"$run" --suite "$tmp/suite" x86_64/nosuch
+usage "ARGS a binary rejects: its own line, before a boot" \
+	"^vm-run: x86_64/smoke: unknown option '--bogus'" \
+	"$run" --suite "$tmp/suite" x86_64/smoke:entry -- --bogus
 usage "kernel options with a shell character" \
 	"^vm-run: --cmdline 'clearcpuid=monitor;reboot': kernel options are words of letters" \
 	"$run" --cmdline 'clearcpuid=monitor;reboot'
