@@ -33,6 +33,24 @@ int __vm_disable_exits(struct vm *vm, uint64_t mask);
 int __vcpu_disable_exits(struct vcpu *vcpu, uint64_t mask, uint32_t flags);
 /* "HLT|PAUSE", "none", unknown bits as "bit5" etc. (buf of >= 128 bytes). */
 const char *disable_exits_str(uint64_t mask, char *buf, size_t len);
+/* The same in one of four static buffers taken in turn: up to four masks
+ * in one message. */
+const char *disable_exits_names(uint64_t mask);
+
+/* Skip, naming what is missing (and kvm.mitigate_smt_rsb where it hides HLT
+ * and CSTATE), unless KVM offers disabling every exit in bits. */
+void require_disable_exits_offered(uint64_t bits);
+/* A VM with an in-kernel LAPIC (the timers that wake HLTs). */
+struct vm *vm_create_irqchip(void);
+/* KVM_ENABLE_CAP at VM scope while the VM has no vCPU: must succeed. */
+void vm_disable_exits_before_vcpus(struct vm *vm, uint64_t mask);
+/* vm_create_irqchip() with the exits in mask disabled before any vCPU
+ * exists (none: mask 0). */
+struct vm *vm_with_disabled_exits(uint64_t mask);
+/* The vendor module's parameters that turn PAUSE exiting on or off, for a
+ * skip reason. KVM zeroes them when the CPU lacks the feature, and then
+ * runs every VM as if PAUSE exits were disabled. */
+const char *pause_exiting_params(void);
 
 /*
  * The proposed per-vCPU scope (Kechen Lu, RFC v3..v6): probed on a scratch

@@ -28,6 +28,10 @@ const char *kvm_vendor_module(void);
 int cpuinfo_lists(const char *path, const char *field, const char *word);
 int host_cpuinfo_lists(const char *field, const char *word);
 
+/* Whether the host CPU implements an MSR, from /dev/cpu/0/msr: 1 or 0; -1
+ * if that cannot be read (no msr driver, no privilege). */
+int host_has_msr(uint32_t index);
+
 /* Running kernel release (uname -r) and a version comparison. */
 const char *kernel_release(void);
 bool kernel_is_at_least(int major, int minor);

@@ -4,6 +4,7 @@
  * control word, and the known-release rule. See include/exit_control.h.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,77 @@ const char *disable_exits_str(uint64_t mask, char *buf, size_t len)
 	}
 	if (!mask)
 		snprintf(buf, len, "none");
+	return buf;
+}
+
+const char *disable_exits_names(uint64_t mask)
+{
+	static char buf[4][160];
+	static int next;
+
+	next = (next + 1) % 4;
+	return disable_exits_str(mask, buf[next], sizeof(buf[next]));
+}
+
+void require_disable_exits_offered(uint64_t bits)
+{
+	uint64_t have = kvm_disable_exits_offered();
+
+	if ((have & bits) == bits)
+		return;
+	if ((bits & (KVM_X86_DISABLE_EXITS_HLT | KVM_X86_DISABLE_EXITS_CSTATE)) &&
+	    module_param_enabled("kvm", "mitigate_smt_rsb"))
+		test_skip("KVM does not offer disabling %s exits: module parameter "
+			  "kvm.mitigate_smt_rsb is on (offered: %s)", disable_exits_names(bits & ~have),
+			  disable_exits_names(have));
+	test_skip("KVM does not offer disabling %s exits (KVM_CHECK_EXTENSION("
+		  "KVM_CAP_X86_DISABLE_EXITS) = 0x%" PRIx64 ": %s)", disable_exits_names(bits & ~have),
+		  have, disable_exits_names(have));
+}
+
+struct vm *vm_create_irqchip(void)
+{
+	struct vm_options opts = { .irqchip = true };
+
+	return vm_create(&opts);
+}
+
+void vm_disable_exits_before_vcpus(struct vm *vm, uint64_t mask)
+{
+	int r = __vm_disable_exits(vm, mask);
+
+	TEST_ASSERT(!r, "KVM_ENABLE_CAP(KVM_CAP_X86_DISABLE_EXITS, %s) before any vCPU exists: "
+		    "expected success (offered: %s), got %s", disable_exits_names(mask),
+		    disable_exits_names(kvm_disable_exits_offered()), strerror(-r));
+}
+
+struct vm *vm_with_disabled_exits(uint64_t mask)
+{
+	struct vm *vm = vm_create_irqchip();
+
+	if (mask)
+		vm_disable_exits_before_vcpus(vm, mask);
+	return vm;
+}
+
+const char *pause_exiting_params(void)
+{
+	static char buf[160];
+	char a[32] = "?", b[32] = "?";
+	const char *vendor = kvm_vendor_module();
+
+	if (vendor && !strcmp(vendor, "kvm_amd")) {
+		module_param_read("kvm_amd", "pause_filter_count", a, sizeof(a));
+		module_param_read("kvm_amd", "pause_filter_thresh", b, sizeof(b));
+		snprintf(buf, sizeof(buf), "kvm_amd.pause_filter_count=%s, pause_filter_thresh=%s; "
+			 "0 means no pause filter", a, b);
+	} else if (vendor && !strcmp(vendor, "kvm_intel")) {
+		module_param_read("kvm_intel", "ple_gap", a, sizeof(a));
+		snprintf(buf, sizeof(buf), "kvm_intel.ple_gap=%s; 0 means no pause-loop exiting", a);
+	} else {
+		snprintf(buf, sizeof(buf), "vendor module %s has no known PAUSE-loop exiting parameter",
+			 vendor ? vendor : "unknown");
+	}
 	return buf;
 }
 

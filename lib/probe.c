@@ -135,3 +135,16 @@ void __release_rule_old_behaviour(const char *file, int line, int major, int min
 	test_skip("%s arrived in %d.%d; this kernel is %s (%s)", behaviour, major, minor,
 		  kernel_release(), observed);
 }
+
+int host_has_msr(uint32_t index)
+{
+	uint64_t v;
+	int fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &v, sizeof(v), index);
+	close(fd);
+	return n == sizeof(v);
+}
