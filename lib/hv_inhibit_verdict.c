@@ -14,14 +14,17 @@
 #include "hyperv.h"
 #include "stats.h"
 
+/* A few rotating buffers: one message may name two results. */
 const char *ioctl_result_str(long r)
 {
-	static char buf[64];
+	static char bufs[4][64];
+	static unsigned int next;
+	char *buf = bufs[next++ % 4];
 
 	if (r >= 0)
-		snprintf(buf, sizeof(buf), "%ld (success)", r);
+		snprintf(buf, sizeof(bufs[0]), "%ld (success)", r);
 	else
-		snprintf(buf, sizeof(buf), "-%s", strerrorname_np((int)-r) ?: "?");
+		snprintf(buf, sizeof(bufs[0]), "-%s", strerrorname_np((int)-r) ?: "?");
 	return buf;
 }
 
