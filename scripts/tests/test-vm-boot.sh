@@ -2,8 +2,8 @@
 # shellcheck disable=SC2016 # the fake tests are shell for the VM, expanded there
 # Real boots of a Debian kernel ($KERNEL, default sid; fetched once, then
 # cached) with a made-up suite of shell "binaries" and the project's own
-# run_tests.sh: a pass, a missing test binary, a kernel crash and a hang must
-# come out as PASS, FAIL, FAIL, FAIL, each with the reason.
+# run_tests.sh: a pass, a kernel crash and a hang must come out as PASS, FAIL,
+# FAIL, each with the reason; a missing test binary is refused before a boot.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -39,9 +39,13 @@ if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
 else
 	fail "the KTAP and the console log are saved" "$(ls -l "$tmp/results")"
 fi
-expect "a missing test binary fails the run" 1 vm x86_64/fake_gone :: \
-	'^not ok 1 x86_64/fake_gone # no such test binary$' \
-	'^vm-run: FAIL: the suite exited with status 1$' "^vm-run: $kernel \(.*\): FAIL$"
+expect "a missing test binary is refused before a boot" 2 vm x86_64/fake_gone :: \
+	"^vm-run: selection 'x86_64/fake_gone': no test binary x86_64/fake_gone in the suite$"
+if grep -q '^vm-run: .*booted in' "$tmp/out"; then
+	fail "... and no VM was booted for it" "$(tail -n 5 "$tmp/out")"
+else
+	pass "... and no VM was booted for it"
+fi
 expect "a kernel crash during a test fails the run and is shown" 1 vm x86_64/fake_crash :: \
 	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: FAIL: kernel problem reported' \
 	'^    \[ *[0-9.]+\] Kernel panic - not syncing' "^vm-run: $kernel \(.*\): FAIL$"
