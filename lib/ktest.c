@@ -553,6 +553,12 @@ static enum case_result run_case(int number, struct test_case *tc)
 
 	memset(report, 0, sizeof(*report));
 	atomic_store(&verdict_claimed, 0);
+	/*
+	 * The case's id (what -t takes) as a diagnostic first, so the result
+	 * line keeps its sentence and a stream cut off mid-case still names
+	 * the case that was running; results parsers read it back.
+	 */
+	test_diag("case: %s", tc->ident);
 	fflush(stdout);
 	fflush(stderr);
 	if (pipe2(opipe, O_CLOEXEC) || pipe2(epipe, O_CLOEXEC)) {

@@ -101,6 +101,7 @@ check "the runner passes a passing selection" rc_is 0
 check "the runner ends with the counts line" sh -c "tail -n 1 $tmp/combined | grep -Eqx '1 passed, 0 failed, 2 skipped'"
 check "prove accepts the runner's combined stream" quiet_prove --exec cat "$tmp/combined"
 check "each binary's KTAP is nested under its result" grep -q '^    ok 2 second # SKIP not here$' "$tmp/combined"
+check "a skipped binary's result says why" grep -qx 'ok 2 fake/skip # SKIP nothing to do' "$tmp/combined"
 runner fake/pass fake/fail fake/no_such
 check "the runner fails when a binary fails" rc_is 1
 check "the runner counts failed cases and missing binaries" sh -c "tail -n 1 $tmp/combined | grep -Eqx '2 passed, 3 failed, 1 skipped'"

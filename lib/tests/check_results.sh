@@ -12,22 +12,41 @@ python3 - "$tmp/r.json" "$tmp/r.xml" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 doc = json.load(open(sys.argv[1]))
 assert doc["host"] == "ci-box" and doc["kernel"] == "7.2.13+deb14-amd64", doc
-got = [(r["binary"], r["case"], r["result"], r["reason"], r["duration_ms"]) for r in doc["results"]]
+got = [(r["binary"], r["id"], r["case"], r["result"], r["reason"], r["duration_ms"])
+       for r in doc["results"]]
+nm = "KVM_GUESTDBG_EXIT_USERSPACE not merged"
 want = [
-    ("x86_64/smoke", "a vCPU starts in 64-bit mode", "pass", "", 12),
-    ("x86_64/smoke", "sync messages carry their values", "fail",
+    ("x86_64/smoke", "entry", "a vCPU starts in 64-bit mode", "pass", "", 12),
+    ("x86_64/smoke", "sync_values", "sync messages carry their values", "fail",
      'lib/run.c:181: vCPU 0: expected <GUEST_DONE> & "more"', 5),
-    ("x86_64/smoke", "a hung vCPU", "fail", "TIMEOUT 2 s", None),
-    ("hyperv/tlb_flush", "a flush reaches the target", "skip", "KVM_CAP_HYPERV not supported", 3),
-    ("hyperv/tlb_flush", "the ring overflows safely", "pass", "", 250),
-    ("pi/wakeup", "(all)", "skip", "cannot open /dev/kvm: Permission denied", None),
+    ("x86_64/smoke", "hang", "a hung vCPU", "fail", "TIMEOUT 2 s", None),
+    ("hyperv/tlb_flush", "target_slow", "a flush reaches the target", "skip",
+     "KVM_CAP_HYPERV not supported", 3),
+    ("hyperv/tlb_flush", "ring_overflow", "the ring overflows safely", "pass", "", 250),
+    ("pi/wakeup", None, "(all)", "skip", "cannot open /dev/kvm: Permission denied", None),
+    ("exits/guest_debug_exit", "exit_userspace", "a debug exit reaches userspace", "skip", nm, None),
+    ("exits/guest_debug_exit", "exit_userspace_l2", "a debug exit from L2 reaches userspace",
+     "skip", nm, None),
 ]
 assert got == want, "JSON records:\n%s\nexpected:\n%s" % (got, want)
+# A skipped binary says why: its "1..0 # SKIP" reason, else its cases' one reason.
+runs = [(b["binary"], b["result"], b["reason"]) for b in doc["binaries"]]
+assert runs == [("x86_64/smoke", "fail", "exit=1"), ("hyperv/tlb_flush", "pass", ""),
+                ("pi/wakeup", "skip", "cannot open /dev/kvm: Permission denied"),
+                ("exits/guest_debug_exit", "skip", nm)], runs
 root = ET.parse(sys.argv[2]).getroot()
 suites = root.findall("testsuite")
-assert [s.get("name") for s in suites] == ["x86_64/smoke", "hyperv/tlb_flush", "pi/wakeup"]
+assert [s.get("name") for s in suites] == ["x86_64/smoke", "hyperv/tlb_flush", "pi/wakeup",
+                                          "exits/guest_debug_exit"]
 smoke = suites[0]
 assert smoke.get("failures") == "2" and smoke.get("tests") == "3"
+# classname is the binary, name the case id, the sentence its description.
+tc = [(c.get("classname"), c.get("name"),
+       [p.get("value") for p in c.findall("properties/property[@name='description']")])
+      for c in smoke.findall("testcase")]
+assert tc == [("x86_64/smoke", "entry", ["a vCPU starts in 64-bit mode"]),
+              ("x86_64/smoke", "sync_values", ["sync messages carry their values"]),
+              ("x86_64/smoke", "hang", ["a hung vCPU"])], tc
 fail = smoke.findall("testcase")[1].find("failure")
 assert fail is not None and 'expected <GUEST_DONE> & "more"' in fail.get("message")
 assert suites[1].findall("testcase")[0].find("skipped").get("message") == "KVM_CAP_HYPERV not supported"
@@ -37,3 +56,25 @@ PY
 printf 'KTAP version 1\n1..1\nok 1 alone\n' |
 	"$top/scripts/runner/ktap-results" --binary x86_64/one --json "$tmp/one.json"
 grep -q '"binary": "x86_64/one"' "$tmp/one.json"
+# Without "# case:" lines (older KTAP) the sentence stands in for the id in
+# JUnit, and the JSON's id is null.
+printf 'KTAP version 1\n1..1\nok 1 alone\n' |
+	"$top/scripts/runner/ktap-results" --binary x86_64/one --junit "$tmp/one.xml" --json "$tmp/one.json"
+grep -q 'classname="x86_64/one" name="alone"' "$tmp/one.xml"
+grep -q '"id": null' "$tmp/one.json"
+# The harness's own output (a binary that needs no KVM) carries the id -t
+# takes before each result, in a stream prove accepts, and converts with it.
+if [ -n "${1:-}" ]; then
+	unit=$1/lib/tests/unit
+	"$unit" -t kernel_version -t rng_replays >"$tmp/unit.ktap"
+	prove --exec cat "$tmp/unit.ktap" >/dev/null
+	"$top/scripts/runner/ktap-results" --binary lib/unit --json "$tmp/unit.json" "$tmp/unit.ktap"
+	python3 - "$tmp/unit.json" "$unit" <<'PY'
+import json, subprocess, sys
+listed = {l.split("\t")[2]: l.split("\t")[0]
+          for l in subprocess.check_output([sys.argv[2], "-l"], text=True).splitlines()}
+got = [(r["id"], r["case"]) for r in json.load(open(sys.argv[1]))["results"]]
+assert [i for i, _ in got] == ["kernel_version", "rng_replays"], got
+assert all(listed[c] == i for i, c in got), (got, listed)
+PY
+fi

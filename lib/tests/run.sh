@@ -20,7 +20,7 @@ part() {  # part NAME CMD...
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 part "library unit tests" "$build/lib/tests/unit"
 part "command-line contract" "$top/lib/tests/check_cli.sh" "$build"
-part "KTAP to JUnit/JSON round trip" "$top/lib/tests/check_results.sh"
+part "KTAP to JUnit/JSON round trip" "$top/lib/tests/check_results.sh" "$build"
 part "bisect step on a fake kernel history" "$top/lib/tests/check_bisect.sh"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

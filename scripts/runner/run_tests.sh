@@ -86,7 +86,15 @@ for s in $selection; do
 	passed=$((passed + p - k)); skipped=$((skipped + k)); failed=$((failed + f))
 	case $rc in
 	0) echo "ok $n $s # ${secs}s" ;;
-	4) echo "ok $n $s # SKIP" ;;
+	4) # Say why: the binary's "1..0 # SKIP reason", else its cases' one
+	   # shared reason, else that every case skipped (reasons differ).
+	   why=$(sed -n 's/^1\.\.0 # SKIP *//p' "$tmp/out" | head -n 1)
+	   if [ -z "$why" ]; then
+		why=$(sed -n 's/^ok [0-9][0-9]* .* # SKIP *//p' "$tmp/out" | sort -u)
+		case $why in *"
+"*|'') why="every case skipped" ;; esac
+	   fi
+	   echo "ok $n $s # SKIP $why" ;;
 	137) [ "$f" -eq 0 ] && failed=$((failed + 1))
 	     echo "not ok $n $s # TIMEOUT after ${limit}s" ;;
 	*) [ "$f" -eq 0 ] && failed=$((failed + 1))
