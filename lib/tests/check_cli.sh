@@ -114,4 +114,5 @@ check "install writes the collection's time limit" grep -Eqx 'timeout=[0-9]+' "$
 echo $? >"$tmp/rc"
 check "the installed suite runs with no source tree" rc_is 0
 check "the installed suite carries the KVM self-tests" test -x "$tmp/install/check_kvm.sh"
+check "the installed suite carries the LAVA test definition and its runner" test -x "$tmp/install/lava/kvm-regress-lava" -a -x "$tmp/install/lava/ktap-to-lava" -a -f "$tmp/install/lava/kvm-regress.yaml"
 done_testing

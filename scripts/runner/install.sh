@@ -4,6 +4,7 @@
 #   DIR/<collection>/<test>, DIR/<collection>/settings (kselftest "timeout="
 #   for the slowest test of the collection) and DIR/time-limits.txt (one
 #   "collection:test seconds" line per test, as each binary reports it),
+#   DIR/lava/ (the LAVA test definition, its runner and KTAP parser),
 #   plus the self-tests that need a KVM: check_kvm.sh and what it runs
 #   (lib/tests/), with lib/tests/harness_negative.
 # usage: install.sh BUILD_DIR INSTALL_PATH collection/test...
@@ -25,6 +26,11 @@ for t in "$@"; do
 	if [ -z "$old" ] || [ "$limit" -gt "$old" ]; then echo "timeout=$limit" >"$dest/$c/settings"; fi
 done
 cp "$here/run_tests.sh" "$dest/run_tests.sh"
+# LAVA: the test definition's runner and KTAP parser (scripts/lava/).
+mkdir -p "$dest/lava"
+for f in kvm-regress-lava ktap-to-lava kvm-regress.yaml; do
+	cp "$here/../lava/$f" "$dest/lava/"
+done
 # The self-tests that need a KVM (check_kvm.sh), so they can run where the
 # suite runs, e.g. in the VM runner.
 for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh tap.sh; do
