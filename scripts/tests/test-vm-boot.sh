@@ -12,6 +12,7 @@ kernel=${KERNEL:-sid}
 suite=$tmp/suite
 mkdir -p "$suite/x86_64"
 cp "$scripts/runner/run_tests.sh" "$suite/"
+echo "fake-suite 1.0" >"$suite/suite-version.txt"
 printf 'x86_64:%s\n' fake_pass fake_gone fake_crash fake_hang fake_stop >"$suite/kselftest-list.txt"
 # fake_NAME LIMIT BODY: a test binary as a busybox sh script.
 fake() {
@@ -37,7 +38,17 @@ expect "a passing test passes, on two NUMA nodes, with extra kernel options" 0 \
 	vm --numa --cmdline clearcpuid=monitor x86_64/fake_pass :: \
 	'^ok 1 x86_64/fake_pass' '^    # NUMA nodes: 2$' "^vm-run: $kernel \(.*\): PASS$" \
 	'^kvm-regress: KVM api=12 .*HYPERV=1' '^kvm-regress: command line: .* clearcpuid=monitor$' \
-	'^kvm-regress: KVM .* X86_DISABLE_EXITS=[0-9]*[02468] '
+	'^kvm-regress: KVM .* X86_DISABLE_EXITS=[0-9]*[02468] ' \
+	'^# tested: kernel: [^ ]+ \('"$kernel"'\)$' \
+	'^# tested: kvm modules: stock \(Debian.s\); kvm-amd\.ko[.a-z]* sha256 [0-9a-f]{64}, ' \
+	'^# tested: suite: fake-suite 1\.0$' '^# tested: emulator: QEMU [0-9.]+ .*, accel tcg' \
+	'^vm-run: tested: suite: fake-suite 1\.0$'
+if python3 -c 'import json, sys; t = json.load(open(sys.argv[1]))["tested"]; sys.exit(not (t["suite"] == "fake-suite 1.0" and t["kvm_modules"].startswith("stock") and t["emulator"].startswith("QEMU")))' \
+	"$tmp/results/vm-$kernel.json"; then
+	pass "the JSON says what was tested"
+else
+	fail "the JSON says what was tested" "$(head -c 2000 "$tmp/results/vm-$kernel.json")"
+fi
 if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
 	grep -q '^### kvm-regress status=0 ###$' "$tmp/results/vm-$kernel.console.log"; then
 	pass "the KTAP and the console log are saved"
