@@ -21,8 +21,11 @@ CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
               -D_GNU_SOURCE -Iinclude
 LDFLAGS    += -no-pie
 LDLIBS     += -lnuma -lpthread -lrt
+LINK       :=
 ifeq ($(STATIC),1)
 LDFLAGS    += -static
+# Drops libnuma's getaddrinfo note, which every static link prints (see there).
+LINK       := scripts/link-notes
 endif
 
 COLLECTIONS := x86_64 hyperv pi exits
@@ -65,7 +68,7 @@ $(O)/lib/%.S.o: lib/%.S $(HEADERS)
 $(O)/%: %.c $(LIB_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  CCLD    $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(Q)$(LINK) $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # TESTS="collection/binary[:case] ..." selects; ARGS="--duration 5" passes through;
 # RESULTS=DIR also writes DIR/host.ktap, DIR/host.xml (JUnit) and DIR/host.json.

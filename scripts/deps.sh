@@ -6,7 +6,9 @@
 # Missing packages are installed with apt-get when running as root (CI, a
 # fresh machine); otherwise the script names the exact command to run and
 # fails. Nothing is downloaded except Debian packages through the machine's
-# own apt configuration.
+# own apt configuration. A package lock held by another process (apt, dpkg,
+# unattended-upgrades) is waited for, up to DEPS_LOCK_TIMEOUT seconds (300).
+# All messages go to stderr: stdout stays free for the suite's KTAP.
 set -eu
 
 missing=
@@ -56,12 +58,47 @@ for group in "$@"; do
 done
 [ -n "$missing" ] || exit 0
 
-if [ "$(id -u)" = 0 ] && have apt-get >/dev/null; then
-	echo "deps: installing$missing"
+apt_get=${DEPS_APT_GET:-apt-get}     # the self-test puts a fake here
+if [ "$(id -u)" = 0 ] && have "$apt_get" >/dev/null; then
+	# Another apt or dpkg (unattended-upgrades, a second make) may hold the
+	# package locks: wait for them, bounded, instead of failing at once.
+	# apt-get waits for the dpkg lock itself (DPkg::Lock::Timeout); the
+	# package lists' lock of "apt-get update" it does not wait for: retried here.
+	wait_s=${DEPS_LOCK_TIMEOUT:-300}
+	log=$(mktemp "${TMPDIR:-/tmp}/kvm-regress-deps.XXXXXX")
+	trap 'rm -f "$log"' EXIT
+	echo "deps: installing$missing (apt-get; waits up to $wait_s s for a package lock another process holds)" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >/dev/null
+	start=$(date +%s)
+	said=
+	until "$apt_get" -o "DPkg::Lock::Timeout=$wait_s" update -q >"$log" 2>&1; do
+		if grep -q 'Could not get lock\|Unable to lock' "$log" &&
+			[ $(($(date +%s) - start)) -lt "$wait_s" ]; then
+			[ -n "$said" ] || echo "deps: waiting for the package lists' lock: $(grep -m 1 'Could not get lock' "$log" | sed 's/^E: //')" >&2
+			said=1
+			sleep 5
+			continue
+		fi
+		cat "$log" >&2
+		echo "deps: apt-get update failed$( [ -z "$said" ] || echo " (waited $(($(date +%s) - start)) s for its lock)")" >&2
+		exit 1
+	done
+	# apt-get says on stdout when it waits for the dpkg lock: passed on, once.
 	# shellcheck disable=SC2086 # word splitting of the package list is intended
-	apt-get install -y -q --no-install-recommends $missing >/dev/null
+	{ "$apt_get" -o "DPkg::Lock::Timeout=$wait_s" install -y -q --no-install-recommends $missing 2>&1
+		echo "$?" >"$log.rc"; } |
+		awk -v out="$log" '{ print >out }
+			/Waiting for cache lock: / && !said++ {
+				sub(/.*Waiting for cache lock: /, ""); sub(/\.\.\.$/, "")
+				print "deps: waiting for the dpkg lock: " $0 >"/dev/stderr"
+			}'
+	if [ "$(cat "$log.rc")" != 0 ]; then
+		rm -f "$log.rc"
+		cat "$log" >&2
+		echo "deps: apt-get install$missing failed" >&2
+		exit 1
+	fi
+	rm -f "$log.rc"
 	exit 0
 fi
 echo "missing packages:$missing; install them with: sudo apt-get install$missing" >&2

@@ -38,3 +38,7 @@ for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.
 done
 mkdir -p "$dest/lib/tests"
 cp "$build/lib/tests/harness_negative" "$dest/lib/tests/"
+# Which source the install was built from, for the results (vm-run puts it
+# into the KTAP header and the JSON).
+git -C "$here/../.." describe --tags --always --dirty 2>/dev/null >"$dest/suite-version.txt" ||
+	echo "unknown (not built from a git tree)" >"$dest/suite-version.txt"

@@ -94,7 +94,7 @@ cp "$obj/scripts/tests/patch/marker_probe" "$suite/patch/"
 echo "patch:marker_probe" >>"$suite/kselftest-list.txt"
 echo "patch:marker_probe $("$suite/patch/marker_probe" --time-limit)" >>"$suite/time-limits.txt"
 
-# Kept for a look after a failure: vm-<kernel>[-patched].* in results/patch-selftest
+# Kept for a look after a failure: vm-<kernel>[-patched-<series hash>].* in results/patch-selftest
 # (make check: its own results folder, see scripts/check.sh)
 results=${PATCH_SELFTEST_RESULTS:-$repo/results/patch-selftest}
 start=$(date +%s)
@@ -109,10 +109,12 @@ expect "with the patched modules, the VM sees the series and the smoke test pass
 	'^    ok 1 KVM_CHECK_EXTENSION\(KVM_CAP_CHECK_EXTENSION_VM\) answers with the patch.s marker' \
 	'^    ok 2 kvm_amd has the patch.s read-only parameter kvm_regress_marker, holding the marker$' \
 	'^ok 1 x86_64/smoke' '^ok 2 patch/marker_probe' \
+	'^# tested: kvm modules: patched: 2 patch\(es\) 0001-KVM-report-a-marker-for-KVM_CAP_CHECK_EXTENSION_VM.patch 0002-KVM-SVM-marker-module-parameter.diff \(series sha256 [0-9a-f]{64}\); kvm-amd\.ko sha256 [0-9a-f]{64}, ' \
+	"^vm-run: console log: .*/vm-$kernel-patched-[0-9a-f]{8}\.console\.log, " \
 	"^vm-run: $kernel-patched \(.*\): PASS$"
 grep -E '^vm-run: .*VM ran' "$tmp/out" | sed 's/^/# /' || true
 # A failed case of the suite, with its diagnostics (expect shows only the tail).
-grep -B 8 -E '^    not ok' "$results/vm-$kernel-patched.ktap" 2>/dev/null | sed 's/^/# /' || true
+grep -B 8 -E '^    not ok' "$results/vm-$kernel-patched-"*.ktap 2>/dev/null | sed 's/^/# /' || true
 echo "# build + boot + run with the series: $(($(date +%s) - start)) s"
 
 # --- negative controls: the probe on stock KVM ------------------------------------

@@ -9,8 +9,17 @@ check() { "$scripts/vm/console-check" --ktap "$tmp/ktap" <"$data/console/$1.log"
 expect "a clean run passes" 0 check pass :: '^vm-run: suite: 2 passed, 0 failed, 1 skipped$'
 same "the KTAP of a clean run is the stream between the markers, without CRs" \
 	"$data/console/pass.ktap" "$tmp/ktap"
-"$scripts/vm/console-check" --ktap "$tmp/ktap" <"$data/console/pass.log" >"$tmp/stdout" 2>/dev/null
+"$scripts/vm/console-check" --ktap "$tmp/ktap" --state "$tmp/state" <"$data/console/pass.log" \
+	>"$tmp/stdout" 2>"$tmp/stderr"
 same "the KTAP goes to stdout as well" "$data/console/pass.ktap" "$tmp/stdout"
+# pass.log starts as SeaBIOS does: reset, wrap off, clear screen.
+if grep -q "$(printf '\033')" "$data/console/pass.log" && ! grep -q "$(printf '\033')" "$tmp/stderr"; then
+	pass "no terminal control codes reach stderr"
+else
+	fail "no terminal control codes reach stderr" "$(od -c "$tmp/stderr" | head -n 5)"
+fi
+printf 'done\t30\thyperv/tlb_flush\t1\n' >"$tmp/want"
+same "the state file says what ran last (for the watchdog)" "$tmp/want" "$tmp/state"
 
 expect "a kernel message inside the stream, and a test printing BUG:, do not fail a run" 0 \
 	check interleaved :: '^vm-run: suite: '
@@ -43,8 +52,13 @@ expect "a hung VM (stream stops) fails with the last console lines" 1 check hung
 expect "a WARN while loading KVM fails a run whose tests passed" 1 check warn-at-load :: \
 	'^vm-run: FAIL: kernel problem reported on the console:$' \
 	'WARNING: CPU: 0 PID: 1 at arch/x86/kvm/svm/svm\.c'
-expect "a failed test fails the run" 1 check test-failed :: \
-	'^vm-run: FAIL: the suite exited with status 1$' '^vm-run: suite: 1 passed, 1 failed'
+expect "a failed test fails the run, naming the case and its evidence" 1 check test-failed :: \
+	'^vm-run: FAIL: the suite exited with status 1; failing: 1$' \
+	'^    x86_64/smoke: sync messages carry their values to the host in order$' \
+	'^        # lib/ucall\.c:88: value 2 arrived as 3$' '^vm-run: suite: 1 passed, 1 failed'
+expect "a binary that fails without a failing case is named as the binary" 1 check hung-binary :: \
+	'^vm-run: FAIL: the suite exited with status 1; failing: 2$' \
+	'^    x86_64/kick: the binary: TIMEOUT after 490s$' '^    x86_64/nope: the binary: no such test binary$'
 expect "an init that found no suite fails the run" 1 check no-suite :: \
 	'^vm-run: FAIL: the test suite never started' \
 	'^vm-run: FAIL: the VM init gave up with status 127$' \

@@ -2,8 +2,9 @@
 # shellcheck disable=SC2016 # the fake tests are shell for the VM, expanded there
 # Real boots of a Debian kernel ($KERNEL, default sid; fetched once, then
 # cached) with a made-up suite of shell "binaries" and the project's own
-# run_tests.sh: a pass, a kernel crash and a hang must come out as PASS, FAIL,
-# FAIL, each with the reason; a missing test binary is refused before a boot.
+# run_tests.sh: a pass, a kernel crash and two hangs must come out as PASS,
+# FAIL, FAIL, FAIL, each with the reason; a missing test binary is refused
+# before a boot.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -11,7 +12,8 @@ kernel=${KERNEL:-sid}
 suite=$tmp/suite
 mkdir -p "$suite/x86_64"
 cp "$scripts/runner/run_tests.sh" "$suite/"
-printf 'x86_64:%s\n' fake_pass fake_gone fake_crash fake_hang >"$suite/kselftest-list.txt"
+echo "fake-suite 1.0" >"$suite/suite-version.txt"
+printf 'x86_64:%s\n' fake_pass fake_gone fake_crash fake_hang fake_stop >"$suite/kselftest-list.txt"
 # fake_NAME LIMIT BODY: a test binary as a busybox sh script.
 fake() {
 	printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo %s; exit 0; }\necho "KTAP version 1"\necho "1..1"\n%s\n' \
@@ -23,6 +25,10 @@ fake pass 10 'echo "# NUMA nodes: $(ls -d /sys/devices/system/node/node* | wc -l
 echo "not ok 1 /dev/kvm is there"; exit 1'
 fake crash 10 'echo c >/proc/sysrq-trigger; sleep 5; echo "ok 1 still alive"'
 fake hang 600 'sleep 600'
+# A guest that is alive but silent: the fake stops the runner's subshell that
+# waits for it (run_tests.sh then waits for ever, printing nothing) and
+# sleeps; the runner's 5 s kill of the fake changes nothing.
+fake stop 5 'kill -STOP $PPID; exec sleep 600'
 
 vm() { "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" "$@"; }
 
@@ -32,7 +38,17 @@ expect "a passing test passes, on two NUMA nodes, with extra kernel options" 0 \
 	vm --numa --cmdline clearcpuid=monitor x86_64/fake_pass :: \
 	'^ok 1 x86_64/fake_pass' '^    # NUMA nodes: 2$' "^vm-run: $kernel \(.*\): PASS$" \
 	'^kvm-regress: KVM api=12 .*HYPERV=1' '^kvm-regress: command line: .* clearcpuid=monitor$' \
-	'^kvm-regress: KVM .* X86_DISABLE_EXITS=[0-9]*[02468] '
+	'^kvm-regress: KVM .* X86_DISABLE_EXITS=[0-9]*[02468] ' \
+	'^# tested: kernel: [^ ]+ \('"$kernel"'\)$' \
+	'^# tested: kvm modules: stock \(Debian.s\); kvm-amd\.ko[.a-z]* sha256 [0-9a-f]{64}, ' \
+	'^# tested: suite: fake-suite 1\.0$' '^# tested: emulator: QEMU [0-9.]+ .*, accel tcg' \
+	'^vm-run: tested: suite: fake-suite 1\.0$'
+if python3 -c 'import json, sys; t = json.load(open(sys.argv[1]))["tested"]; sys.exit(not (t["suite"] == "fake-suite 1.0" and t["kvm_modules"].startswith("stock") and t["emulator"].startswith("QEMU")))' \
+	"$tmp/results/vm-$kernel.json"; then
+	pass "the JSON says what was tested"
+else
+	fail "the JSON says what was tested" "$(head -c 2000 "$tmp/results/vm-$kernel.json")"
+fi
 if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
 	grep -q '^### kvm-regress status=0 ###$' "$tmp/results/vm-$kernel.console.log"; then
 	pass "the KTAP and the console log are saved"
@@ -53,4 +69,19 @@ expect "a hung VM is killed at the time limit and fails" 1 vm --timeout 20 x86_6
 	'^vm-run: FAIL: the VM did not finish within 20 s and was killed$' \
 	'^vm-run: FAIL: the (KTAP stream was cut off|test suite never started)' \
 	"^vm-run: $kernel \(.*\): FAIL$"
+# The watchdog, not the overall limit (an hour here), ends a silent guest:
+# within the binary's 5 s limit + a 15 s margin (+ its 2 s polling) of the
+# last console line.
+expect "a silent guest is caught by the watchdog within its binary's limit + margin" 1 \
+	vm --timeout 3600 --watchdog-margin 15 x86_64/fake_stop :: \
+	'^vm-run: overall time limit: 3600 s; no-output watchdog: a binary.s time limit \+ 15 s$' \
+	'^vm-run: FAIL: the guest is hung: no console output for (2[0-4]) s while x86_64/fake_stop case 1 ran \(its time limit 5 s \+ margin 15 s\); QEMU killed$' \
+	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: last console lines:$' \
+	'^    # x86_64/fake_stop \(time limit 5s\)$' "^vm-run: $kernel \(.*\): FAIL$"
+ran=$(sed -n 's/^vm-run: .*: VM ran \([0-9]*\) s.*/\1/p' "$tmp/out")
+if [ -n "$ran" ] && [ "$ran" -lt 150 ]; then
+	pass "... after ${ran} s in all (boot included), not after the overall 3600 s"
+else
+	fail "... after ${ran:-?} s in all (boot included), not after the overall 3600 s" "$(tail -n 5 "$tmp/out")"
+fi
 done_testing

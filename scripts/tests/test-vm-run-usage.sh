@@ -55,6 +55,26 @@ usage "a selection naming no binary of the suite" \
 usage "ARGS a binary rejects: its own line, before a boot" \
 	"^vm-run: x86_64/smoke: unknown option '--bogus'" \
 	"$run" --suite "$tmp/suite" x86_64/smoke:entry -- --bogus
+# The VM has no shared libraries: a dynamically linked binary is refused on
+# the host (its ELF names a program interpreter); a static one (busybox,
+# which then rejects --time-limit) gets past that check.
+cp "$(type -P true)" "$tmp/suite/x86_64/dynamic"
+usage "a dynamically linked binary in --suite, before a boot" \
+	"^vm-run: --suite '$tmp/suite': x86_64/dynamic is dynamically linked \(interpreter /.*ld-linux.*\) and cannot run in the VM; install a static build: make STATIC=1 install" \
+	"$run" --suite "$tmp/suite" x86_64/dynamic
+if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
+	cp /bin/busybox "$tmp/suite/x86_64/static"
+	"$run" --suite "$tmp/suite" x86_64/static >"$tmp/out" 2>&1 || true
+	if grep -q 'dynamically linked' "$tmp/out"; then
+		fail "... a static binary is not refused as dynamic" "$(cat "$tmp/out")"
+	else
+		pass "... a static binary is not refused as dynamic"
+	fi
+	rm -f "$tmp/suite/x86_64/static"
+fi
+rm -f "$tmp/suite/x86_64/dynamic"
+usage "watchdog margin not a number" "^vm-run: --watchdog-margin '0': a number of seconds" \
+	"$run" --watchdog-margin 0
 usage "kernel options with a shell character" \
 	"^vm-run: --cmdline 'clearcpuid=monitor;reboot': kernel options are words of letters" \
 	"$run" --cmdline 'clearcpuid=monitor;reboot'
