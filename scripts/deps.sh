@@ -1,7 +1,7 @@
 #!/bin/sh
 # Make sure what the project needs is installed.
 #
-#   scripts/deps.sh GROUP...     GROUP: build | check | vm | patches
+#   scripts/deps.sh GROUP...     GROUP: build | check | vm | lava | patches
 #
 # Missing packages are installed with apt-get when running as root (CI, a
 # fresh machine); otherwise the script names the exact command to run and
@@ -20,7 +20,7 @@ need() {  # need PACKAGE TEST...
 }
 have() { command -v "$1"; }
 
-[ $# -gt 0 ] || { echo "usage: scripts/deps.sh build|check|vm|patches..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: scripts/deps.sh build|check|vm|lava|patches..." >&2; exit 2; }
 for group in "$@"; do
 	case $group in
 	build)
@@ -46,6 +46,9 @@ for group in "$@"; do
 		need debian-archive-keyring test -r /usr/share/keyrings/debian-archive-keyring.gpg
 		need python3 have python3      # results JSON/JUnit and the matrix
 		;;
+	lava)      # scripts/tests/test-lava.sh: a real LAVA job (lava-run)
+		need lava-dispatcher have lava-run
+		;;
 	patches)   # scripts/kvm-modules/kvm-modules and its self-test
 		need git have git
 		need util-linux have unshare
@@ -53,7 +56,7 @@ for group in "$@"; do
 		need binutils have objcopy
 		need xz-utils have xz
 		;;
-	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm, patches)" >&2; exit 2 ;;
+	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm, lava, patches)" >&2; exit 2 ;;
 	esac
 done
 [ -n "$missing" ] || exit 0
