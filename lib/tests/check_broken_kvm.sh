@@ -85,8 +85,13 @@ for p in "$@"; do
 	"$top/scripts/vm/vm-run" "${args[@]}" "${cases[@]}" >"$tmp/run.out" 2>&1
 	rc=$?
 	echo "# $name: vm-run exit $rc in $(($(date +%s) - start)) s"
-	ktap=$results/$name/vm-$kernel-patched.ktap
-	if [ "$rc" -eq 2 ] || [ ! -s "$ktap" ]; then
+	# vm-run names a patched run's files after the series' hash: the newest.
+	ktap=
+	for f in "$results/$name/vm-$kernel-patched"*.ktap; do
+		[ -s "$f" ] || continue
+		{ [ -z "$ktap" ] || [ "$f" -nt "$ktap" ]; } && ktap=$f
+	done
+	if [ "$rc" -eq 2 ] || [ -z "$ktap" ]; then
 		result fail "$name: the VM ran the cases" "vm-run exit $rc; its last lines:" \
 			"$(tail -n 15 "$tmp/run.out" | sed 's/^/    /')"
 		continue
