@@ -36,6 +36,7 @@
 #include "apic.h"
 #include "cpuid.h"
 #include "exit_control.h"
+#include "host.h"
 #include "probe.h"
 #include "stats.h"
 #include "symbols.h"
@@ -47,7 +48,7 @@
 /* The single HLT of the stop sequence: long enough that its timer has not
  * fired when the HLT exits, so KVM leaves the vCPU HALTED. */
 #define HLT_WAKE_US     20000
-#define MSG_TIMEOUT_MS  30000
+#define MSG_NATIVE_MS   500
 
 /* Synchronisation points of the guest (GUEST_SYNC values). */
 enum { SYNC_READY = 1, SYNC_DONE, SYNC_ROUND };
@@ -384,7 +385,7 @@ static enum flag_probe probe_exit_userspace(char *why, size_t len)
 	int r;
 
 	s->hlt_wake_ticks = s->wake_ticks;      /* no need to wait long here */
-	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
 	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
 	out_end = msg_out_end(vcpu);
 	r = __vcpu_set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);
@@ -497,7 +498,7 @@ TEST_CASE(exits_after_skipped_instructions,
 	vm = irqchip_vm();
 	s = dbg_shared(vm);
 	vcpu = vcpu_add(vm, 0, guest_skipped_instructions, s);
-	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
 	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
 	out_end = msg_out_end(vcpu);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);
@@ -532,7 +533,7 @@ TEST_CASE(clearing_flag_restores,
 	vm = irqchip_vm();
 	s = dbg_shared(vm);
 	vcpu = vcpu_add(vm, 0, guest_skipped_instructions, s);
-	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
 	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
 	out_end = msg_out_end(vcpu);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);
@@ -563,7 +564,7 @@ TEST_CASE(no_exit_for_hlt_in_guest,
 	TEST_ASSERT_EQ(__vm_disable_exits(vm, KVM_X86_DISABLE_EXITS_HLT), 0);
 	s = dbg_shared(vm);
 	vcpu = vcpu_add(vm, 0, guest_halt_rounds, s);
-	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
 	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
 	out_end = msg_out_end(vcpu);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);

@@ -83,8 +83,6 @@
 /* L2 calls of L2_FLUSH_GVAS that no longer fit in one ring. */
 #define L2_OVERFLOW_CALLS (HV_TLB_FLUSH_FIFO_SIZE / L2_FLUSH_GVAS + 1)
 #define MAX_DESCS       8
-#define CASE_TIMEOUT_S  150
-#define MSG_TIMEOUT_MS  140000
 
 static uint64_t rounds_per_scenario = 16;
 TEST_OPTION("rounds", rounds_per_scenario, "flush rounds per target scenario");
@@ -395,7 +393,7 @@ static void l2_vm_create(struct l2_vm *lv, uint32_t nr, enum hv_nested_vendor ve
 		s->input[i] = vm_alloc(lv->vm, PAGE_SIZE);
 		s->cfg[i] = (struct l1_cfg){ .vm_id = VM_ID, .vp_id = i == WORKER ? WORKER_VP_ID : SENDER_VP_ID,
 					     .nested_flush = true, .direct_hypercall = true };
-		vcpu_set_msg_timeout(lv->vcpus[i], MSG_TIMEOUT_MS);
+		vcpu_set_msg_timeout(lv->vcpus[i], host_limit_ms(HV_MSG_NATIVE_MS));
 	}
 	if (nr > WORKER)
 		vcpu_set_vp_index(lv->vcpus[WORKER], WORKER_VP_INDEX);
@@ -961,7 +959,7 @@ NO_OVERFLOW_CONTROL(vmx_l2_ring_overflow)
 
 /* One case: a scenario run on one vendor's nested virtualization. */
 #define L2_FLUSH_CASE(ident, scenario, vendor, sentence)                        \
-	TEST_CASE(ident, sentence, .timeout = CASE_TIMEOUT_S) { scenario(vendor); }
+	TEST_CASE(ident, sentence, .timeout = HV_CASE_NATIVE_S) { scenario(vendor); }
 
 L2_FLUSH_CASE(svm_l0_handles_l2_flush, run_flush_forms, HV_NESTED_SVM, "nSVM: L0 handles an enlightened L2's flush hypercalls (no VMMCALL exit, RIP advanced, success in RAX)")
 L2_FLUSH_CASE(svm_trap_after_flush, run_trap_after_flush, HV_NESTED_SVM, "nSVM: with tlb_lock_count != 0 L1 gets the synthetic trap-after-flush exit (0xF0000000, info1 1)")

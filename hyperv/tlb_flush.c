@@ -64,9 +64,6 @@ static const uint32_t worker_vp[NR_WORKERS] = { 7, 64 };
 #define MAX_BURST       8
 #define DEFAULT_YIELD_SPINS 1000
 
-/* Case time limits cover TCG in a nested VM (10-50x slower than here). */
-#define CASE_TIMEOUT_S  150
-#define MSG_TIMEOUT_MS  140000
 
 static uint64_t rounds_per_scenario = 16;
 TEST_OPTION("rounds", rounds_per_scenario, "flush rounds per target scenario");
@@ -271,9 +268,9 @@ static void flush_vm_create(struct flush_vm *fv, void (*sender_fn)(void *))
 			vcpu_set_vp_index(fv->workers[i], worker_vp[i]);
 		}
 	}
-	vcpu_set_msg_timeout(fv->sender, MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(fv->sender, host_limit_ms(HV_MSG_NATIVE_MS));
 	for (i = 0; i < NR_WORKERS; i++)
-		vcpu_set_msg_timeout(fv->workers[i], MSG_TIMEOUT_MS);
+		vcpu_set_msg_timeout(fv->workers[i], host_limit_ms(HV_MSG_NATIVE_MS));
 }
 
 static void run_worker_thread(struct vcpu *vcpu)
@@ -390,7 +387,7 @@ static void run_call_form(enum hv_flush_call call, bool fast)
 
 /* Each call in each form, through every target scenario. */
 #define CALL_FORM_CASE(ident, call, fast, sentence)                            \
-	TEST_CASE(ident, sentence, .timeout = CASE_TIMEOUT_S) { run_call_form(call, fast); }
+	TEST_CASE(ident, sentence, .timeout = HV_CASE_NATIVE_S) { run_call_form(call, fast); }
 
 TEST_CONTROL(space_slow, 1, "passes", "--yield-spins 0",
 	     "the flush hypercalls are left out",
@@ -527,7 +524,7 @@ TEST_CONTROL(list_each_gva, NC_TWO_BURSTS_AS_ONE, "exact_stat", "-",
 	     "the host adds the first parked burst's flushes to the second's",
 	     "fast List of 4 GVAs to a parked target: expected the target's tlb_flush statistic to move by ([0-9]+) .*, it moved by (2|8)$");
 TEST_CASE(list_each_gva, "each GVA of a List call is flushed, one entry at a time",
-	  .timeout = CASE_TIMEOUT_S)
+	  .timeout = HV_CASE_NATIVE_S)
 {
 	struct hv_flush_stat model;
 	struct flush_vm fv;
@@ -584,7 +581,7 @@ TEST_CONTROL(list_over_15, 1, "passes", "--yield-spins 0",
 	     "the flush hypercalls are left out",
 	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 TEST_CASE(list_over_15, "a List call with more than 15 GVAs (a flush-all FIFO entry) flushes all of them",
-	  .timeout = CASE_TIMEOUT_S)
+	  .timeout = HV_CASE_NATIVE_S)
 {
 	struct flush_vm fv;
 	struct flush_desc *d;
@@ -624,7 +621,7 @@ TEST_CONTROL(fifo_overflow, 1, "passes", "--yield-spins 0",
 	     "the flush hypercalls are left out",
 	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 TEST_CASE(fifo_overflow, "back-to-back List calls that overflow a parked target's 16-entry FIFO still flush every GVA",
-	  .timeout = CASE_TIMEOUT_S)
+	  .timeout = HV_CASE_NATIVE_S)
 {
 	/* Calls of 3 entries: 5 fit (an entry list is queued only while it
 	 * leaves a free slot), the 6th queues "flush all", later ones find the
@@ -671,7 +668,7 @@ TEST_CONTROL(gva_ranges, 1, "passes", "--yield-spins 0",
 	     "the flush hypercalls are left out",
 	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 TEST_CASE(gva_ranges, "List entries with additional pages flush the whole range",
-	  .timeout = CASE_TIMEOUT_S)
+	  .timeout = HV_CASE_NATIVE_S)
 {
 	static const enum hv_flush_call calls[] = { HV_FLUSH_LIST, HV_FLUSH_LIST_EX };
 	struct flush_vm fv;
@@ -838,7 +835,7 @@ static void guest_bad_input(void *arg)
 }
 
 TEST_CASE(bad_input, "malformed flush calls return their documented status and break nothing",
-	  .timeout = CASE_TIMEOUT_S)
+	  .timeout = HV_CASE_NATIVE_S)
 {
 	struct flush_vm fv;
 	struct flush_desc *d;
@@ -946,7 +943,7 @@ TEST_CONTROL(stress, 1, "passes", "--yield-spins 0 --duration 2",
 	     "the flush hypercalls are left out",
 	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 TEST_CASE(stress, "random flush calls, forms and targets racing two workers leave no stale reads",
-	  .timeout = CASE_TIMEOUT_S, .stress = true)
+	  .timeout = HV_CASE_NATIVE_S, .wait_s = STRESS_DEFAULT_SECONDS, .stress = true)
 {
 	uint64_t duration = test_duration(STRESS_DEFAULT_SECONDS), start;
 	struct flush_vm fv;

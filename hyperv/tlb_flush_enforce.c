@@ -21,9 +21,6 @@
 #include "vm.h"
 
 #define TEST_GVA        0x100000000000ull       /* any GVA: not flushed for real */
-/* Case time limits cover TCG in a nested VM (10-50x slower than here). */
-#define CASE_TIMEOUT_S  150
-#define MSG_TIMEOUT_MS  140000
 
 TEST_NEGATIVE_CONTROLS("1: the host leaves every CPUID bit set (calls the variants expect "
 		       "denied are allowed)");
@@ -94,7 +91,7 @@ TEST_CONTROL(enforce_cpuid, 1, "passes", "-",
 	     "the host leaves every CPUID bit set",
 	     "without HV_X64_[A-Z_]+, (slow|fast) [A-Za-z]+: expected status 6, got no exception");
 TEST_CASE(enforce_cpuid, "with KVM_CAP_HYPERV_ENFORCE_CPUID a flush call without its CPUID bit "
-	  "gets ACCESS_DENIED, or #UD for XMM input", .timeout = CASE_TIMEOUT_S)
+	  "gets ACCESS_DENIED, or #UD for XMM input", .timeout = HV_CASE_NATIVE_S)
 {
 	static const struct cpuid_bit cleared[NR_VARIANTS] = {
 		HV_FEATURE_REMOTE_TLB_FLUSH, HV_FEATURE_EX_PROCESSOR_MASKS, HV_FEATURE_XMM_INPUT,
@@ -118,7 +115,7 @@ TEST_CASE(enforce_cpuid, "with KVM_CAP_HYPERV_ENFORCE_CPUID a flush call without
 		/* Control 1: KVM is not told what to deny. */
 		if (cleared[v].name && test_opts.negative_control != NC_BITS_KEPT)
 			vcpu_clear_cpuid_feature(vcpus[v], cleared[v]);
-		vcpu_set_msg_timeout(vcpus[v], MSG_TIMEOUT_MS);
+		vcpu_set_msg_timeout(vcpus[v], host_limit_ms(HV_MSG_NATIVE_MS));
 	}
 	for (v = 0; v < NR_VARIANTS; v++)
 		vcpu_expect_done(vcpus[v]);

@@ -73,7 +73,13 @@
 #define STRESS_DEFAULT_S     3
 #define STRESS_DEFAULT_ITERS 1000000
 
-static uint64_t bound_ms = 10000;
+#define DEFAULT_BOUND_MS     10000
+/* A case's limit: its work at native speed, scaled, and a bound or two that
+ * a failing case waits out (as they are: the bound is the check). */
+#define CASE_WAIT_S          (2 * DEFAULT_BOUND_MS / 1000)
+#define CASE_LIMITS          .timeout = HV_CASE_NATIVE_S, .wait_s = CASE_WAIT_S
+
+static uint64_t bound_ms = DEFAULT_BOUND_MS;
 TEST_OPTION("bound-ms", bound_ms,
 	    "bound for anything that must happen (reach the call, block, complete after clearing)");
 static uint64_t hold_ms = 100;
@@ -250,7 +256,7 @@ TEST_CONTROL(suspends_each_call, 100, "hyperv", "-",
 	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited; expected the caller to stay suspended at the VMCALL");
 TEST_CASE(suspends_each_call,
 	  "a flush of each kind, slow and fast, aimed at an inhibited vCPU suspends the caller "
-	  "at the VMCALL until the inhibit is cleared", .timeout = 90)
+	  "at the VMCALL until the inhibit is cleared", CASE_LIMITS)
 {
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1 };
 	const uint32_t target = 0, flusher = 1;
@@ -289,7 +295,7 @@ TEST_CONTROL(only_targets_matter, 100, "hyperv", "-",
 	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(only_targets_matter,
 	  "only the target set decides: an excluded inhibited vCPU does not delay a flush, and "
-	  "'all processors' includes the inhibited vCPU and the caller itself", .timeout = 120)
+	  "'all processors' includes the inhibited vCPU and the caller itself", CASE_LIMITS)
 {
 	const struct inhibit_layout layout = { .nr_targets = 2, .nr_flushers = 1 };
 	const uint32_t inhibited = 0, other = 1, flusher = 2;
@@ -372,7 +378,7 @@ TEST_CONTROL(selective_wake, 100, "hyperv", "-",
 	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(selective_wake,
 	  "clearing one inhibit wakes exactly the flushers waiting on that vCPU, and a flusher "
-	  "that also targets another inhibited vCPU suspends again", .timeout = 60)
+	  "that also targets another inhibited vCPU suspends again", CASE_LIMITS)
 {
 	const struct inhibit_layout layout = { .nr_targets = 2, .nr_flushers = 4 };
 	const uint32_t a = 0, b = 1, fa[2] = { 2, 3 }, fb = 4, fab = 5;
@@ -466,7 +472,7 @@ TEST_CONTROL(events_while_suspended, 100, "hyperv", "-",
 	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(events_while_suspended,
 	  "a suspended vCPU returns EINTR on a signal and stays suspended, and takes a pending "
-	  "interrupt exactly once after it resumes, before the retried hypercall", .timeout = 60)
+	  "interrupt exactly once after it resumes, before the retried hypercall", CASE_LIMITS)
 {
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1, .apic = true };
 	const uint32_t target = 0, flusher = 1;
@@ -547,7 +553,8 @@ TEST_CONTROL(ordering_stress, 100, "hyperv", "--duration 1",
 	     "completed flush #[0-9]+ \\(.*\\) while target\\(s\\) 0x[0-9a-f]+ had been inhibited since before it was issued");
 TEST_CASE(ordering_stress,
 	  "inhibits toggled in random order never let a flush complete while a target is "
-	  "inhibited and never lose a wakeup", .timeout = 60, .stress = true)
+	  "inhibited and never lose a wakeup", .timeout = HV_CASE_NATIVE_S,
+	  .wait_s = CASE_WAIT_S + STRESS_DEFAULT_S, .stress = true)
 {
 	struct inhibit_layout layout;
 	struct inhibit_stress st;
@@ -620,7 +627,7 @@ TEST_CONTROL(documented_flags, 100, "hyperv", "-",
 	     "KVM_HYPERV_SET_TLB_FLUSH_INHIBIT with flags 0x1 returned 0 \\(success\\); the documented ABI rejects non-zero flags with EINVAL");
 TEST_CASE(documented_flags,
 	  "non-zero flags are rejected with EINVAL and change nothing, as the documented ABI says",
-	  .timeout = 60)
+	  CASE_LIMITS)
 {
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1 };
 	const uint32_t target = 0, flusher = 1;
@@ -643,7 +650,7 @@ TEST_CONTROL(repeated_and_odd_input, 100, "hyperv", "-",
 	     "completed \\(RAX 0x[0-9a-f]+\\) while a target was inhibited");
 TEST_CASE(repeated_and_odd_input,
 	  "setting a value twice, non-zero reserved bytes, other inhibit values and an "
-	  "unreadable argument behave coherently", .timeout = 60)
+	  "unreadable argument behave coherently", CASE_LIMITS)
 {
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1 };
 	const uint32_t target = 0, flusher = 1;
@@ -693,7 +700,7 @@ TEST_CASE(repeated_and_odd_input,
 
 TEST_CASE(no_hyperv_context,
 	  "on a vCPU without Hyper-V context the ioctl fails cleanly or does no harm, and an "
-	  "all-processors flush in a VM holding such a vCPU completes", .timeout = 60)
+	  "all-processors flush in a VM holding such a vCPU completes", CASE_LIMITS)
 {
 	const struct inhibit_layout layout = { .nr_targets = 1, .nr_flushers = 1,
 					       .no_hv_mask = BIT(0) };

@@ -32,7 +32,7 @@
 #include "vm.h"
 
 /* Generous bound for one guest message (a QEMU TCG VM is 10-50x slower). */
-#define EXIT_WORKLOAD_MSG_TIMEOUT_MS 30000
+#define EXIT_WORKLOAD_MSG_NATIVE_MS 500
 #define HALT_ROUNDS_MAX_VCPUS        8
 #define HALT_ROUNDS_WAKE_VECTOR      0xe0
 

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum host_quirk {
 	/* One injected interrupt handled twice by the guest. */
@@ -57,5 +58,26 @@ void host_profile_describe(char *buf, size_t len);
 __attribute__((format(printf, 5, 6)))
 void __expect_no_anomaly(const char *file, int line, enum host_quirk quirk,
 			 unsigned long long count, const char *fmt, ...);
+
+/*
+ * Time limits. A limit that ends a hung case (a case's timeout, a wait for
+ * a guest message, for guest progress, for a vCPU to block or leave
+ * KVM_RUN when nothing is wrong) is written as the time the work takes at
+ * native speed, with margin, and scaled by how much slower this host is:
+ * an emulated CPU may be 50 times slower than the hardware the figures
+ * were written for. The slowness is measured once per process with a
+ * small VM (lib/host_speed.c) unless KTEST_TIME_SCALE gives it: a runner
+ * measures it once (`BINARY --time-scale`) and passes it to every binary.
+ *
+ * Thresholds that are the checks themselves (how late a wakeup or a kick
+ * may be before it counts as lost) are not scaled: they are the verdict,
+ * each with its own option, sized for the slowest host the suite runs on.
+ */
+unsigned int host_slowness_tenths(void);        /* >= 10: 372 is 37.2 times */
+const char *host_slowness_how(void);    /* "measured: ..." or "from KTEST_TIME_SCALE" */
+/* native x slowness, and never below 5 s: hang limits for waits in a case. */
+uint64_t host_limit_ms(uint64_t native_ms);
+/* native x slowness: the harness's case limits (it adds its own allowance). */
+unsigned int host_limit_s(unsigned int native_s);
 
 #endif

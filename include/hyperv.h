@@ -7,7 +7,18 @@
 #ifndef KVMTEST_HYPERV_H
 #define KVMTEST_HYPERV_H
 
+#include "host.h"
 #include "vm.h"
+
+/*
+ * Time limits of the Hyper-V cases at native speed (include/host.h, "Time
+ * limits"): a case's whole work, and the wait for one guest message. A
+ * case takes milliseconds natively, and at most 0.5 s (5 s for the stress
+ * case, its duration included) under QEMU's TCG in a nested VM, whose
+ * measured slowness is 40-65.
+ */
+#define HV_CASE_NATIVE_S        2
+#define HV_MSG_NATIVE_MS        2000
 
 /* CPUID leaves. */
 #define HYPERV_CPUID_VENDOR_AND_MAX_FUNCTIONS 0x40000000

@@ -78,8 +78,9 @@ bool vcpu_runner_wait(struct vcpu_runner *r, uint64_t timeout_ms);
 void vcpu_runner_wait_exit(struct vcpu_runner *r, uint64_t timeout_ms, const char *what);
 /* Run fn on the vCPU's thread (for per-thread state such as its signal mask
  * and pending signals) and return its answer; a thread that does not answer
- * within VCPU_RUNNER_CALL_TIMEOUT_MS fails the test. */
-#define VCPU_RUNNER_CALL_TIMEOUT_MS 10000
+ * within VCPU_RUNNER_CALL_NATIVE_MS (at native speed, include/host.h) fails
+ * the test. */
+#define VCPU_RUNNER_CALL_NATIVE_MS 200
 bool vcpu_runner_call(struct vcpu_runner *r, bool (*fn)(struct vcpu_runner *r));
 /* kick_pending() / kick_consume() asked on the vCPU's thread. */
 bool vcpu_runner_kick_pending(struct vcpu_runner *r);

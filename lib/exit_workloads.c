@@ -77,7 +77,7 @@ struct vcpu *halt_rounds_add_vcpu(struct vm *vm, uint32_t id, struct halt_rounds
 	TEST_ASSERT(id < HALT_ROUNDS_MAX_VCPUS, "vCPU %u: halt rounds count for vCPUs 0-%d",
 		    id, HALT_ROUNDS_MAX_VCPUS - 1);
 	vcpu = vcpu_add(vm, id, guest_halt_rounds, s);
-	vcpu_set_msg_timeout(vcpu, EXIT_WORKLOAD_MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(EXIT_WORKLOAD_MSG_NATIVE_MS));
 	return vcpu;
 }
 
@@ -202,7 +202,7 @@ struct spin_result measure_pause_spin(uint64_t disabled, uint64_t spin_ms, const
 	uint64_t plain_iters;
 	long khz;
 
-	vcpu_set_msg_timeout(vcpu, EXIT_WORKLOAD_MSG_TIMEOUT_MS + spin_ms);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(EXIT_WORKLOAD_MSG_NATIVE_MS) + spin_ms);
 	khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
 	s->spin_tsc = (uint64_t)khz * spin_ms;
 	r.plain_exits = spin_round(vcpu, s, false, &plain_iters);
@@ -248,7 +248,7 @@ uint64_t measure_mwait_exits(uint64_t disabled, uint64_t nr_mwaits, const char *
 	/* Where MWAIT is intercepted, KVM emulates it as a NOP only if the
 	 * guest's CPUID has it (or the MWAIT_NEVER_UD_FAULTS quirk is on). */
 	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_MWAIT);
-	vcpu_set_msg_timeout(vcpu, EXIT_WORKLOAD_MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(EXIT_WORKLOAD_MSG_NATIVE_MS));
 	s->nr_mwaits = nr_mwaits;
 	vcpu_expect_sync(vcpu);
 	before = vcpu_stat(vcpu, "exits");
@@ -282,7 +282,7 @@ void read_msrs_in_vm(uint64_t disabled, struct msr_reads *io)
 	uint32_t i;
 
 	memcpy(s, io, sizeof(*s));
-	vcpu_set_msg_timeout(vcpu, EXIT_WORKLOAD_MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(EXIT_WORKLOAD_MSG_NATIVE_MS));
 	vcpu_expect_done(vcpu);
 	memcpy(io, s, sizeof(*s));
 	for (i = 0; i < s->nr; i++)

@@ -298,20 +298,23 @@ static void usage(FILE *out, const char *prog)
 {
 	int i;
 
-	fprintf(out, "usage: %s [-l] [-t NAME] [-v] [--seed N] [--duration S] [--iterations N] [--time-limit]%s",
+	fprintf(out, "usage: %s [-l] [-t NAME] [-v] [--seed N] [--duration S] [--iterations N] "
+		"[--time-limit] [--time-scale]%s",
 		prog, test_negative_control_help ? " [--negative-control N] [--list-controls]" : "");
 	for (i = 0; i < nr_options; i++)
 		fprintf(out, " [--%s N]", options[i]->name);
 	fprintf(out, "\n");
 	if (out != stdout)
 		return;
-	fprintf(out, "  -l              list the cases (name, time limit, description)\n"
+	fprintf(out, "  -l              list the cases (name, time limit at native speed, description)\n"
 		     "  -t NAME         run only this case (repeatable)\n"
 		     "  -v              verbose diagnostics\n"
 		     "  --seed N        seed for randomized cases (printed on every run)\n"
 		     "  --duration S    seconds for stress cases\n"
 		     "  --iterations N  iterations for stress cases\n"
-		     "  --time-limit    print this run's worst-case seconds and exit\n");
+		     "  --time-limit    print this run's worst-case seconds on this host and exit\n"
+		     "  --time-scale    print how many times slower than native this host runs\n"
+		     "                  KVM work and exit (KTEST_TIME_SCALE=F gives it instead)\n");
 	if (test_negative_control_help)
 		fprintf(out, "  --negative-control N  make a check fail on purpose (validation of the\n"
 			     "                  test itself): %s\n"
@@ -357,9 +360,29 @@ static struct test_case *find_case(const char *name)
 	return NULL;
 }
 
+/*
+ * A case's timeout is a native-speed figure (include/host.h, "Time
+ * limits"); the stress duration is wall-clock time the case spends by
+ * design, so it is added unscaled.
+ */
+static bool time_scaled;
+
+static void settle_time_scale(void)
+{
+	const char *given = getenv("KTEST_TIME_SCALE");
+
+	time_scaled = test_binary_needs_kvm || (given && *given);
+	/* A bad value is bad input: refused now, whatever would run. */
+	if (given && *given)
+		host_slowness_tenths();
+}
+
 static unsigned int case_time_limit(const struct test_case *tc)
 {
-	return tc->timeout + (tc->stress ? test_opts.duration : 0);
+	unsigned int work = time_scaled ? host_limit_s(tc->timeout) + TEST_LIMIT_ALLOWANCE_S
+					: tc->timeout;
+
+	return work + tc->wait_s + (tc->stress ? test_opts.duration : 0);
 }
 
 /*
@@ -648,21 +671,23 @@ static void kick_handler(int sig) { (void)sig; }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SEED = 256, OPT_DURATION, OPT_ITERATIONS, OPT_TIME_LIMIT, OPT_NEGATIVE_CONTROL,
-	       OPT_LIST_CONTROLS, OPT_EXTRA };
-	struct option longopts[8 + MAX_OPTIONS] = {
+	enum { OPT_SEED = 256, OPT_DURATION, OPT_ITERATIONS, OPT_TIME_LIMIT, OPT_TIME_SCALE,
+	       OPT_NEGATIVE_CONTROL, OPT_LIST_CONTROLS, OPT_EXTRA };
+	struct option longopts[9 + MAX_OPTIONS] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "iterations", required_argument, NULL, OPT_ITERATIONS },
 		{ "time-limit", no_argument, NULL, OPT_TIME_LIMIT },
+		{ "time-scale", no_argument, NULL, OPT_TIME_SCALE },
 		{ "negative-control", required_argument, NULL, OPT_NEGATIVE_CONTROL },
 		{ "list-controls", no_argument, NULL, OPT_LIST_CONTROLS },
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct test_case *selected[MAX_CASES];
-	int nr_selected = 0, i, opt, nr_base = 7;
+	int nr_selected = 0, i, opt, nr_base = 8;
 	int passed = 0, failed = 0, skipped = 0;
-	bool list = false, list_ctl = false, time_limit = false, seed_given = false;
+	bool list = false, list_ctl = false, time_limit = false, time_scale_only = false;
+	bool seed_given = false;
 	const char *prog = argv[0];
 
 	for (i = 0; i < nr_options; i++)
@@ -704,6 +729,9 @@ int main(int argc, char **argv)
 		case OPT_TIME_LIMIT:
 			time_limit = true;
 			break;
+		case OPT_TIME_SCALE:
+			time_scale_only = true;
+			break;
 		case OPT_NEGATIVE_CONTROL:
 			test_opts.negative_control = parse_u64(prog, "negative-control", optarg);
 			break;
@@ -742,6 +770,14 @@ int main(int argc, char **argv)
 			       selected[i]->name);
 		return KSFT_PASS;
 	}
+	if (time_scale_only) {
+		unsigned int tenths = host_slowness_tenths();
+
+		printf("%u.%u\n", tenths / 10, tenths % 10);
+		fprintf(stderr, "%s\n", host_slowness_how());
+		return KSFT_PASS;
+	}
+	settle_time_scale();
 	if (time_limit) {
 		unsigned int total = 10;        /* start-up and the runner's slack */
 
@@ -775,6 +811,10 @@ int main(int argc, char **argv)
 
 		host_profile_describe(profile, sizeof(profile));
 		printf("# %s\n", profile);
+		unsigned int tenths = host_slowness_tenths();
+
+		printf("# time limits: native figures x %u.%u, this host's slowness (%s)\n",
+		       tenths / 10, tenths % 10, host_slowness_how());
 	}
 	printf("1..%d\n", nr_selected);
 	for (i = 0; i < nr_selected; i++) {

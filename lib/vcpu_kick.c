@@ -12,13 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "kvm_proposed_uapi.h"
 #include "vcpu_kick.h"
 
 #define KICK_WAIT_POLL_NS       10000ull        /* 10 us between looks */
 #define KICK_ALL_POLL_NS        100000ull       /* 100 us between looks at a KICK_ALL */
 /* A KICK_ALL on a VM without vCPUs has nothing to wait for. */
-#define KICK_ALL_PROBE_TIMEOUT_MS 5000
+#define KICK_ALL_PROBE_NATIVE_MS 100
 
 /*
  * The proposed ioctls take no argument (_IO). Upstream's 0xd2 is
@@ -240,7 +241,7 @@ const char *kick_all_unsupported(void)
 {
 	static char reason[256];
 	struct kick_all_probe probe = { 0 };
-	uint64_t deadline;
+	uint64_t deadline, limit_ms;
 	pthread_t thread;
 
 	probe.vm_fd = __sys_ioctl(kvm_dev_fd(), KVM_CREATE_VM, 0);
@@ -249,12 +250,13 @@ const char *kick_all_unsupported(void)
 	 * bound the wait instead of hanging on someone else's vCPU. */
 	TEST_ASSERT(!pthread_create(&thread, NULL, kick_all_probe_thread, &probe),
 		    "pthread_create failed");
-	deadline = now_ns() + KICK_ALL_PROBE_TIMEOUT_MS * 1000000ull;
+	limit_ms = host_limit_ms(KICK_ALL_PROBE_NATIVE_MS);
+	deadline = now_ns() + limit_ms * 1000000ull;
 	while (!atomic_load(&probe.done)) {
 		TEST_ASSERT(now_ns() < deadline,
 			    "KVM_KICK_ALL_RUNNING_VCPUS on a VM without vCPUs did not return within "
-			    "%u ms (the posted series waits on a host-wide lock: another VM's vCPU "
-			    "inside KVM_RUN blocks it)", KICK_ALL_PROBE_TIMEOUT_MS);
+			    "%" PRIu64 " ms (the posted series waits on a host-wide lock: another "
+			    "VM's vCPU inside KVM_RUN blocks it)", limit_ms);
 		sleep_ns(1000000);
 	}
 	pthread_join(thread, NULL);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "stats.h"
 #include "threads.h"
 #include "vcpu_runner.h"
@@ -123,7 +124,7 @@ bool vcpu_runner_call(struct vcpu_runner *r, bool (*fn)(struct vcpu_runner *r))
 {
 	r->fn = fn;
 	vcpu_runner_request(r, VCPU_RUNNER_CALL);
-	TEST_ASSERT(vcpu_runner_wait(r, VCPU_RUNNER_CALL_TIMEOUT_MS),
+	TEST_ASSERT(vcpu_runner_wait(r, host_limit_ms(VCPU_RUNNER_CALL_NATIVE_MS)),
 		    "vCPU %u's thread did not answer", r->vcpu->id);
 	return r->answer;
 }
@@ -146,7 +147,7 @@ void vcpu_runner_stop(struct vcpu_runner *r)
 	struct vcpu *vcpu = r->vcpu;
 
 	vcpu_runner_request(r, VCPU_RUNNER_EXIT);
-	TEST_ASSERT(vcpu_runner_wait(r, VCPU_RUNNER_CALL_TIMEOUT_MS),
+	TEST_ASSERT(vcpu_runner_wait(r, host_limit_ms(VCPU_RUNNER_CALL_NATIVE_MS)),
 		    "vCPU %u's thread did not stop", vcpu->id);
 	vcpu_thread_join(vcpu);
 	vcpu->test_data = NULL;

@@ -91,10 +91,14 @@
  * whichever comes first. */
 #define DEFAULT_CASE_SECONDS  4
 #define DEFAULT_CASE_WAKEUPS  12000
-#define CASE_TIMEOUT_S        40
+#define DEFAULT_LOST_WAKEUP_MS 3000
+/* Time limit: set-up work at native speed, scaled; the default run and the
+ * stop (bounded by two lost-wakeup limits) as they are. */
+#define CASE_NATIVE_S         1
+#define CASE_WAIT_S           (DEFAULT_CASE_SECONDS + 2 * DEFAULT_LOST_WAKEUP_MS / 1000)
 
 static uint64_t migrate_interval_us = 200;
-static uint64_t lost_wakeup_ms = 3000;
+static uint64_t lost_wakeup_ms = DEFAULT_LOST_WAKEUP_MS;
 static uint64_t max_delay_us = 300;
 static uint64_t nr_halters_opt = 3;
 static uint64_t kick_percent = 10;
@@ -127,21 +131,24 @@ TEST_CONTROL(ipi_xapic_migrate, 1, "passes", "--duration 1",
 	     "the sender forgets one IPI",
 	     "lost wakeup: vCPU [0-9]+ did not handle IPI \\((physical|logical)\\) #[0-9]+ within [0-9]+ ms");
 TEST_CASE(ipi_xapic_migrate, "xAPIC IPIs (physical and logical) wake halted vCPUs whose threads "
-	  "migrate between CPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "migrate between CPUs", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
 					      .migrate = true });
 }
 
 TEST_CASE(ipi_x2apic_migrate, "x2APIC IPIs (physical and logical) wake halted vCPUs whose "
-	  "threads migrate between CPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "threads migrate between CPUs", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
 					      .x2apic = true, .migrate = true });
 }
 
 TEST_CASE(ipi_preempted, "IPIs wake halted vCPUs whose threads are preempted by competitors "
-	  "on their CPU while blocking", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "on their CPU while blocking", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	/* Polling off: every HLT goes straight to blocking, where the
 	 * competitor's wakeups preempt it. */
@@ -156,13 +163,15 @@ TEST_CONTROL(msi_fixed, 3, "passes no_interrupt_quirks", "--duration 1",
 	     "one wake is not accounted by its handler",
 	     "vCPU [0-9]+: HLT #[0-9]+ returned although no interrupt, NMI or timer handler ran \\(a wake without cause");
 TEST_CASE(msi_fixed, "MSIs from KVM_SIGNAL_MSI and irqfd wake halted vCPUs",
-	  .timeout = CASE_TIMEOUT_S, .stress = true)
+	  .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .host_paths = MSI_PATHS });
 }
 
 TEST_CASE(msi_migrate, "MSIs from KVM_SIGNAL_MSI and irqfd wake halted vCPUs whose threads "
-	  "migrate between CPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "migrate between CPUs", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .host_paths = MSI_PATHS,
 					      .migrate = true });
@@ -172,7 +181,8 @@ TEST_CONTROL(timer_oneshot_migrate, 1, "passes", "--duration 1",
 	     "a halter forgets to arm its timer",
 	     "lost wakeup: vCPU [0-9]+ did not handle LAPIC timer \\(one-shot\\) #[0-9]+ within [0-9]+ ms");
 TEST_CASE(timer_oneshot_migrate, "the one-shot LAPIC timer wakes halted vCPUs whose threads "
-	  "migrate between CPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "migrate between CPUs", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_ON_TIMER,
 					      .timer_paths = PATH_BIT(PATH_TIMER_ONESHOT),
@@ -180,7 +190,8 @@ TEST_CASE(timer_oneshot_migrate, "the one-shot LAPIC timer wakes halted vCPUs wh
 }
 
 TEST_CASE(timer_tsc_deadline_migrate, "the TSC-deadline LAPIC timer wakes halted vCPUs whose "
-	  "threads migrate between CPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "threads migrate between CPUs", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_ON_TIMER,
 					      .timer_paths = PATH_BIT(PATH_TIMER_TSC_DEADLINE),
@@ -198,28 +209,32 @@ TEST_CONTROL(ipi_poll_off, 6, "passes", "--duration 1",
 	     "every interrupt is pending before its HLT",
 	     "no halted vCPU was ever woken from blocking \\(halt_wakeup did not move\\)");
 TEST_CASE(ipi_poll_off, "with halt-polling off, IPIs wake migrating halted vCPUs and KVM "
-	  "never polls", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "never polls", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
 					      .migrate = true, .poll = HALT_POLL_OFF });
 }
 
 TEST_CASE(ipi_poll_large, "with a large halt-polling window, IPIs wake migrating halted vCPUs "
-	  "that KVM polls for", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "that KVM polls for", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
 					      .migrate = true, .poll = HALT_POLL_WINDOW });
 }
 
 TEST_CASE(msi_poll_off, "with halt-polling off, MSIs wake migrating halted vCPUs and KVM "
-	  "never polls", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "never polls", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .host_paths = MSI_PATHS,
 					      .migrate = true, .poll = HALT_POLL_OFF });
 }
 
 TEST_CASE(msi_poll_large, "with a large halt-polling window, MSIs wake migrating halted vCPUs "
-	  "that KVM polls for", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "that KVM polls for", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .host_paths = MSI_PATHS,
 					      .migrate = true, .poll = HALT_POLL_WINDOW });
@@ -231,7 +246,8 @@ TEST_CASE(msi_poll_large, "with a large halt-polling window, MSIs wake migrating
  * interrupt source.
  */
 TEST_CASE(timer_oneshot_poll_off, "with halt-polling off, the one-shot LAPIC timer wakes "
-	  "migrating halted vCPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "migrating halted vCPUs", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_ON_TIMER,
 					      .timer_paths = PATH_BIT(PATH_TIMER_ONESHOT),
@@ -239,7 +255,8 @@ TEST_CASE(timer_oneshot_poll_off, "with halt-polling off, the one-shot LAPIC tim
 }
 
 TEST_CASE(timer_tsc_deadline_poll_off, "with halt-polling off, the TSC-deadline LAPIC timer "
-	  "wakes migrating halted vCPUs", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "wakes migrating halted vCPUs", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_ON_TIMER,
 					      .timer_paths = PATH_BIT(PATH_TIMER_TSC_DEADLINE),
@@ -248,7 +265,8 @@ TEST_CASE(timer_tsc_deadline_poll_off, "with halt-polling off, the TSC-deadline 
 
 TEST_CASE(timer_preempted, "with halt-polling off, LAPIC timers (one-shot and TSC-deadline) "
 	  "wake halted vCPUs whose threads are preempted by competitors on their CPU",
-	  .timeout = CASE_TIMEOUT_S, .stress = true)
+	  .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_ON_TIMER,
 					      .timer_paths = PATH_BIT(PATH_TIMER_ONESHOT) |
@@ -263,7 +281,8 @@ TEST_CASE(timer_preempted, "with halt-polling off, LAPIC timers (one-shot and TS
  * handled exactly once after re-entry.
  */
 TEST_CASE(ipi_signal_exits, "IPIs to migrating halted vCPUs that signals take out of KVM_RUN "
-	  "are each handled once after re-entry", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "are each handled once after re-entry", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_FOR_SENDER, .guest_paths = IPI_PATHS,
 					      .migrate = true, .signal_exits = true });
@@ -276,13 +295,15 @@ TEST_CONTROL(if0_nmi, 5, "passes no_interrupt_quirks", "-",
 	     "a second fixed vector is sent while IF=0",
 	     "expected the pending fixed interrupt to be delivered exactly once after STI, got 2 deliveries|vector 0x[0-9a-f]+ still pending/in service after its delivery");
 TEST_CASE(if0_nmi, "a vCPU halted with IF=0 ignores a fixed IPI, wakes for an NMI and takes "
-	  "the IPI exactly once after STI", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "the IPI exactly once after STI", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	run_scenario(&(struct wake_scenario){ .mode = HALT_WITH_IF0, .migrate = true });
 }
 
 TEST_CASE(posted_path, "on Intel with APICv and IPI virtualization, IPIs to halted vCPUs are "
-	  "posted, not trapped", .timeout = CASE_TIMEOUT_S, .stress = true)
+	  "posted, not trapped", .timeout = CASE_NATIVE_S, .wait_s = CASE_WAIT_S,
+	  .stress = true)
 {
 	const char *mod = kvm_vendor_module();
 

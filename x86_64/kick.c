@@ -70,8 +70,8 @@
 #include "vm.h"
 
 /* Bounds for waiting on the host; generous for TCG, never a timing assert. */
-#define GUEST_PROGRESS_TIMEOUT_MS 10000
-#define BLOCKED_TIMEOUT_MS      10000
+#define GUEST_PROGRESS_NATIVE_MS 200
+#define BLOCKED_NATIVE_MS       200
 #define POLL_US                 100
 /* After KVM_RUN returned, the guest must not move for this long. */
 #define QUIET_CHECK_US          10000
@@ -211,14 +211,14 @@ static void io_guest(void *arg)
 /* Wait until *p > value; fail naming what did not move. */
 static void wait_beyond(volatile uint64_t *p, uint64_t value, const char *what)
 {
-	wait_guest_progress(p, value, GUEST_PROGRESS_TIMEOUT_MS, what);
+	wait_guest_progress(p, value, host_limit_ms(GUEST_PROGRESS_NATIVE_MS), what);
 }
 
 /* Wait until the vCPU is blocked inside KVM_RUN, having reached HLT value. */
 static void wait_blocked(struct vcpu *vcpu, volatile uint64_t *reached, uint64_t value,
 			 bool have_blocking)
 {
-	vcpu_wait_blocked(vcpu, reached, value, have_blocking, BLOCKED_TIMEOUT_MS);
+	vcpu_wait_blocked(vcpu, reached, value, have_blocking, host_limit_ms(BLOCKED_NATIVE_MS));
 }
 
 /* The KVM_RUN in progress must end within the kick bound. */
@@ -417,8 +417,9 @@ static void kick_unstarted(uint32_t state, const char *name)
 	/* Started by the host, it runs from its entry point. */
 	vcpu_set_mp_state(vcpu, KVM_MP_STATE_RUNNABLE);
 	vcpu_runner_run(r);
-	TEST_ASSERT(vcpu_runner_wait(r, GUEST_PROGRESS_TIMEOUT_MS), "%s: once RUNNABLE the vCPU did not "
-		    "finish within %u ms", name, GUEST_PROGRESS_TIMEOUT_MS);
+	TEST_ASSERT(vcpu_runner_wait(r, host_limit_ms(GUEST_PROGRESS_NATIVE_MS)),
+		    "%s: once RUNNABLE the vCPU did not finish within %" PRIu64 " ms", name,
+		    host_limit_ms(GUEST_PROGRESS_NATIVE_MS));
 	TEST_ASSERT(r->msg && r->msg->type == GUEST_MSG_DONE && s->started,
 		    "%s: once RUNNABLE the guest should run to its end, got %s", name,
 		    vcpu_runner_result(r));

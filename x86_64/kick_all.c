@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #include "apic.h"
+#include "host.h"
 #include "kvm_proposed_uapi.h"
 #include "threads.h"
 #include "vcpu_kick.h"
@@ -29,8 +30,8 @@
 #include "workers.h"
 
 /* Bounds for waiting on the host; generous for TCG, never a timing assert. */
-#define GUEST_PROGRESS_TIMEOUT_MS 10000
-#define BLOCKED_TIMEOUT_MS      10000
+#define GUEST_PROGRESS_NATIVE_MS 200
+#define BLOCKED_NATIVE_MS       200
 #define POLL_US                 100
 /* After KICK_ALL returned, no guest may move for this long. */
 #define QUIET_CHECK_US          10000
@@ -135,9 +136,11 @@ static void worker_start(struct workers *ws, unsigned int i)
 
 	vcpu_runner_run(ws->r[i]);
 	if (w->halter)
-		vcpu_wait_blocked(ws->vcpu[i], &w->halted, 1, ws->have_blocking, BLOCKED_TIMEOUT_MS);
+		vcpu_wait_blocked(ws->vcpu[i], &w->halted, 1, ws->have_blocking,
+				  host_limit_ms(BLOCKED_NATIVE_MS));
 	else
-		wait_guest_progress(&w->progress, w->progress + SPIN_PROGRESS_STEPS, GUEST_PROGRESS_TIMEOUT_MS, "spinning vCPU");
+		wait_guest_progress(&w->progress, w->progress + SPIN_PROGRESS_STEPS,
+				    host_limit_ms(GUEST_PROGRESS_NATIVE_MS), "spinning vCPU");
 }
 
 static void workers_finish(struct workers *ws)
@@ -241,7 +244,8 @@ TEST_CASE(until_resume, "after KVM_KICK_ALL_RUNNING_VCPUS every KVM_RUN fails wi
 			    "without an interrupt: %s", i, vcpu_runner_result(ws.r[i]));
 		progress[i] = ws.s->w[i].progress;
 		vm_signal_msi(ws.vm, i, WORKER_WAKE_VECTOR);
-		wait_guest_progress(&ws.s->w[i].progress, progress[i], GUEST_PROGRESS_TIMEOUT_MS, "halted vCPU sent an interrupt");
+		wait_guest_progress(&ws.s->w[i].progress, progress[i],
+				    host_limit_ms(GUEST_PROGRESS_NATIVE_MS), "halted vCPU sent an interrupt");
 	}
 	test_diag("%u vCPUs idle during KICK_ALL also failed KVM_RUN with EINTR until RESUME", idle);
 	workers_finish(&ws);
@@ -304,7 +308,7 @@ static void *race_creator(void *p)
 }
 
 TEST_CASE(races, "KVM_KICK_ALL_RUNNING_VCPUS racing with vCPU creation and KVM_RUN "
-	  "entry never hangs and leaves no guest running (proposed)", .timeout = 60,
+	  "entry never hangs and leaves no guest running (proposed)", .wait_s = KICK_ALL_RACE_DEFAULT_S,
 	  .stress = true)
 {
 	uint64_t duration_ns = test_duration(KICK_ALL_RACE_DEFAULT_S) * 1000000000ull;

@@ -40,7 +40,7 @@
 #define STRESS_MAX_EXTRA_S      20      /* beyond --duration to reach the minimum */
 #define STRESS_MONITOR_MS       10
 #define STRESS_WAKE_ONE_IN      8       /* one action in 8 wakes a halter */
-#define STRESS_FINISH_TIMEOUT_MS 10000
+#define STRESS_FINISH_NATIVE_MS 200
 
 enum { NC_NONE, NC_LOST_KICK, NC_STALL };
 
@@ -250,7 +250,8 @@ static uint64_t stress_kicks_sent(struct stress *st)
  * see it), and every kick still queued is answered on the way out. */
 static void stress_finish(struct stress *st)
 {
-	uint64_t deadline = now_ns() + STRESS_FINISH_TIMEOUT_MS * 1000000ull;
+	uint64_t limit_ms = host_limit_ms(STRESS_FINISH_NATIVE_MS);
+	uint64_t deadline = now_ns() + limit_ms * 1000000ull;
 	unsigned int i;
 
 	st->s->finish = 1;
@@ -260,8 +261,8 @@ static void stress_finish(struct stress *st)
 	for (i = 0; i < st->n; i++) {
 		while (!atomic_load(&st->v[i].done)) {
 			stress_check_bound(st);
-			TEST_ASSERT(now_ns() < deadline, "vCPU %u did not finish within %u ms after "
-				    "the kicks stopped (thread %s KVM_RUN)", i, STRESS_FINISH_TIMEOUT_MS,
+			TEST_ASSERT(now_ns() < deadline, "vCPU %u did not finish within %" PRIu64
+				    " ms after the kicks stopped (thread %s KVM_RUN)", i, limit_ms,
 				    vcpu_in_run(st->v[i].vcpu) ? "inside" : "outside");
 			usleep(STRESS_MONITOR_MS * 1000);
 		}
@@ -322,7 +323,7 @@ TEST_CONTROL(stress, 2, "passes", "--duration 3 --iterations 100",
 	     "vCPU 0 \\((halting|spinning)\\) made no guest progress in [0-9]+ ms");
 TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly one KVM_RUN "
 	  "with EINTR within the bound, and the guests keep making progress",
-	  .timeout = 60, .stress = true)
+	  .wait_s = STRESS_DEFAULT_DURATION_S + STRESS_MAX_EXTRA_S, .stress = true)
 {
 	struct vm_options opts = { .irqchip = true };
 	const struct stress_run_config config = {

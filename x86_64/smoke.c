@@ -9,6 +9,7 @@
  */
 #include "apic.h"
 #include "cpuid.h"
+#include "host.h"
 #include "stats.h"
 #include "threads.h"
 #include "vm.h"
@@ -22,8 +23,8 @@
 #define GUEST_ARG_MAGIC 0x5eedf00dull
 #define UD2_LENGTH      2
 #define DATA_VCPUS      2               /* one added before vm_set_guest_data(), one after */
-/* Generous bound for one guest message: catches a hang without a timeout. */
-#define MSG_TIMEOUT_MS  10000
+/* One guest message at native speed, generously: catches a hang early. */
+#define MSG_NATIVE_MS   200
 
 /* --negative-control N: make one check see the wrong behaviour on purpose. */
 enum negative_control {
@@ -316,7 +317,7 @@ static void guest_ipi_sender(void *arg)
 
 static void run_until_sync(struct vcpu *vcpu)
 {
-	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
 	vcpu_expect_sync(vcpu);
 }
 
@@ -373,7 +374,7 @@ TEST_CASE(host_msi, "an MSI from the host and one through irqfd wake a halted vC
 	int efd;
 
 	vm_set_guest_data(vm, s);
-	vcpu_set_msg_timeout(vcpu, MSG_TIMEOUT_MS);
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
 	vcpu_expect_sync(vcpu);
 	vcpu_get_lapic(vcpu, &lapic);
 	TEST_ASSERT(lapic_state_reg(&lapic, APIC_SVR) & APIC_SVR_ENABLE,

@@ -39,6 +39,21 @@ listed_cases() { rc_is 0 && [ "$(lines out)" = "$("$bin" -l | wc -l | tr -d ' ')
 check "-l lists one line per case" listed_cases
 run "$bin" --time-limit
 check "--time-limit prints a number of seconds" grep -Eqx '[0-9]+' "$tmp/out"
+# Time limits are native figures times the host's slowness, which a runner
+# measures once and passes on in KTEST_TIME_SCALE.
+run env KTEST_TIME_SCALE=abc "$bin" -t entry
+check "KTEST_TIME_SCALE not a number: one error line, exit 2" one_error_line
+run env KTEST_TIME_SCALE=0.5 "$bin" --time-limit
+check "KTEST_TIME_SCALE below 1: one error line, exit 2" one_error_line
+run env KTEST_TIME_SCALE=2.5 "$bin" --time-scale
+check "--time-scale prints the slowness KTEST_TIME_SCALE gives" out_is 0 2.5
+limits_scale() {
+	native=$("$bin" -l | awk -F '\t' '{ s += $2 } END { print s }')
+	at1=$(KTEST_TIME_SCALE=1 "$bin" --time-limit)
+	at10=$(KTEST_TIME_SCALE=10 "$bin" --time-limit)
+	[ $((at10 - at1)) -eq $((9 * native)) ] || { echo "# native $native s, x1 $at1 s, x10 $at10 s"; return 1; }
+}
+check "a binary's time limits grow with the slowness by its cases' native figures" limits_scale
 # Negative controls are declared in the binaries; listing them needs no KVM.
 run "$build/x86_64/kick" --list-controls
 check "--list-controls: each control with its case, number, needs and failure" \

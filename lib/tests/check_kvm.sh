@@ -27,9 +27,15 @@ if ! { [ -c /dev/kvm ] && (: <>/dev/kvm); } 2>/dev/null; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check_kvm.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# The host's slowness, measured once for every binary run below.
+if [ -z "${KTEST_TIME_SCALE:-}" ] && scale=$("$dir/x86_64/smoke" --time-scale 2>"$tmp/scale"); then
+	KTEST_TIME_SCALE=$scale
+	export KTEST_TIME_SCALE
+fi
 
 echo "TAP version 13"
 echo "# host: $(uname -n), kernel: $(uname -r)"
+[ -z "${scale:-}" ] || echo "# time scale: $scale, $(cat "$tmp/scale")"
 echo "1..3"
 n=0; passed=0; failed=0; skipped=0; status=0
 part() {  # part TITLE SCRIPT ARGS...

@@ -42,6 +42,13 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do selection="$selection$1 "; shift; done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/negctl.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# The host's slowness, measured once for every binary run below (a runner
+# such as check_kvm.sh may have measured it already).
+if [ -z "${KTEST_TIME_SCALE:-}" ] && [ -c /dev/kvm ] &&
+   scale=$("$dir/x86_64/smoke" --time-scale 2>/dev/null); then
+	KTEST_TIME_SCALE=$scale
+	export KTEST_TIME_SCALE
+fi
 
 # The table, from the binaries' own declarations:
 #   probe NAME | BINARY | CASE | ARGS | EXPECT

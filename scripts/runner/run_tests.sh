@@ -56,6 +56,17 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 kvm_module=
 for m in /sys/module/kvm_*; do [ -d "$m" ] && kvm_module="$kvm_module ${m##*/}"; done
+# The host's slowness (the binaries' time limits are native figures times
+# it): measured once here and given to every binary, so that each binary's
+# limits, and this runner's kills at them, agree. (The /dev/kvm open is
+# tried on a device node only: "<>" creates a missing file.)
+if [ -z "${KTEST_TIME_SCALE:-}" ] && [ -x "$dir/x86_64/smoke" ] &&
+   { [ -c /dev/kvm ] && (: <>/dev/kvm); } 2>/dev/null &&
+   scale=$("$dir/x86_64/smoke" --time-scale 2>"$tmp/scale"); then
+	KTEST_TIME_SCALE=$scale
+	export KTEST_TIME_SCALE
+	echo "# time scale: $scale, $(cat "$tmp/scale")"
+fi
 echo "KTAP version 1"
 echo "# host: $(uname -n), kernel: $(uname -r), kvm modules:${kvm_module:- none}"
 echo "1..$count"
