@@ -69,4 +69,16 @@ expect "an empty console (QEMU never ran) fails" 1 check empty :: \
 	'^vm-run: FAIL: the test suite never started'
 expect "console-check refuses a missing --ktap" 2 "$scripts/vm/console-check" :: \
 	'^console-check: --ktap FILE is required$'
+# vm-run --trace: the trace's base64 after the suite goes to --trace FILE,
+# not to the terminal, not into the KTAP.
+awk '{ print } /kvm-regress ktap-end/ { print "### kvm-regress trace-begin ###"; print "H4sIAAAAAAAAA0tMTAQAJ1Ys1wMAAAA="; print "### kvm-regress trace-end ###" }' \
+	"$data/console/pass.log" >"$tmp/traced.log"
+"$scripts/vm/console-check" --ktap "$tmp/ktap" --trace "$tmp/trace.b64" <"$tmp/traced.log" >"$tmp/stdout" 2>"$tmp/stderr"
+if [ "$(cat "$tmp/trace.b64")" = H4sIAAAAAAAAA0tMTAQAJ1Ys1wMAAAA= ] &&
+	! grep -q H4sI "$tmp/stdout" "$tmp/stderr" "$tmp/ktap" && cmp -s "$data/console/pass.ktap" "$tmp/ktap"; then
+	pass "a trace block goes to --trace FILE only, and the run is judged as without it"
+else
+	fail "a trace block goes to --trace FILE only, and the run is judged as without it" \
+		"trace file: $(cat "$tmp/trace.b64" 2>&1); stderr: $(tail -n 3 "$tmp/stderr")"
+fi
 done_testing
