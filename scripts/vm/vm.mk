@@ -29,7 +29,7 @@ vm_run_tests: vm_deps
 	@scripts/vm/vm-shard --jobs $(VM_JOBS) --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 matrix: vm_deps
-	@scripts/vm/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm/vm-matrix --kernels "$(KERNELS)" --jobs $(VM_JOBS) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 # lava-dispatcher (about 150 packages) is installed when possible, so the
 # LAVA test runs a real job; where it cannot be, that test skips saying so.
