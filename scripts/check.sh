@@ -19,8 +19,8 @@
 # kept and printed whole when it ends, between its "=== title" and
 # "=== title: exit N, S s" lines. What the VM parts share is made once
 # before the lanes: the static suite (BUILD_DIR/check-suite, given to every
-# part) and the kernel's package lists (the parts then read them as they
-# are: FETCH_KERNEL_NO_UPDATE=1).
+# part) and the kernel's look-up (the parts then take the kernel found:
+# FETCH_KERNEL_<release>, see scripts/vm/fetch-kernel).
 set -uo pipefail
 build=${1:?usage: scripts/check.sh BUILD_DIR [self|host|vm|patch...]}
 shift
@@ -140,18 +140,21 @@ part_patch() {
 	run_part "the suite against KVM broken on purpose (sid)" make -C "$top" \
 		--no-print-directory broken_kvm_controls BROKEN_KVM_FLAGS="--results $results/broken-kvm --suite $build/check-suite"
 }
-# What the VM parts share, made once: the static suite, and the kernel's
-# package lists updated once (two updates of one private apt state at once
-# would collide on apt's lock).
+# What the VM parts share, made once: the static suite, and the kernel
+# looked up once (two updates of one private apt state at once would
+# collide on apt's lock).
 vm_setup() {
 	"$top/scripts/vm/build-suite" "$build/check-suite" || return 1
-	"$top/scripts/vm/fetch-kernel" "${KERNEL:-sid}" >/dev/null || return 1
+	case ${KERNEL:-sid} in
+	bookworm|trixie|sid) "$top/scripts/vm/fetch-kernel" "${KERNEL:-sid}" >"$tmpd/kdir" || return 1 ;;
+	esac
 }
 
 lane=1
 if want vm || want patch; then
-	run_part "VM parts' shared set-up: the static suite, ${KERNEL:-sid}'s package lists" vm_setup
-	export FETCH_KERNEL_NO_UPDATE=1
+	run_part "VM parts' shared set-up: the static suite, ${KERNEL:-sid}'s kernel" vm_setup
+	# Every part's fetch-kernel takes the kernel found there.
+	[ ! -s "$tmpd/kdir" ] || export "FETCH_KERNEL_${KERNEL:-sid}=$(cat "$tmpd/kdir")"
 fi
 lane1() {
 	lane=1
