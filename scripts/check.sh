@@ -143,6 +143,7 @@ part_patch() {
 # What the VM parts share, made once: the static suite, and the kernel
 # looked up once (two updates of one private apt state at once would
 # collide on apt's lock).
+# shellcheck disable=SC2317 # run by run_part
 vm_setup() {
 	"$top/scripts/vm/build-suite" "$build/check-suite" || return 1
 	case ${KERNEL:-sid} in
