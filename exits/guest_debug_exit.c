@@ -73,19 +73,28 @@ struct dbg_shared {
 	uint32_t wake_ticks, hlt_wake_ticks;
 	uint64_t nr_halts;
 	volatile uint64_t halts, wakes, interrupts;     /* HLTs, wakeups, timer interrupts */
+	volatile uint64_t shadowed;     /* of them, taken between STI and HLT */
 	uint64_t apic_base;
 };
+
+/* Addresses right after each instruction (defined in the asm below). */
+extern const char after_hlt[], after_cpuid[], after_rdmsr[], after_wrmsr[], after_round_hlt[];
 
 static void on_wake_timer(struct ex_regs *regs)
 {
 	struct dbg_shared *s = guest_data();
 
+	/* Taken inside STI's shadow, with RIP at the HLT (a host quirk; a
+	 * timer that expires before the STI makes it likely on a slow host):
+	 * the HLT would wait for a wake that has come already, and the case
+	 * would hang. Skip the one-byte HLT and count it (expect_no_anomaly). */
+	if (regs->rip == (uint64_t)after_hlt - 1 || regs->rip == (uint64_t)after_round_hlt - 1) {
+		regs->rip++;
+		s->shadowed++;
+	}
 	s->interrupts++;
 	apic_eoi();
 }
-
-/* Addresses right after each instruction (defined in the asm below). */
-extern const char after_hlt[], after_cpuid[], after_rdmsr[], after_wrmsr[];
 
 /*
  * After SYNC_READY: a HLT (woken by its timer where it blocks), CPUID,
@@ -150,7 +159,6 @@ static void guest_halt_rounds(void *arg)
 		GUEST_SYNC(SYNC_ROUND);
 	}
 }
-extern const char after_round_hlt[];
 
 /* ---- host side ---- */
 
@@ -396,6 +404,8 @@ static enum flag_probe probe_exit_userspace(char *why, size_t len)
 		return FLAG_ABSENT;
 	}
 	st = next_stop(vcpu);
+	expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, s->shadowed,
+			  "the probe's wake timer interrupt was taken inside STI's shadow, before its HLT");
 	if (st.msg) {
 		snprintf(why, len, "KVM accepted the flag and ignored it: the next return to userspace "
 			 "was %s; KVM_CAP_SET_GUEST_DEBUG2 mask 0x%x %s 0x%x", st.desc,
@@ -587,6 +597,9 @@ TEST_CASE(no_exit_for_hlt_in_guest,
 	test_diag("%" PRIu64 " HLTs, %" PRIu64 " wakeups, %" PRIu64 " returns to userspace at a HLT, "
 		  "%" PRIu64 " at the message OUT's end, halt_exits +%" PRIu64, s->halts, s->wakes,
 		  hlt_stops, out_stops, vcpu_stat(vcpu, "halt_exits") - halt_exits);
+	expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, s->shadowed,
+			  "%" PRIu64 " wake timer interrupts taken inside STI's shadow, their HLTs skipped",
+			  s->shadowed);
 	if (vcpu_stat(vcpu, "halt_exits") != halt_exits && !test_negative_control_active)
 		skip_if_vendor_deviates("HLT exits disabled, yet %" PRIu64 " HLTs made %" PRIu64
 					" halt exits", s->halts,

@@ -307,7 +307,7 @@ static void usage(FILE *out, const char *prog)
 	if (out != stdout)
 		return;
 	fprintf(out, "  -l              list the cases (name, time limit at native speed, description)\n"
-		     "  -t NAME         run only this case (repeatable)\n"
+		     "  -t NAME         run only this case (repeatable; NAME,NAME,... for several)\n"
 		     "  -v              verbose diagnostics\n"
 		     "  --seed N        seed for randomized cases (printed on every run)\n"
 		     "  --duration S    seconds for stress cases\n"
@@ -704,13 +704,33 @@ int main(int argc, char **argv)
 			list = true;
 			break;
 		case 't': {
+			/* One case (by id or sentence), else a comma-separated
+			 * list of ids: "-t a,b" is "-t a -t b" (a runner's
+			 * "binary:a,b" item, one run for several cases). */
 			struct test_case *tc = find_case(optarg);
+			char *list, *id, *save = NULL;
 
-			if (!tc)
+			if (tc) {
+				if (nr_selected == MAX_CASES)
+					usage_error(prog, "more than %d -t options", MAX_CASES);
+				selected[nr_selected++] = tc;
+				break;
+			}
+			if (!strchr(optarg, ','))
 				usage_error(prog, "no case named '%s' (list them with -l)", optarg);
-			if (nr_selected == MAX_CASES)
-				usage_error(prog, "more than %d -t options", MAX_CASES);
-			selected[nr_selected++] = tc;
+			list = strdup(optarg);
+			for (id = strtok_r(list, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
+				tc = find_case(id);
+				if (!tc)
+					usage_error(prog, "no case named '%s' in '%s' (list them with -l)",
+						    id, optarg);
+				if (nr_selected == MAX_CASES)
+					usage_error(prog, "more than %d -t options", MAX_CASES);
+				selected[nr_selected++] = tc;
+			}
+			free(list);
+			if (!tc)        /* nothing but commas */
+				usage_error(prog, "no case named '%s' (list them with -l)", optarg);
 			break;
 		}
 		case 'v':

@@ -2,12 +2,25 @@
 # `make check`: the project's own tests, then what needs a KVM on this host's
 # /dev/kvm, then the suite and the KVM self-tests in a QEMU VM, then the
 # patch-series rebuild.
-# Each part streams its output, is timed and says where it ran; the last line
-# adds up the counts lines of all parts. On a machine without a usable
-# /dev/kvm the host parts that need one say so and the VM part runs them.
+# Each part is timed and says where it ran; the last line adds up the counts
+# lines of all parts. On a machine without a usable /dev/kvm the host parts
+# that need one say so and the VM part runs them.
 # Results go to BUILD_DIR/check-results, never to the user's results/.
 #
 #   scripts/check.sh BUILD_DIR [part...]     parts: self host vm patch (default: all)
+#
+# Two lanes (CHECK_LANES=2, the default where this machine has 2 cores and
+# the memory for two VMs; CHECK_LANES=1 runs the parts one after another):
+# each VM uses one host core (TCG is single-threaded), so the parts run in
+# two lanes side by side, lane 1 the project's and the VM runner's tests,
+# the suite (one VM: the lane is its core), prove and exits/ without
+# MWAIT, lane 2 the patch-series parts (one kvm-build cache and its lock:
+# in order, in one lane) and then the KVM self-tests. A part's output is
+# kept and printed whole when it ends, between its "=== title" and
+# "=== title: exit N, S s" lines. What the VM parts share is made once
+# before the lanes: the static suite (BUILD_DIR/check-suite, given to every
+# part) and the kernel's look-up (the parts then take the kernel found:
+# FETCH_KERNEL_<release>, see scripts/vm/fetch-kernel).
 set -uo pipefail
 build=${1:?usage: scripts/check.sh BUILD_DIR [self|host|vm|patch...]}
 shift
@@ -15,28 +28,50 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 parts=${*:-self host vm patch}
 mkdir -p "$build/check-results"
 results=$(cd "$build/check-results" && pwd)
-total_passed=0 total_failed=0 total_skipped=0 status=0
-log=$(mktemp); trap 'rm -f "$log"' EXIT
+status=0
+tmpd=$(mktemp -d); trap 'rm -rf "$tmpd"' EXIT
+: >"$tmpd/counts"
+
+lanes=${CHECK_LANES:-auto}
+if [ "$lanes" = auto ]; then
+	avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || echo 0)
+	lanes=1
+	[ "$(nproc)" -ge 2 ] && [ "${avail:-0}" -ge 6144 ] && lanes=2
+fi
+buffered=0
 
 run_part() {  # run_part TITLE CMD...
-	local title=$1 start counts p f s
+	local title=$1 start counts p f s rc out
 	shift
-	echo "=== $title"
+	out=$(mktemp "$tmpd/part.XXXXXX")
 	start=$(date +%s)
-	"$@" 2>&1 | tee "$log"
-	local rc=${PIPESTATUS[0]}
-	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ "$buffered" = 1 ]; then
+		echo "--- started in lane $lane: $title"
+		"$@" >"$out" 2>&1
+		rc=$?
+		# One part's output at a time, whole.
+		{
+			flock 8
+			echo "=== $title"
+			cat "$out"
+			echo "=== $title: exit $rc, $(( $(date +%s) - start )) s"
+		} 8>"$tmpd/print.lock"
+	else
+		echo "=== $title"
+		"$@" 2>&1 | tee "$out"
+		rc=${PIPESTATUS[0]}
+		echo "=== $title: exit $rc, $(( $(date +%s) - start )) s"
+	fi
+	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
 	p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$counts")
 	f=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$counts")
 	s=$(sed -nE 's/.*, ([0-9]+) skipped$/\1/p' <<<"$counts")
-	total_passed=$((total_passed + ${p:-0}))
-	total_failed=$((total_failed + ${f:-0}))
-	total_skipped=$((total_skipped + ${s:-0}))
 	if [ "$rc" -ne 0 ]; then
-		status=1
-		[ -n "$counts" ] && [ "${f:-0}" -gt 0 ] || total_failed=$((total_failed + 1))
+		[ -n "$counts" ] && [ "${f:-0}" -gt 0 ] || f=$((${f:-0} + 1))
 	fi
-	echo "=== $title: exit $rc, $(( $(date +%s) - start )) s"
+	echo "$rc ${p:-0} ${f:-0} ${s:-0}" >>"$tmpd/counts"     # one short line: appends do not mix
+	rm -f "$out"
+	return 0
 }
 
 # Whether this host's /dev/kvm can be opened read-write, and if not, why.
@@ -51,47 +86,106 @@ else
 fi
 kvm_where="this host ($(uname -r))"
 
+want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 for part in $parts; do
-	case $part in
-	self) run_part "project self-tests (no KVM needed), on $kvm_where" "$top/lib/tests/run.sh" "$build" ;;
-	host)
-		if [ -z "$kvm_problem" ]; then
-			run_part "suite on $kvm_where /dev/kvm" "$top/scripts/runner/run_tests.sh" -d "$build"
-			run_part "KVM self-tests on $kvm_where /dev/kvm" "$top/lib/tests/check_kvm.sh" "$build"
-		else
-			# Nothing to run: every binary would skip as a whole.
-			echo "=== suite and KVM self-tests on this host: not run, /dev/kvm: $kvm_problem (the VM part runs them)"
-		fi
-		;;
-	vm)
-		vm_flags="--timeout ${VM_TIMEOUT:-1800} --results $results"
-		run_part "VM runner self-tests" make -C "$top" --no-print-directory vm_selftest
-		run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory \
-			vm_run_tests VM_FLAGS="$vm_flags"
-		# The KTAP that dashboards and CI consume, as a TAP consumer reads it.
-		run_part "prove reads the VM's KTAP" bash -c \
-			"prove -Q --exec cat '$results/vm-${KERNEL:-sid}.ktap' && echo '1 passed, 0 failed, 0 skipped'"
-		# exits/ once more where MWAIT may not be passed through
-		# (clearcpuid=monitor): the capability masks the other way round.
-		run_part "exits/ in a QEMU VM that may not pass MWAIT through (${KERNEL:-sid}, clearcpuid=monitor)" \
-			make -C "$top" --no-print-directory vm_mwait_restricted \
-			VM_FLAGS="--timeout ${VM_TIMEOUT:-1800} --results $results/mwait-restricted"
-		# Harness controls, the KVM part of the command-line contract and
-		# the negative-control table, on a KVM with Hyper-V and nested SVM.
-		run_part "KVM self-tests in a QEMU VM (${KERNEL:-sid})" make -C "$top" \
-			--no-print-directory vm_kvm_selftests VM_FLAGS="$vm_flags"
-		;;
-	patch)
-		# A KVM patch series rebuilt into a stock Debian kernel's modules
-		# (slowest part: toolchain and source download, module build).
-		export PATCH_SELFTEST_RESULTS=$results/patch-selftest
-		run_part "patch-series rebuild self-test (sid)" make -C "$top" --no-print-directory patch_selftest
-		# Cases against KVM broken on purpose: each fails where its path is.
-		run_part "the suite against KVM broken on purpose (sid)" make -C "$top" \
-			--no-print-directory broken_kvm_controls BROKEN_KVM_FLAGS="--results $results/broken-kvm"
-		;;
+	case $part in self|host|vm|patch) ;;
 	*) echo "scripts/check.sh: unknown part '$part'" >&2; exit 2 ;;
 	esac
 done
+
+part_self() { run_part "project self-tests (no KVM needed), on $kvm_where" "$top/lib/tests/run.sh" "$build"; }
+part_host() {
+	if [ -z "$kvm_problem" ]; then
+		run_part "suite on $kvm_where /dev/kvm" "$top/scripts/runner/run_tests.sh" -d "$build"
+		run_part "KVM self-tests on $kvm_where /dev/kvm" "$top/lib/tests/check_kvm.sh" "$build"
+	else
+		# Nothing to run: every binary would skip as a whole.
+		echo "=== suite and KVM self-tests on this host: not run, /dev/kvm: $kvm_problem (the VM part runs them)"
+	fi
+}
+vm_flags="--timeout ${VM_TIMEOUT:-1800} --results $results --suite $build/check-suite"
+part_vm_selftest() {
+	run_part "VM runner self-tests" env SUITE="$build/check-suite" make -C "$top" --no-print-directory vm_selftest
+}
+part_vm_suite() {
+	# One VM when another lane runs beside it (a lane is a core), else as
+	# make vm_run_tests chooses.
+	local jobs=${VM_JOBS:-auto}
+	[ "$lanes" -eq 1 ] || jobs=1
+	run_part "suite in a QEMU VM (${KERNEL:-sid})" make -C "$top" --no-print-directory \
+		vm_run_tests VM_JOBS="$jobs" VM_FLAGS="$vm_flags"
+	# The KTAP that dashboards and CI consume, as a TAP consumer reads it.
+	run_part "prove reads the VM's KTAP" bash -c \
+		"prove -Q --exec cat '$results/vm-${KERNEL:-sid}.ktap' && echo '1 passed, 0 failed, 0 skipped'"
+}
+part_vm_mwait() {
+	# exits/ once more where MWAIT may not be passed through
+	# (clearcpuid=monitor): the capability masks the other way round.
+	run_part "exits/ in a QEMU VM that may not pass MWAIT through (${KERNEL:-sid}, clearcpuid=monitor)" \
+		make -C "$top" --no-print-directory vm_mwait_restricted \
+		VM_FLAGS="--timeout ${VM_TIMEOUT:-1800} --results $results/mwait-restricted --suite $build/check-suite"
+}
+part_vm_kvm() {
+	# Harness controls, the KVM part of the command-line contract and
+	# the negative-control table, on a KVM with Hyper-V and nested SVM.
+	run_part "KVM self-tests in a QEMU VM (${KERNEL:-sid})" make -C "$top" \
+		--no-print-directory vm_kvm_selftests VM_FLAGS="$vm_flags"
+}
+part_patch() {
+	# A KVM patch series rebuilt into a stock Debian kernel's modules
+	# (slowest part: toolchain and source download, module build).
+	export PATCH_SELFTEST_RESULTS=$results/patch-selftest
+	run_part "patch-series rebuild self-test (sid)" make -C "$top" --no-print-directory patch_selftest
+	# Cases against KVM broken on purpose: each fails where its path is.
+	run_part "the suite against KVM broken on purpose (sid)" make -C "$top" \
+		--no-print-directory broken_kvm_controls BROKEN_KVM_FLAGS="--results $results/broken-kvm --suite $build/check-suite"
+}
+# What the VM parts share, made once: the static suite, and the kernel
+# looked up once (two updates of one private apt state at once would
+# collide on apt's lock).
+# shellcheck disable=SC2317 # run by run_part
+vm_setup() {
+	"$top/scripts/vm/build-suite" "$build/check-suite" || return 1
+	case ${KERNEL:-sid} in
+	bookworm|trixie|sid) "$top/scripts/vm/fetch-kernel" "${KERNEL:-sid}" >"$tmpd/kdir" || return 1 ;;
+	esac
+}
+
+lane=1
+if want vm || want patch; then
+	run_part "VM parts' shared set-up: the static suite, ${KERNEL:-sid}'s kernel" vm_setup
+	# Every part's fetch-kernel takes the kernel found there.
+	[ ! -s "$tmpd/kdir" ] || export "FETCH_KERNEL_${KERNEL:-sid}=$(cat "$tmpd/kdir")"
+fi
+# Measured warm, one after another: self-tests 6 s, VM runner self-tests
+# 135 s, suite 116 s, exits/ without MWAIT 13 s, KVM self-tests 104 s,
+# patch-series 121 s, broken KVM 128 s: about 270 s and 353 s.
+lane1() {
+	lane=1
+	! want self || part_self
+	! want host || part_host
+	if want vm; then part_vm_selftest; part_vm_suite; part_vm_mwait; fi
+}
+lane2() {
+	lane=2
+	! want patch || part_patch
+	! want vm || part_vm_kvm
+}
+start_all=$(date +%s)
+if [ "$lanes" -ge 2 ]; then
+	buffered=1
+	echo "--- two lanes side by side (CHECK_LANES=1: one after another); each part is printed whole when it ends"
+	lane1 & l1=$!
+	lane2 & l2=$!
+	wait "$l1"; wait "$l2"
+else
+	lane1
+	lane2
+fi
+echo "--- all parts: $(( $(date +%s) - start_all )) s"
+read -r total_passed total_failed total_skipped < <(awk '
+	{ p += $2; f += $3; s += $4; if ($1 != 0) bad = 1 }
+	END { print p + 0, f + 0, s + 0; exit bad }' "$tmpd/counts") || true
+awk '$1 != 0 { exit 1 }' "$tmpd/counts" || status=1
 echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
 exit $status

@@ -34,6 +34,14 @@ check "stray argument: one error line, exit 2" one_error_line
 # shellcheck disable=SC2046 # 257 separate words on purpose
 run "$bin" $(i=0; while [ $i -le 256 ]; do printf -- '-t entry '; i=$((i + 1)); done)
 check "more -t options than a binary can hold: one error line, exit 2" one_error_line
+# A runner item "binary:a,b" runs several cases in one run of the binary.
+run "$bin" -l -t guest_data,entry
+check "-t a,b selects both cases, in the order given" \
+	out_is 0 "$(printf '%s\n%s' "$("$bin" -l -t guest_data)" "$("$bin" -l -t entry)")"
+run "$bin" -t entry,no_such_case
+check "-t a,b with an unknown case: one error line, exit 2" one_error_line
+run "$bin" -t ,
+check "-t with commas only: one error line, exit 2" one_error_line
 run "$bin" -l
 listed_cases() { rc_is 0 && [ "$(lines out)" = "$("$bin" -l | wc -l | tr -d ' ')" ] && grep -q '^entry	' "$tmp/out"; }
 check "-l lists one line per case" listed_cases

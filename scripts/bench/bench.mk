@@ -5,6 +5,7 @@
 #       on this host's /dev/kvm: prints a table, writes results/bench.json
 #       and results/bench.md. BENCH_SUITE=0 leaves out the whole-suite
 #       figures (a clean build and make run_tests), which take longest.
+#   make bench_wall    the wall time of vm_run_tests, check and matrix (below)
 #   make vm_bench [KERNEL=sid|bookworm|trixie|PATH] [BENCH_ARGS=...] [VM_BENCH_FLAGS=--with-suite]
 #       the same binary inside a QEMU VM through scripts/vm/vm-run: writes
 #       results/bench-vm-<kernel>-<version>.json and .md.
@@ -27,3 +28,13 @@ vm_bench:
 	@scripts/bench/vm-bench --kernel $(or $(KERNEL),sid) $(VM_BENCH_FLAGS) -- $(BENCH_ARGS)
 
 .PHONY: bench vm_bench
+
+# The wall time of make vm_run_tests (one VM, VMs side by side, a one-line
+# KVM patch), make check and make matrix, one after another in one run:
+#   make bench_wall [KERNEL=sid] [BENCH_WALL_ARGS="--only single,sharded"]
+# results/bench-wall.md (scripts/bench/wall-times). Runs make check: minutes.
+BENCH_WALL_ARGS ?=
+bench_wall:
+	@scripts/bench/wall-times --kernel $(or $(KERNEL),sid) $(BENCH_WALL_ARGS)
+
+.PHONY: bench_wall

@@ -3,8 +3,10 @@
 #
 #   run_tests.sh [-d DIR] [SELECTION...] [-- ARGS...]
 #
-# SELECTION is "collection/binary" or "collection/binary:case" (several
-# allowed; default: every binary). ARGS go to every binary (e.g. --duration 5).
+# SELECTION is "collection/binary", "collection/binary:case" or
+# "collection/binary:case,case" (several cases in one run of the binary);
+# several allowed, default every binary. ARGS go to every binary (e.g.
+# --duration 5).
 # Each binary's own KTAP output is nested (indented four spaces) under one
 # top-level result per binary; the last line counts the cases:
 #   N passed, N failed, N skipped

@@ -3,6 +3,7 @@
 #   make vm_run_tests [KERNEL=sid|bookworm|trixie|/path/bzImage [MODULES=DIR]]
 #                     [PATCHES=DIR (KVM patch series, with a Debian KERNEL)]
 #                     [TESTS="coll/bin[:case] ..."] [ARGS="..."] [VM_FLAGS="--mem 4096 --numa"]
+#                     [VM_JOBS=auto|1|2 (VMs side by side, see scripts/vm/vm-shard)]
 #   make matrix [KERNELS="bookworm trixie sid"] [TESTS=...] [ARGS=...] [VM_FLAGS=...]
 #   make vm_selftest   the VM runner's own tests (one real boot of $(KERNEL))
 #   make vm_deps       install the Debian packages the VM runner needs
@@ -19,11 +20,16 @@ VM_FLAGS ?=
 vm_deps:
 	@scripts/deps.sh build vm $(if $(PATCHES),patches)
 
+# VM_JOBS: VMs side by side for one run (scripts/vm/vm-shard: the suite split
+# by measured time, one merged report); auto = 2 where there are 2 cores and
+# the memory, 1 = one VM (scripts/vm/vm-run).
+VM_JOBS ?= auto
+
 vm_run_tests: vm_deps
-	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm/vm-shard --jobs $(VM_JOBS) --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 matrix: vm_deps
-	@scripts/vm/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm/vm-matrix --kernels "$(KERNELS)" --jobs $(VM_JOBS) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 # lava-dispatcher (about 150 packages) is installed when possible, so the
 # LAVA test runs a real job; where it cannot be, that test skips saying so.
