@@ -1,9 +1,11 @@
 # VM runner targets (included by the Makefile). See README.md, "Running in a VM".
 #
 #   make vm_run_tests [KERNEL=sid|bookworm|trixie|/path/bzImage [MODULES=DIR]]
+#                     [EMULATOR=qemu|bochs (Bochs: Intel VMX, kvm_intel in the VM)]
 #                     [PATCHES=DIR (KVM patch series, with a Debian KERNEL)]
 #                     [TESTS="coll/bin[:case] ..."] [ARGS="..."] [VM_FLAGS="--mem 4096 --numa"]
-#   make matrix [KERNELS="bookworm trixie sid"] [TESTS=...] [ARGS=...] [VM_FLAGS=...]
+#   make matrix [KERNELS="bookworm trixie sid sid-bochs"] [TESTS=...] [ARGS=...] [VM_FLAGS=...]
+#               (KERNEL-bochs: that kernel under Bochs, the Intel column)
 #   make vm_selftest   the VM runner's own tests (one real boot of $(KERNEL))
 #   make vm_deps       install the Debian packages the VM runner needs
 #   make vm_negative_controls   the negative-control checker in a VM (below)
@@ -11,19 +13,20 @@
 #   make vm_mwait_restricted    exits/ in a VM booted with clearcpuid=monitor (below)
 
 KERNEL   ?= sid
-KERNELS  ?= bookworm trixie sid
+KERNELS  ?= bookworm trixie sid sid-bochs
+EMULATOR ?= qemu
 MODULES  ?=
 PATCHES  ?=
 VM_FLAGS ?=
 
 vm_deps:
-	@scripts/deps.sh build vm $(if $(PATCHES),patches)
+	@scripts/deps.sh build vm $(if $(PATCHES),patches) $(if $(filter bochs,$(EMULATOR)),bochs)
 
 vm_run_tests: vm_deps
-	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@scripts/vm/vm-run --kernel $(KERNEL) --emulator $(EMULATOR) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 matrix: vm_deps
-	@scripts/vm/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@$(if $(filter %-bochs,$(KERNELS)),scripts/deps.sh bochs &&) scripts/vm/vm-matrix --kernels "$(KERNELS)" $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 # lava-dispatcher (about 150 packages) is installed when possible, so the
 # LAVA test runs a real job; where it cannot be, that test skips saying so.
@@ -37,7 +40,7 @@ vm_selftest: vm_deps
 # Hyper-V and nested rows can fail as they must:
 #   make vm_negative_controls [KERNEL=sid] [TESTS="hyperv/tlb_flush ..."] [VM_FLAGS=...]
 vm_negative_controls: vm_deps
-	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
+	@scripts/vm/vm-run --kernel $(KERNEL) --emulator $(EMULATOR) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_negative_controls
 
@@ -45,7 +48,7 @@ vm_negative_controls: vm_deps
 # the command-line contract's KVM part, the negative-control table) in a VM;
 # make check runs this on every machine, with or without /dev/kvm.
 vm_kvm_selftests: vm_deps
-	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
+	@scripts/vm/vm-run --kernel $(KERNEL) --emulator $(EMULATOR) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_kvm_selftests
 
