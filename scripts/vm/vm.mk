@@ -32,6 +32,7 @@ matrix: vm_deps
 # LAVA test runs a real job; where it cannot be, that test skips saying so.
 vm_selftest: vm_deps
 	@scripts/deps.sh lava || echo "vm_selftest: lava-dispatcher not installed: test-lava.sh will skip" >&2
+	@scripts/deps.sh bochs || echo "vm_selftest: Bochs's build packages not installed: test-bochs-boot.sh will skip" >&2
 	@KERNEL=$(KERNEL) scripts/tests/run.sh
 
 .PHONY: vm_deps vm_run_tests matrix vm_selftest
