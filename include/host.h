@@ -5,7 +5,10 @@
  * says "TCGTCGTCGTCG" in its hypervisor CPUID leaf), the machine is what the
  * firmware's DMI tables call it (QEMU: the machine type, whose version is
  * QEMU's, e.g. "pc-i440fx-7.2"), and the KVM vendor module is the one
- * loaded.
+ * loaded. Bochs sets no hypervisor CPUID bit and its BIOS fills no system
+ * fields in DMI; the BIOS names itself there ("The Bochs Project", version
+ * "Bochs 3.0"), and the VM runner boots Bochs only with the BIOS of its own
+ * version (scripts/vm/bochs-build), so that names the emulator.
  *
  * Host quirks: anomalies of a platform below KVM, each named from evidence
  * and scoped to the platform and version where it was seen. A test that
@@ -33,8 +36,10 @@ enum host_quirk {
 struct host_profile {
 	char cpu_signature[13];  /* hypervisor CPUID signature, "" on bare metal */
 	char machine[64];        /* DMI product_version, "" if none */
+	char bios_vendor[64];    /* DMI bios_vendor, "" if none */
+	char bios_version[64];   /* DMI bios_version, "" if none */
 	const char *kvm_module;  /* kvm_amd, kvm_intel, kvm_pvm, ... or NULL */
-	const char *platform;    /* the quirk table's name for it, or NULL */
+	const char *platform;    /* the platform table's name for it, or NULL */
 	unsigned int quirks;     /* 1 << enum host_quirk */
 };
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Make sure what the project needs is installed.
 #
-#   scripts/deps.sh GROUP...     GROUP: build | check | vm | lava | patches
+#   scripts/deps.sh GROUP...     GROUP: build | check | vm | bochs | lava | patches
 #
 # Missing packages are installed with apt-get when running as root (CI, a
 # fresh machine); otherwise the script names the exact command to run and
@@ -20,7 +20,7 @@ need() {  # need PACKAGE TEST...
 }
 have() { command -v "$1"; }
 
-[ $# -gt 0 ] || { echo "usage: scripts/deps.sh build|check|vm|lava|patches..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: scripts/deps.sh build|check|vm|bochs|lava|patches..." >&2; exit 2; }
 for group in "$@"; do
 	case $group in
 	build)
@@ -49,6 +49,15 @@ for group in "$@"; do
 	lava)      # scripts/tests/test-lava.sh: a real LAVA job (lava-run)
 		need lava-dispatcher have lava-run
 		;;
+	bochs)     # vm-run --emulator bochs: Bochs built from source, an ISO to boot
+		need g++ have g++
+		need make have make
+		need patch have patch
+		need xz-utils have xz
+		need xorriso have xorriso
+		need isolinux test -f /usr/lib/ISOLINUX/isolinux.bin
+		need syslinux-common test -f /usr/lib/syslinux/modules/bios/ldlinux.c32
+		;;
 	patches)   # scripts/kvm-modules/kvm-modules and its self-test
 		need git have git
 		need util-linux have unshare
@@ -56,7 +65,7 @@ for group in "$@"; do
 		need binutils have objcopy
 		need xz-utils have xz
 		;;
-	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm, lava, patches)" >&2; exit 2 ;;
+	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm, bochs, lava, patches)" >&2; exit 2 ;;
 	esac
 done
 [ -n "$missing" ] || exit 0

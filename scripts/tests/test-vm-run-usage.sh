@@ -95,5 +95,15 @@ usage "suite directory that is no suite" "^vm-run: --suite '$tmp': no run_tests.
 	"$run" --kernel "$tmp/bzImage" --suite "$tmp"
 usage "matrix: unknown kernel" "^vm-matrix: --kernels: unknown Debian release 'buster'" \
 	"$scripts/vm/vm-matrix" --kernels "sid buster"
+usage "matrix: unknown kernel under Bochs" "^vm-matrix: --kernels: unknown Debian release 'buster-bochs'" \
+	"$scripts/vm/vm-matrix" --kernels "sid-bochs buster-bochs"
+usage "unknown emulator" "^vm-run: --emulator 'vbox': qemu or bochs$" "$run" --emulator vbox
+usage "emulator without its value" "^vm-run: --emulator needs a value" "$run" --emulator
+usage "an accelerator with Bochs" "^vm-run: --accel 'kvm' goes with QEMU; Bochs has only its own emulation$" \
+	"$run" --emulator bochs --accel kvm
+usage "NUMA with Bochs" "^vm-run: --numa goes with QEMU; the Bochs VM has one node$" \
+	"$run" --emulator bochs --numa
+usage "Bochs without xorriso" "^vm-run: /nonexistent/xorriso not found \(make vm_deps EMULATOR=bochs" \
+	env XORRISO=/nonexistent/xorriso "$run" --emulator bochs
 usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/vm/vm-matrix" --bogus
 done_testing

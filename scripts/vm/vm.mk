@@ -1,10 +1,12 @@
 # VM runner targets (included by the Makefile). See README.md, "Running in a VM".
 #
 #   make vm_run_tests [KERNEL=sid|bookworm|trixie|/path/bzImage [MODULES=DIR]]
+#                     [EMULATOR=qemu|bochs (Bochs: Intel VMX, kvm_intel in the VM)]
 #                     [PATCHES=DIR (KVM patch series, with a Debian KERNEL)]
 #                     [TESTS="coll/bin[:case] ..."] [ARGS="..."] [VM_FLAGS="--mem 4096 --numa"]
-#                     [VM_JOBS=auto|1|2 (VMs side by side, see scripts/vm/vm-shard)]
+#                     [VM_JOBS=auto|1|2 (VMs side by side, see scripts/vm/vm-shard; QEMU only)]
 #   make matrix [KERNELS="bookworm trixie sid"] [TESTS=...] [ARGS=...] [VM_FLAGS=...]
+#               (KERNELS="... sid-bochs": that kernel under Bochs, the Intel column)
 #   make vm_selftest   the VM runner's own tests (one real boot of $(KERNEL))
 #   make vm_deps       install the Debian packages the VM runner needs
 #   make vm_negative_controls   the negative-control checker in a VM (below)
@@ -13,12 +15,13 @@
 
 KERNEL   ?= sid
 KERNELS  ?= bookworm trixie sid
+EMULATOR ?= qemu
 MODULES  ?=
 PATCHES  ?=
 VM_FLAGS ?=
 
 vm_deps:
-	@scripts/deps.sh build vm $(if $(PATCHES),patches)
+	@scripts/deps.sh build vm $(if $(PATCHES),patches) $(if $(filter bochs,$(EMULATOR)),bochs)
 
 # VM_JOBS: VMs side by side for one run (scripts/vm/vm-shard: the suite split
 # by measured time, one merged report); auto = 2 where there are 2 cores and
@@ -26,15 +29,16 @@ vm_deps:
 VM_JOBS ?= auto
 
 vm_run_tests: vm_deps
-	@scripts/vm/vm-shard --jobs $(VM_JOBS) --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@$(if $(filter bochs,$(EMULATOR)),scripts/vm/vm-run --emulator bochs,scripts/vm/vm-shard --jobs $(VM_JOBS)) --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) $(if $(PATCHES),--patches $(PATCHES)) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 matrix: vm_deps
-	@scripts/vm/vm-matrix --kernels "$(KERNELS)" --jobs $(VM_JOBS) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
+	@$(if $(filter %-bochs,$(KERNELS)),scripts/deps.sh bochs &&) scripts/vm/vm-matrix --kernels "$(KERNELS)" --jobs $(VM_JOBS) $(VM_FLAGS) -- $(TESTS) -- $(ARGS)
 
 # lava-dispatcher (about 150 packages) is installed when possible, so the
 # LAVA test runs a real job; where it cannot be, that test skips saying so.
 vm_selftest: vm_deps
 	@scripts/deps.sh lava || echo "vm_selftest: lava-dispatcher not installed: test-lava.sh will skip" >&2
+	@scripts/deps.sh bochs || echo "vm_selftest: Bochs's build packages not installed: test-bochs-boot.sh will skip" >&2
 	@KERNEL=$(KERNEL) scripts/tests/run.sh
 
 .PHONY: vm_deps vm_run_tests matrix vm_selftest
@@ -43,7 +47,7 @@ vm_selftest: vm_deps
 # Hyper-V and nested rows can fail as they must:
 #   make vm_negative_controls [KERNEL=sid] [TESTS="hyperv/tlb_flush ..."] [VM_FLAGS=...]
 vm_negative_controls: vm_deps
-	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
+	@scripts/vm/vm-run --kernel $(KERNEL) --emulator $(EMULATOR) $(if $(MODULES),--modules $(MODULES)) --run check_negative_controls.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_negative_controls
 
@@ -51,7 +55,7 @@ vm_negative_controls: vm_deps
 # the command-line contract's KVM part, the negative-control table) in a VM;
 # make check runs this on every machine, with or without /dev/kvm.
 vm_kvm_selftests: vm_deps
-	@scripts/vm/vm-run --kernel $(KERNEL) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
+	@scripts/vm/vm-run --kernel $(KERNEL) --emulator $(EMULATOR) $(if $(MODULES),--modules $(MODULES)) --run check_kvm.sh $(VM_FLAGS) -- $(TESTS)
 
 .PHONY: vm_kvm_selftests
 
