@@ -13,9 +13,10 @@
 # the memory for two VMs; CHECK_LANES=1 runs the parts one after another):
 # each VM uses one host core (TCG is single-threaded), so the parts run in
 # two lanes side by side, lane 1 the project's and the VM runner's tests,
-# the suite (one VM: the lane is its core), prove and exits/ without
-# MWAIT, lane 2 the patch-series parts (one kvm-build cache and its lock:
-# in order, in one lane) and then the KVM self-tests. A part's output is
+# the suite (one VM: the lane is its core), prove, exits/ without MWAIT
+# and the Intel VMX cases under Bochs; lane 2 the patch-series parts (one
+# kvm-build cache and its lock: in order, in one lane) and then the KVM
+# self-tests. A part's output is
 # kept and printed whole when it ends, between its "=== title" and
 # "=== title: exit N, S s" lines. What the VM parts share is made once
 # before the lanes: the static suite (BUILD_DIR/check-suite, given to every
@@ -125,6 +126,17 @@ part_vm_mwait() {
 		make -C "$top" --no-print-directory vm_mwait_restricted \
 		VM_FLAGS="--timeout ${VM_TIMEOUT:-1800} --results $results/mwait-restricted --suite $build/check-suite"
 }
+part_vm_intel() {
+	# Intel nested VMX and the enlightened VMCS, which QEMU's CPU cannot
+	# emulate: smoke and hyperv/l2_tlb_flush's vmx_ cases under Bochs
+	# (built once from Debian's source, then cached: scripts/vm/bochs-build).
+	local vmx
+	vmx=$("$build/hyperv/l2_tlb_flush" -l | cut -f1 | grep '^vmx_' | paste -sd ,)
+	run_part "Intel nested VMX under Bochs (${KERNEL:-sid}): smoke and hyperv/l2_tlb_flush's vmx_ cases" \
+		make -C "$top" --no-print-directory vm_run_tests EMULATOR=bochs \
+		TESTS="x86_64/smoke hyperv/l2_tlb_flush:$vmx" \
+		VM_FLAGS="--timeout ${VM_TIMEOUT:-1800} --results $results/bochs --suite $build/check-suite"
+}
 part_vm_kvm() {
 	# Harness controls, the KVM part of the command-line contract and
 	# the negative-control table, on a KVM with Hyper-V and nested SVM.
@@ -167,7 +179,7 @@ lane1() {
 	lane=1
 	! want self || part_self
 	! want host || part_host
-	if want vm; then part_vm_selftest; part_vm_suite; part_vm_mwait; fi
+	if want vm; then part_vm_selftest; part_vm_suite; part_vm_mwait; part_vm_intel; fi
 }
 lane2() {
 	lane=2
