@@ -161,16 +161,13 @@ vm_setup() {
 	case ${KERNEL:-sid} in
 	bookworm|trixie|sid) "$top/scripts/vm/fetch-kernel" "${KERNEL:-sid}" >"$tmpd/kdir" || return 1 ;;
 	esac
-	[ -n "${QEMU:-}" ] || "$top/scripts/vm/fetch-qemu" >"$tmpd/qemu" || return 1
 }
 
 lane=1
 if want vm || want patch; then
 	run_part "VM parts' shared set-up: the static suite, ${KERNEL:-sid}'s kernel" vm_setup
-	# Every part's fetch-kernel takes the kernel found there, and every VM
-	# the emulator fetch-qemu chose there (two first fetches would collide).
+	# Every part's fetch-kernel takes the kernel found there.
 	[ ! -s "$tmpd/kdir" ] || export "FETCH_KERNEL_${KERNEL:-sid}=$(cat "$tmpd/kdir")"
-	[ ! -s "$tmpd/qemu" ] || { QEMU=$(cat "$tmpd/qemu"); export QEMU; }
 fi
 # Measured warm, one after another: self-tests 6 s, VM runner self-tests
 # 135 s, suite 116 s, exits/ without MWAIT 13 s, KVM self-tests 104 s,
