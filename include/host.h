@@ -44,6 +44,8 @@ struct host_profile {
 };
 
 const struct host_profile *host_profile(void);
+/* 0 when /dev/kvm opens read-write, else the errno that says why not. */
+int host_kvm_open_error(void);
 bool host_has_quirk(enum host_quirk quirk);
 /* "QEMU 7.2 TCG: interrupts delivered twice (seen ...)": for diagnostics. */
 const char *host_quirk_note(enum host_quirk quirk);
@@ -79,6 +81,7 @@ void __expect_no_anomaly(const char *file, int line, enum host_quirk quirk,
  * each with its own option, sized for the slowest host the suite runs on.
  */
 unsigned int host_slowness_tenths(void);        /* >= 10: 372 is 37.2 times */
+const char *host_slowness_text(void);   /* "37.2" */
 const char *host_slowness_how(void);    /* "measured: ..." or "from KTEST_TIME_SCALE" */
 /* native x slowness, and never below 5 s: hang limits for waits in a case. */
 uint64_t host_limit_ms(uint64_t native_ms);

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,9 +56,9 @@ struct calibration_data {
 
 /*
  * Integer work over a 16 KiB buffer, the kind of code the suite's guests
- * run. Not inlined, so the guest and a native run execute the same code.
+ * run. Not inlined: the native figure was measured on this function's code.
  */
-__attribute__((noinline)) uint64_t host_speed_work(uint64_t *words, unsigned int loops)
+static __attribute__((noinline)) uint64_t host_speed_work(uint64_t *words, unsigned int loops)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
@@ -243,27 +242,12 @@ static void measure_in_child(void)
 	}
 }
 
-static bool kvm_usable(void)
-{
-	struct stat st;
-	int fd;
-
-	/* Open only an existing device node: never create a file there. */
-	if (stat("/dev/kvm", &st) || !S_ISCHR(st.st_mode))
-		return false;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
 unsigned int host_slowness_tenths(void)
 {
 	if (speed.done)
 		return speed.tenths;
 	if (!slowness_from_env()) {
-		if (kvm_usable()) {
+		if (!host_kvm_open_error()) {
 			measure_in_child();
 		} else {
 			/* Nothing will run: limits only need to be numbers. */
@@ -273,6 +257,15 @@ unsigned int host_slowness_tenths(void)
 	}
 	speed.done = true;
 	return speed.tenths;
+}
+
+const char *host_slowness_text(void)
+{
+	static char text[16];
+	unsigned int tenths = host_slowness_tenths();
+
+	snprintf(text, sizeof(text), "%u.%u", tenths / 10, tenths % 10);
+	return text;
 }
 
 const char *host_slowness_how(void)

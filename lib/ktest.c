@@ -401,13 +401,12 @@ static int skip_exit_code(void)
 
 static void check_kvm_usable(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int err = host_kvm_open_error();
 
-	if (fd < 0) {
-		printf("1..0 # SKIP cannot open /dev/kvm: %s\n", strerror(errno));
+	if (err) {
+		printf("1..0 # SKIP cannot open /dev/kvm: %s\n", strerror(err));
 		exit(skip_exit_code());
 	}
-	close(fd);
 }
 
 static const char *signal_name(int sig)
@@ -667,6 +666,15 @@ static enum case_result run_case(int number, struct test_case *tc)
 	}
 }
 
+/* One more case for -t; more than a binary can hold is bad usage. */
+static void select_case(const char *prog, struct test_case **selected, int *nr,
+			struct test_case *tc)
+{
+	if (*nr == MAX_CASES)
+		usage_error(prog, "more than %d -t options", MAX_CASES);
+	selected[(*nr)++] = tc;
+}
+
 static void kick_handler(int sig) { (void)sig; }
 
 int main(int argc, char **argv)
@@ -709,11 +717,10 @@ int main(int argc, char **argv)
 			 * "binary:a,b" item, one run for several cases). */
 			struct test_case *tc = find_case(optarg);
 			char *list, *id, *save = NULL;
+			int before = nr_selected;
 
 			if (tc) {
-				if (nr_selected == MAX_CASES)
-					usage_error(prog, "more than %d -t options", MAX_CASES);
-				selected[nr_selected++] = tc;
+				select_case(prog, selected, &nr_selected, tc);
 				break;
 			}
 			if (!strchr(optarg, ','))
@@ -724,12 +731,10 @@ int main(int argc, char **argv)
 				if (!tc)
 					usage_error(prog, "no case named '%s' in '%s' (list them with -l)",
 						    id, optarg);
-				if (nr_selected == MAX_CASES)
-					usage_error(prog, "more than %d -t options", MAX_CASES);
-				selected[nr_selected++] = tc;
+				select_case(prog, selected, &nr_selected, tc);
 			}
 			free(list);
-			if (!tc)        /* nothing but commas */
+			if (nr_selected == before)      /* nothing but commas */
 				usage_error(prog, "no case named '%s' (list them with -l)", optarg);
 			break;
 		}
@@ -791,9 +796,7 @@ int main(int argc, char **argv)
 		return KSFT_PASS;
 	}
 	if (time_scale_only) {
-		unsigned int tenths = host_slowness_tenths();
-
-		printf("%u.%u\n", tenths / 10, tenths % 10);
+		printf("%s\n", host_slowness_text());
 		fprintf(stderr, "%s\n", host_slowness_how());
 		return KSFT_PASS;
 	}
@@ -831,10 +834,8 @@ int main(int argc, char **argv)
 
 		host_profile_describe(profile, sizeof(profile));
 		printf("# %s\n", profile);
-		unsigned int tenths = host_slowness_tenths();
-
-		printf("# time limits: native figures x %u.%u, this host's slowness (%s)\n",
-		       tenths / 10, tenths % 10, host_slowness_how());
+		printf("# time limits: native figures x %s, this host's slowness (%s)\n",
+		       host_slowness_text(), host_slowness_how());
 	}
 	printf("1..%d\n", nr_selected);
 	for (i = 0; i < nr_selected; i++) {
