@@ -104,7 +104,9 @@ part_host() {
 		echo "=== suite and KVM self-tests on this host: not run, /dev/kvm: $kvm_problem (the VM part runs them)"
 	fi
 }
-vm_flags="--timeout ${VM_TIMEOUT:-1800} --results $results --suite $build/check-suite"
+# The VM runner's flags for a part whose results go to DIR.
+vm_flags_to() { echo "--timeout ${VM_TIMEOUT:-1800} --results $1 --suite $build/check-suite"; }
+vm_flags=$(vm_flags_to "$results")
 part_vm_selftest() {
 	run_part "VM runner self-tests" env SUITE="$build/check-suite" make -C "$top" --no-print-directory vm_selftest
 }
@@ -124,7 +126,7 @@ part_vm_mwait() {
 	# (clearcpuid=monitor): the capability masks the other way round.
 	run_part "exits/ in a QEMU VM that may not pass MWAIT through (${KERNEL:-sid}, clearcpuid=monitor)" \
 		make -C "$top" --no-print-directory vm_mwait_restricted \
-		VM_FLAGS="--timeout ${VM_TIMEOUT:-1800} --results $results/mwait-restricted --suite $build/check-suite"
+		VM_FLAGS="$(vm_flags_to "$results/mwait-restricted")"
 }
 part_vm_intel() {
 	# Intel nested VMX and the enlightened VMCS, which QEMU's CPU cannot
@@ -135,7 +137,7 @@ part_vm_intel() {
 	run_part "Intel nested VMX under Bochs (${KERNEL:-sid}): smoke and hyperv/l2_tlb_flush's vmx_ cases" \
 		make -C "$top" --no-print-directory vm_run_tests EMULATOR=bochs \
 		TESTS="x86_64/smoke hyperv/l2_tlb_flush:$vmx" \
-		VM_FLAGS="--timeout ${VM_TIMEOUT:-1800} --results $results/bochs --suite $build/check-suite"
+		VM_FLAGS="$(vm_flags_to "$results/bochs")"
 }
 part_vm_kvm() {
 	# Harness controls, the KVM part of the command-line contract and
