@@ -69,4 +69,7 @@ expect "vm-shard --run is refused (another script's output is not the suite's)" 
 	"^vm-shard: --run: another script's output is not the suite's; use scripts/vm/vm-run$"
 expect "vm-shard --jobs not a number" 2 "$vs" --jobs many :: "^vm-shard: --jobs 'many': a number of VMs, or auto$"
 expect "vm-shard: an option without its value" 2 "$vs" --jobs :: '^vm-shard: --jobs needs a value$'
+# --trace is vm-run's, passed on to each VM (which checks it before a boot).
+expect "vm-shard --trace goes to vm-run: bad events are vm-run's usage error" 2 \
+	"$vs" --jobs 1 --trace kvm_exit :: "^vm-run: --trace 'kvm_exit': comma-separated tracefs events"
 done_testing
