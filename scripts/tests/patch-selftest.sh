@@ -47,7 +47,8 @@ expect "a header the series changes is the one the modules are built with (a mar
 	km "$patchdir/good" "$patchdir/header" :: \
 	'^kvm-modules: applied 3 patch\(es\): 0001-.* 0002-.* 0003-KVM-SVM-use-a-marker-from-a-patched-header.patch$' \
 	'^kvm-modules: note: the series changes headers' \
-	'^    0003-KVM-SVM-use-a-marker-from-a-patched-header.patch: arch/x86/include/asm/sev.h$'
+	'^    0003-KVM-SVM-use-a-marker-from-a-patched-header.patch: arch/x86/include/asm/sev.h$' \
+	'^kvm-modules: build tree: trees/h[0-9a-f]{12} '
 echo "# build with the header series: $(($(date +%s) - start)) s"
 
 # --- Debian's own source: the same code as Debian's modules --------------------
@@ -75,6 +76,11 @@ else
 	fail "the rebuilt kvm.ko, kvm-amd.ko, kvm-intel.ko have Debian's machine code (.text identical)" \
 		".text differs from Debian's in: ${differ[*]} (another compiler, or the tree is not pristine)"
 fi
+# The header series kept its own tree: back to it, nothing is rebuilt (one
+# shared tree would recompile nearly every object, the headers put back).
+expect "a series that changes headers keeps its own build tree across a stock build" 0 \
+	km "$patchdir/good" "$patchdir/header" :: \
+	'^kvm-modules: build tree: trees/h[0-9a-f]{12} ' '^kvm-modules: 0 file\(s\) differ from the last build$'
 
 # --- the self-test series, seen in a VM -----------------------------------------
 obj=$repo/build/vm-static
