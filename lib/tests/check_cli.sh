@@ -67,12 +67,12 @@ run "$build/x86_64/kick" --list-controls
 check "--list-controls: each control with its case, number, needs and failure" \
 	grep -Eq '^spin_signal \| 1 \| - \| passes \| .+ \| .+' "$tmp/out"
 
-# The kernel-level controls (check_broken_kvm.sh, run in a VM by make
+# The kernel-level controls (check_patched_kvm.sh, run in a VM by make
 # check): bad input, and every case their patches name exists.
-run "$top/lib/tests/check_broken_kvm.sh" --bogus
-check "check_broken_kvm.sh: unknown option: one error line, exit 2" one_error_line
+run "$top/lib/tests/check_patched_kvm.sh" --bogus
+check "check_patched_kvm.sh: unknown option: one error line, exit 2" one_error_line
 broken_kvm_cases_exist() {
-	for p in "$top"/lib/tests/broken-kvm/*.patch; do
+	for p in "$top"/lib/tests/broken-kvm/*.patch "$top"/lib/tests/proposed-kvm/*.patch; do
 		sed -n -E 's/^Expect-(fail|pass): ([^ ]+).*/\2/p' "$p" | while IFS=: read -r b c; do
 			"$build/$b" -l | cut -f1 | grep -qx "$c" || { echo "# ${p##*/}: no case $b:$c"; exit 1; }
 		done || return 1

@@ -1,0 +1,173 @@
+#!/bin/bash
+# The suite's cases against KVM rebuilt with a patch series, each series
+# stating what the cases must do there:
+# - KVM broken on purpose (lib/tests/broken-kvm/): exactly the cases that
+#   claim the broken path fail, with the diagnostic that names the failure,
+#   and the cases that do not depend on it pass. A case that still passes on
+#   such a KVM proves nothing about the path its sentence names.
+# - KVM with the proposed interfaces (lib/tests/proposed-kvm/, the suite's
+#   own port of their posted semantics): the proposed cases run, and pass.
+#
+#   lib/tests/check_patched_kvm.sh [--kernel K] [--results DIR] [--suite DIR] [SERIES...]
+#
+# SERIES: one patch file, or a directory of them (applied in name order, as
+# vm-run --patches takes it); by default each lib/tests/broken-kvm/*.patch
+# and lib/tests/proposed-kvm/. The patches' descriptions hold the
+# expectations and settings, one per line:
+#   Expect-fail: collection/binary:case REGEX   the case fails, a diagnostic matches
+#   Expect-pass: collection/binary:case         the case passes
+#   Cmdline: OPTIONS      kernel options for the VM (vm-run --cmdline)
+#   Skip-fails: yes       a case that skips breaks its expectation (for the
+#                         proposed interfaces: a skip means the probe missed them)
+#   Base: DIR             the patch goes on top of the series in DIR (relative
+#                         to the repository): a bug of a posted series, say;
+#                         the expectations are the patch's own
+# The cases of one series run in one VM booted with Debian's kernel K
+# (default sid) and its KVM modules rebuilt with the series (scripts/vm/vm-run
+# --patches; the patches are made against sid's kernel). Otherwise a case
+# that skips there is reported as skipped, with its reason. Output: TAP,
+# then the counts line; exit 1 when an expectation did not hold, 2 on bad
+# usage.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tap.sh
+. "$top/lib/tests/tap.sh"
+
+usage() {
+	echo "usage: lib/tests/check_patched_kvm.sh [--kernel K] [--results DIR] [--suite DIR] [SERIES...]" >&2
+	exit 2
+}
+kernel=sid results=$top/results/broken-kvm suite=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel|--results|--suite)
+		[ $# -ge 2 ] && [ -n "$2" ] || { echo "check_patched_kvm.sh: $1 needs a value" >&2; exit 2; }
+		case $1 in --kernel) kernel=$2 ;; --results) results=$2 ;; --suite) suite=$2 ;; esac
+		shift 2 ;;
+	-h|--help) usage ;;
+	-*) echo "check_patched_kvm.sh: unknown option '$1'" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || set -- "$top"/lib/tests/broken-kvm/*.patch "$top/lib/tests/proposed-kvm"
+# The patches that state a series' expectations: the file, or a directory's
+# *.patch in name order.
+series_files() {
+	if [ -d "$1" ]; then
+		find "$1" -maxdepth 1 -name '*.patch' | LC_ALL=C sort
+	else
+		printf '%s\n' "$1"
+	fi
+}
+# One setting of a series (the first one its patches give).
+series_header() {  # series_header SERIES NAME
+	series_files "$1" | xargs sed -n -E "s/^$2: (.*)$/\1/p" | head -n 1
+}
+for p in "$@"; do
+	[ -e "$p" ] || { echo "check_patched_kvm.sh: no such patch or series '$p'" >&2; exit 2; }
+	[ -n "$(series_files "$p")" ] || { echo "check_patched_kvm.sh: $p holds no *.patch" >&2; exit 2; }
+	series_files "$p" | xargs grep -qhE '^Expect-(fail|pass): ' || {
+		echo "check_patched_kvm.sh: $p has no Expect-fail:/Expect-pass: lines" >&2; exit 2; }
+	base=$(series_header "$p" Base)
+	[ -z "$base" ] || [ -d "$top/$base" ] || {
+		echo "check_patched_kvm.sh: $p: Base: $base is not a directory of the repository" >&2; exit 2; }
+done
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/patched-kvm.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0 skipped=0
+result() {  # result pass|fail|skip WHAT [DETAIL...]
+	local r=$1 what=$2
+	shift 2
+	case $r in
+	pass) check "$what" true; passed=$((passed + 1)) ;;
+	skip) skip_check "$what: $1"; skipped=$((skipped + 1)); shift ;;
+	*) check "$what" false; failed=$((failed + 1)) ;;
+	esac
+	[ $# -eq 0 ] || printf '%s\n' "$@" | sed 's/^/#   /'
+}
+
+# Split a KTAP stream by top-level result: $tmp/case/<n> holds the status
+# line ("ok"/"not ok"/"skip REASON", then the case id) and the case's
+# indented lines (its diagnostics), for each case in the stream.
+split_ktap() {
+	rm -rf "$tmp/case"; mkdir -p "$tmp/case"
+	awk -v dir="$tmp/case" '
+		/^[ \t]/ { block = block $0 "\n"; next }
+		/^(not ok|ok) [0-9]+ / {
+			status = ($1 == "not") ? "not ok" : "ok"
+			name = status == "ok" ? $3 : $4
+			if ($0 ~ / # SKIP /) { status = "skip"; sub(/.* # SKIP /, ""); status = status " " $0 }
+			n++; f = dir "/" n
+			printf "%s\n%s\n%s", status, name, block > f; close(f)
+			block = ""; next
+		}'
+}
+
+for p in "$@"; do
+	name=$(basename "$p" .patch)
+	series_files "$p" | xargs sed -n -E 's/^Expect-(fail|pass): ([^ ]+) ?(.*)$/\1 \2 \3/p' >"$tmp/expect"
+	mapfile -t cases < <(cut -d' ' -f2 "$tmp/expect")
+	cmdline=$(series_header "$p" Cmdline)
+	skip_fails=$(series_header "$p" Skip-fails)
+	echo "# $name: ${#cases[@]} cases in a $kernel VM with KVM rebuilt with $(series_files "$p" | xargs -n 1 basename | paste -sd' ')${cmdline:+, booted with $cmdline}"
+	start=$(date +%s)
+	# On a base series: its patches, then this one, in one directory.
+	patches=$p
+	base=$(series_header "$p" Base)
+	if [ -n "$base" ]; then
+		patches=$tmp/series-$name
+		rm -rf "$patches"; mkdir -p "$patches"
+		cp "$top/$base"/*.patch "$patches/"
+		cp "$p" "$patches/9999-${p##*/}"
+		echo "# $name: on top of $base ($(series_files "$top/$base" | wc -l) patches)"
+	fi
+	args=(--kernel "$kernel" --patches "$patches" --results "$results/$name")
+	[ -z "$suite" ] || args+=(--suite "$suite")
+	[ -z "$cmdline" ] || args+=(--cmdline "$cmdline")
+	"$top/scripts/vm/vm-run" "${args[@]}" "${cases[@]}" >"$tmp/run.out" 2>&1
+	rc=$?
+	echo "# $name: vm-run exit $rc in $(($(date +%s) - start)) s"
+	# vm-run names a patched run's files after the series' hash: the newest.
+	ktap=
+	for f in "$results/$name/vm-$kernel-patched"*.ktap; do
+		[ -s "$f" ] || continue
+		{ [ -z "$ktap" ] || [ "$f" -nt "$ktap" ]; } && ktap=$f
+	done
+	if [ "$rc" -eq 2 ] || [ -z "$ktap" ]; then
+		result fail "$name: the VM ran the cases" "vm-run exit $rc; its last lines:" \
+			"$(tail -n 15 "$tmp/run.out" | sed 's/^/    /')"
+		continue
+	fi
+	split_ktap <"$ktap"
+	while read -r want id regex; do
+		f=$(grep -lx -- "$id" "$tmp"/case/* 2>/dev/null | head -n 1)
+		what="$name: $id $( [ "$want" = fail ] && echo fails || echo passes )"
+		if [ -z "$f" ]; then
+			result fail "$what" "no result for $id in $ktap"
+			continue
+		fi
+		status=$(head -n 1 "$f")
+		case $want/$status in
+		*/skip\ *)
+			if [ "$skip_fails" = yes ]; then
+				result fail "$what" "it skipped on a KVM that has what it needs: ${status#skip }"
+			else
+				result skip "$what" "${status#skip }"
+			fi ;;
+		pass/ok) result pass "$what" ;;
+		fail/not\ ok)
+			if tail -n +3 "$f" | grep -E '^[[:space:]]*#' | grep -qE -- "$regex"; then
+				result pass "$what" "$(tail -n +3 "$f" | grep -E -- "$regex" | head -n 1 | sed 's/^[[:space:]]*//')"
+			else
+				result fail "$what" "it failed, but no diagnostic matches /$regex/:" \
+					"$(tail -n +3 "$f" | grep -E '^[[:space:]]*# ' | tail -n 8)"
+			fi ;;
+		pass/*) result fail "$what" "it failed on a KVM whose breakage it does not claim to see:" \
+			"$(tail -n +3 "$f" | grep -E '^[[:space:]]*# ' | tail -n 8)" ;;
+		fail/*) result fail "$what" "it passed on a KVM with the path it names broken: it does not depend on that path" ;;
+		esac
+	done <"$tmp/expect"
+done
+echo "1..$tap_n"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
