@@ -22,8 +22,11 @@
  *   triggers the monitor), exits over them.
  * - MSRs: whether the guest's RDMSR of each listed MSR faults, read twice.
  *
- * Each PAUSE, MWAIT and MSR measurement makes its own VM with the exits in
- * `disabled` turned off before its vCPU exists (vm_with_disabled_exits()).
+ * Each measure_*() makes its own VM with the exits in `disabled` turned off
+ * before its vCPU exists (vm_with_disabled_exits()); the *_add_vcpu() /
+ * *_run() pairs measure one vCPU of the caller's VM again and again, for
+ * settings that change while it lives (the proposed vCPU scope). Such a
+ * vCPU's test_data belongs to its workload.
  */
 #ifndef KVMTEST_EXIT_WORKLOADS_H
 #define KVMTEST_EXIT_WORKLOADS_H
@@ -82,12 +85,25 @@ struct spin_result {
 /* Two spin_ms loops, one plain and one of PAUSEs, in a VM with the exits
  * in disabled turned off; needs KVM_CAP_GET_TSC_KHZ. what names the VM. */
 struct spin_result measure_pause_spin(uint64_t disabled, uint64_t spin_ms, const char *what);
+/* The same on a vCPU of the caller's VM, as often as wanted. */
+struct vcpu *pause_spin_add_vcpu(struct vm *vm, uint32_t id, uint64_t spin_ms);
+struct spin_result pause_spin_run(struct vcpu *vcpu, const char *what);
+/* Exits the PAUSE loop made beyond the plain loop's (0 if fewer). */
+uint64_t pause_extra_exits(struct spin_result r);
 
 /* ---- MWAIT ---- */
 
 /* VM exits over nr_mwaits MONITOR/MWAIT pairs (the guest's CPUID has
  * MWAIT, so an intercepted MWAIT is emulated as a NOP). */
 uint64_t measure_mwait_exits(uint64_t disabled, uint64_t nr_mwaits, const char *what);
+/* The same on a vCPU of the caller's VM, one round per call. */
+struct vcpu *mwait_add_vcpu(struct vm *vm, uint32_t id, uint64_t nr_mwaits);
+uint64_t mwait_round_run(struct vcpu *vcpu, const char *what);
+/* Intercepted: MONITOR and MWAIT exit, two exits a pair at least.
+ * Disabled: fewer exits than half the pairs (a vendor module other than
+ * kvm_intel/kvm_amd that still exits skips, see skip_if_vendor_deviates()). */
+void expect_mwait_intercepted(uint64_t exits, uint64_t nr_mwaits, const char *what);
+void expect_mwait_in_guest(uint64_t exits, uint64_t nr_mwaits, const char *what);
 
 /* ---- MSRs ---- */
 

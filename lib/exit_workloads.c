@@ -193,25 +193,44 @@ static uint64_t spin_round(struct vcpu *vcpu, struct spin_shared *s, bool use_pa
 	return vcpu_stat(vcpu, "exits") - before;
 }
 
+/* The spin loops' data lives in guest memory; one vCPU runs them. */
+struct vcpu *pause_spin_add_vcpu(struct vm *vm, uint32_t id, uint64_t spin_ms)
+{
+	struct spin_shared *s = vm_alloc(vm, sizeof(*s));
+	struct vcpu *vcpu = vcpu_add(vm, id, guest_spin, s);
+
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(EXIT_WORKLOAD_MSG_NATIVE_MS) + spin_ms);
+	s->spin_tsc = (uint64_t)vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, 0) * spin_ms;
+	vcpu->test_data = s;
+	return vcpu;
+}
+
+struct spin_result pause_spin_run(struct vcpu *vcpu, const char *what)
+{
+	struct spin_shared *s = vcpu->test_data;
+	struct spin_result r;
+	uint64_t plain_iters;
+
+	r.plain_exits = spin_round(vcpu, s, false, &plain_iters);
+	r.pause_exits = spin_round(vcpu, s, true, &r.pauses);
+	test_diag("%s: plain loop exits +%" PRIu64 " (%" PRIu64 " iterations), PAUSE loop exits +%"
+		  PRIu64 " (%" PRIu64 " PAUSEs)", what, r.plain_exits, plain_iters, r.pause_exits,
+		  r.pauses);
+	return r;
+}
+
 struct spin_result measure_pause_spin(uint64_t disabled, uint64_t spin_ms, const char *what)
 {
 	struct vm *vm = vm_with_disabled_exits(disabled);
-	struct spin_shared *s = vm_alloc(vm, sizeof(*s));
-	struct vcpu *vcpu = vcpu_add(vm, 0, guest_spin, s);
-	struct spin_result r;
-	uint64_t plain_iters;
-	long khz;
+	struct spin_result r = pause_spin_run(pause_spin_add_vcpu(vm, 0, spin_ms), what);
 
-	vcpu_set_msg_timeout(vcpu, host_limit_ms(EXIT_WORKLOAD_MSG_NATIVE_MS) + spin_ms);
-	khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
-	s->spin_tsc = (uint64_t)khz * spin_ms;
-	r.plain_exits = spin_round(vcpu, s, false, &plain_iters);
-	r.pause_exits = spin_round(vcpu, s, true, &r.pauses);
-	test_diag("%s: %" PRIu64 " ms spin: plain loop exits +%" PRIu64 " (%" PRIu64
-		  " iterations), PAUSE loop exits +%" PRIu64 " (%" PRIu64 " PAUSEs)", what, spin_ms,
-		  r.plain_exits, plain_iters, r.pause_exits, r.pauses);
 	vm_destroy(vm);
 	return r;
+}
+
+uint64_t pause_extra_exits(struct spin_result r)
+{
+	return r.pause_exits > r.plain_exits ? r.pause_exits - r.plain_exits : 0;
 }
 
 /* ---- MWAIT: MONITOR/MWAIT pairs that never sleep ---- */
@@ -226,38 +245,74 @@ static void guest_mwait(void *arg)
 	struct mwait_shared *s = arg;
 	uint64_t i;
 
-	GUEST_SYNC(0);                  /* host reads the statistics here */
-	for (i = 0; i < s->nr_mwaits; i++) {
-		__asm__ volatile("monitor" :: "a"(s->line), "c"(0), "d"(0) : "memory");
-		/* A store to the armed line triggers the monitor, so MWAIT
-		 * returns at once; interrupts (IF=0 here, but host interrupts
-		 * still end a guest MWAIT) are the backstop. */
-		s->line[0]++;
-		__asm__ volatile("mwait" :: "a"(0), "c"(0) : "memory");
+	for (;;) {
+		GUEST_SYNC(0);          /* host reads the statistics here */
+		for (i = 0; i < s->nr_mwaits; i++) {
+			__asm__ volatile("monitor" :: "a"(s->line), "c"(0), "d"(0) : "memory");
+			/* A store to the armed line triggers the monitor, so
+			 * MWAIT returns at once; interrupts (IF=0 here, but
+			 * host interrupts still end a guest MWAIT) are the
+			 * backstop. */
+			s->line[0]++;
+			__asm__ volatile("mwait" :: "a"(0), "c"(0) : "memory");
+		}
+		GUEST_SYNC(i);
 	}
-	GUEST_SYNC(i);
 }
 
-uint64_t measure_mwait_exits(uint64_t disabled, uint64_t nr_mwaits, const char *what)
+struct vcpu *mwait_add_vcpu(struct vm *vm, uint32_t id, uint64_t nr_mwaits)
 {
-	struct vm *vm = vm_with_disabled_exits(disabled);
 	struct mwait_shared *s = vm_alloc(vm, sizeof(*s));
-	struct vcpu *vcpu = vcpu_add(vm, 0, guest_mwait, s);
-	uint64_t before, exits, done;
+	struct vcpu *vcpu = vcpu_add(vm, id, guest_mwait, s);
 
 	/* Where MWAIT is intercepted, KVM emulates it as a NOP only if the
 	 * guest's CPUID has it (or the MWAIT_NEVER_UD_FAULTS quirk is on). */
 	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_MWAIT);
 	vcpu_set_msg_timeout(vcpu, host_limit_ms(EXIT_WORKLOAD_MSG_NATIVE_MS));
 	s->nr_mwaits = nr_mwaits;
+	vcpu->test_data = s;
+	return vcpu;
+}
+
+uint64_t mwait_round_run(struct vcpu *vcpu, const char *what)
+{
+	struct mwait_shared *s = vcpu->test_data;
+	uint64_t before, exits, done;
+
 	vcpu_expect_sync(vcpu);
 	before = vcpu_stat(vcpu, "exits");
 	done = vcpu_sync(vcpu);
 	exits = vcpu_stat(vcpu, "exits") - before;
 	test_diag("%s: %" PRIu64 " MONITOR/MWAIT pairs, exits +%" PRIu64, what, done, exits);
-	TEST_ASSERT_EQ(done, nr_mwaits);
+	TEST_ASSERT_EQ(done, s->nr_mwaits);
+	return exits;
+}
+
+uint64_t measure_mwait_exits(uint64_t disabled, uint64_t nr_mwaits, const char *what)
+{
+	struct vm *vm = vm_with_disabled_exits(disabled);
+	uint64_t exits = mwait_round_run(mwait_add_vcpu(vm, 0, nr_mwaits), what);
+
 	vm_destroy(vm);
 	return exits;
+}
+
+void expect_mwait_intercepted(uint64_t exits, uint64_t nr_mwaits, const char *what)
+{
+	TEST_ASSERT(exits >= 2 * nr_mwaits,
+		    "%s: MONITOR and MWAIT are intercepted: expected at least %" PRIu64 " exits for %"
+		    PRIu64 " pairs, got %" PRIu64, what, 2 * nr_mwaits, nr_mwaits, exits);
+}
+
+void expect_mwait_in_guest(uint64_t exits, uint64_t nr_mwaits, const char *what)
+{
+	if (exits >= nr_mwaits / 2 && !test_negative_control_active)
+		skip_if_vendor_deviates("MWAIT exits disabled, yet %" PRIu64 " MONITOR/MWAIT pairs made %"
+					PRIu64 " exits", nr_mwaits, exits);
+	TEST_ASSERT(exits < nr_mwaits / 2,
+		    "%s: MWAIT exits are disabled: expected far fewer exits than the %" PRIu64
+		    " MONITOR/MWAIT pairs (under %" PRIu64 "), got %" PRIu64, what, nr_mwaits,
+		    nr_mwaits / 2, exits);
 }
 
 /* ---- MSRs that stop being intercepted ---- */
