@@ -21,10 +21,11 @@
  * skip. The agreement check runs everywhere.
  *
  * Every return to userspace is identified by its RIP and exit reasons and
- * compared with the expected sequence; none is assumed. Seen where: only
- * with the flag absent (stock 6.1, 6.12, 7.2; QEMU TCG AMD, nrips=0). The
- * sequences are read from the posted patch (v3/v4 6/7) and the 7.2 exit
- * handlers, not yet measured against a kernel carrying it.
+ * compared with the expected sequence; none is assumed. Seen where: with
+ * the flag absent (stock 6.1, 6.12, 7.2) and present (the suite's port of
+ * the posted semantics to 7.2, lib/tests/proposed-kvm), both under QEMU TCG
+ * with kvm_amd, nrips=0. The VMX stops (the EOI pass-over, HLT's stale
+ * hardware reason) are read from 7.2's handlers and have not run.
  *
  * A failure means a kernel that claims the flag does not stop where it
  * should, stops elsewhere or twice, reports the wrong RIP or exit reason,
