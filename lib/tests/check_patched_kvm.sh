@@ -19,6 +19,8 @@
 #   Cmdline: OPTIONS      kernel options for the VM (vm-run --cmdline)
 #   Skip-fails: yes       a case that skips breaks its expectation (for the
 #                         proposed interfaces: a skip means the probe missed them)
+#   Kernels: R...         the Debian releases the series is made for (default:
+#                         all); on another its cases are reported skipped
 #   Base: DIR             the patch goes on top of the series in DIR (relative
 #                         to the repository): a bug of a posted series, say;
 #                         the expectations are the patch's own
@@ -107,6 +109,14 @@ for p in "$@"; do
 	name=$(basename "$p" .patch)
 	series_files "$p" | xargs sed -n -E 's/^Expect-(fail|pass): ([^ ]+) ?(.*)$/\1 \2 \3/p' >"$tmp/expect"
 	mapfile -t cases < <(cut -d' ' -f2 "$tmp/expect")
+	kernels=$(series_header "$p" Kernels)
+	if [ -n "$kernels" ] && ! grep -qw -- "$kernel" <<<"$kernels"; then
+		while read -r want id _; do
+			result skip "$name: $id $( [ "$want" = fail ] && echo fails || echo passes )" \
+				"the series is made for $kernels, not $kernel"
+		done <"$tmp/expect"
+		continue
+	fi
 	cmdline=$(series_header "$p" Cmdline)
 	skip_fails=$(series_header "$p" Skip-fails)
 	echo "# $name: ${#cases[@]} cases in a $kernel VM with KVM rebuilt with $(series_files "$p" | xargs -n 1 basename | paste -sd' ')${cmdline:+, booted with $cmdline}"
