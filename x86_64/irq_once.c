@@ -12,8 +12,9 @@
  * handler entered twice for one MSI, or entered while the interrupted code
  * had IF=0 (a maskable interrupt cannot be), or at the HLT right after STI,
  * is a delivery no x86 CPU makes; so is a HLT that returns with no MSI
- * handled (nothing else is sent to this vCPU). On a host whose emulator is known to make
- * them (host.h) the case reports their rate instead of failing.
+ * handled (nothing else is sent to this vCPU). On a host whose emulator is
+ * known to make them (host.h) the case reports their rate instead of
+ * failing.
  *
  * The double deliveries were traced to QEMU's software SVM: it delivers the
  * event KVM injects at VMRUN directly but leaves its vector as a pending
