@@ -30,6 +30,12 @@ usage "trace events that are not SYSTEM:EVENT" "^vm-run: --trace 'kvm_exit': com
 	"$run" --trace kvm_exit
 usage "trace events through --cmdline" "^vm-run: --cmdline 'kvmregress_trace=kvm:kvm_exit': use --trace EVENTS" \
 	"$run" --cmdline 'kvmregress_trace=kvm:kvm_exit'
+usage "module parameter that is not MODULE.PARAM=VALUE" \
+	"^vm-run: --modparam 'kvm_amd.vgif': MODULE.PARAM=VALUE for kvm, kvm_amd or kvm_intel" \
+	"$run" --modparam kvm_amd.vgif
+usage "module parameter for a module the VM does not load for KVM" \
+	"^vm-run: --modparam 'ext4.foo=1': MODULE.PARAM=VALUE for kvm, kvm_amd or kvm_intel" \
+	"$run" --modparam ext4.foo=1
 usage "option without its value" "^vm-run: --kernel needs a value" "$run" --kernel
 usage "unknown kernel" "^vm-run: --kernel 'buster': not bookworm, trixie, sid or a kernel image file" \
 	"$run" --kernel buster
