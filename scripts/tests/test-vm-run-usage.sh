@@ -25,7 +25,7 @@ usage "zero vCPUs" "^vm-run: --smp '0': a number from 1 to 64" "$run" --smp 0
 usage "NUMA with an odd number of vCPUs" "^vm-run: --numa needs an even --smp" "$run" --numa --smp 3
 usage "timeout not a number" "^vm-run: --timeout '1m'" "$run" --timeout 1m
 usage "--run with a path" "^vm-run: --run '/bin/sh': a script name in the installed suite" "$run" --run /bin/sh
-usage "unknown accelerator" "^vm-run: --accel 'hvf': auto, tcg or kvm" "$run" --accel hvf
+usage "unknown accelerator" "^vm-run: --accel 'hvf': auto, tcg, tcg-multi or kvm" "$run" --accel hvf
 usage "trace events that are not SYSTEM:EVENT" "^vm-run: --trace 'kvm_exit': comma-separated tracefs events" \
 	"$run" --trace kvm_exit
 usage "trace events through --cmdline" "^vm-run: --cmdline 'kvmregress_trace=kvm:kvm_exit': use --trace EVENTS" \
