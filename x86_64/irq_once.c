@@ -19,7 +19,8 @@
  * The double deliveries were traced to QEMU's software SVM: it delivers the
  * event KVM injects at VMRUN directly but leaves its vector as a pending
  * exception, which QEMU delivers again when its CPU loop is asked to exit
- * before the next #VMEXIT.
+ * before the next #VMEXIT. The deliveries inside STI's shadow too: QEMU
+ * before 9.1 drops the shadow in the VMCB at VMRUN (docs/emulators.md).
  */
 #include "apic.h"
 #include "host.h"
