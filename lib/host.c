@@ -31,11 +31,17 @@ static const char *const quirk_names[NR_HOST_QUIRKS] = {
  * as an exception (IF and the STI shadow ignored). Traced in L1: KVM
  * injected each interrupt once, the guest handled some twice.
  *
- * Interrupts inside STI's shadow: seen with QEMU 7.2 (pi/wakeup,
- * exits/disable_exits, hyperv/tlb_flush_inhibit, x86_64/irq_once), not
- * in the runs under 10.0. HLTs returning with no handler run: QEMU 7.2,
- * and once under 10.0 (pi/wakeup:ipi_poll_off with every interrupt pending
- * before its HLT). Neither is attributed yet. Bochs 3.0 with kvm_intel shows the STI-shadow
+ * Interrupts inside STI's shadow: a QEMU bug before 9.1, so of 7.2 here.
+ * Its VMRUN ignores the interrupt shadow in the VMCB, so when KVM, having
+ * stopped the guest between STI and HLT, asks for an interrupt window,
+ * QEMU opens it at once and KVM injects before the HLT. Traced in L1;
+ * 10.0 has the upstream fix, and removing it brings the anomaly back.
+ *
+ * HLTs returning with no handler run: QEMU 7.2 and 10.0 (10.0 also with
+ * the fix for the double deliveries), in bursts. Traced in L1: KVM keeps
+ * the vCPU runnable with the interrupt in its IRR but neither injects it
+ * nor gets the window's exit, until a later exit brings KVM_REQ_EVENT.
+ * Not attributed yet. Bochs 3.0 with kvm_intel shows the STI-shadow
  * symptom too (pi/wakeup); no quirk is allowed there until it is.
  *
  * QEMU under its CPU "max" with machine types pc-*-7.2 (Debian bookworm's

@@ -25,11 +25,17 @@ usage "zero vCPUs" "^vm-run: --smp '0': a number from 1 to 64" "$run" --smp 0
 usage "NUMA with an odd number of vCPUs" "^vm-run: --numa needs an even --smp" "$run" --numa --smp 3
 usage "timeout not a number" "^vm-run: --timeout '1m'" "$run" --timeout 1m
 usage "--run with a path" "^vm-run: --run '/bin/sh': a script name in the installed suite" "$run" --run /bin/sh
-usage "unknown accelerator" "^vm-run: --accel 'hvf': auto, tcg or kvm" "$run" --accel hvf
+usage "unknown accelerator" "^vm-run: --accel 'hvf': auto, tcg, tcg-multi or kvm" "$run" --accel hvf
 usage "trace events that are not SYSTEM:EVENT" "^vm-run: --trace 'kvm_exit': comma-separated tracefs events" \
 	"$run" --trace kvm_exit
 usage "trace events through --cmdline" "^vm-run: --cmdline 'kvmregress_trace=kvm:kvm_exit': use --trace EVENTS" \
 	"$run" --cmdline 'kvmregress_trace=kvm:kvm_exit'
+usage "module parameter that is not MODULE.PARAM=VALUE" \
+	"^vm-run: --modparam 'kvm_amd.vgif': MODULE.PARAM=VALUE for kvm, kvm_amd or kvm_intel" \
+	"$run" --modparam kvm_amd.vgif
+usage "module parameter for a module the VM does not load for KVM" \
+	"^vm-run: --modparam 'ext4.foo=1': MODULE.PARAM=VALUE for kvm, kvm_amd or kvm_intel" \
+	"$run" --modparam ext4.foo=1
 usage "option without its value" "^vm-run: --kernel needs a value" "$run" --kernel
 usage "unknown kernel" "^vm-run: --kernel 'buster': not bookworm, trixie, sid or a kernel image file" \
 	"$run" --kernel buster
