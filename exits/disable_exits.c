@@ -26,18 +26,21 @@
  *   with NRIPS goes through it too). Seen only on TCG AMD, nrips=0.
  * - pause_disabled: the "exits" statistic over equal spin loops with and
  *   without PAUSE. Needs a pause filter (SVM: pause_filter_count, not in
- *   TCG) or pause-loop exiting (VMX: ple_gap); skips without: never seen
- *   running.
+ *   TCG) or pause-loop exiting (VMX: ple_gap) that exits often enough: KVM
+ *   grows the PLE window at each exit (kvm_intel.ple_window_grow), so
+ *   under Bochs a loop made 7 extra exits by default and 300 with a grow of
+ *   1, which make check uses there. Seen on Bochs's VMX (kvm_intel).
  * - mwait_disabled, vcpu_scope_mwait_toggle: the "exits" statistic over
  *   MONITOR/MWAIT pairs. Seen on TCG AMD.
- * - vcpu_scope_pause_toggle: as pause_disabled, on one vCPU: never seen
- *   running (TCG has no pause filter).
+ * - vcpu_scope_pause_toggle: as pause_disabled, on one vCPU: seen on
+ *   Bochs's VMX with the port and kvm_intel.ple_window_grow=1 (TCG has no
+ *   pause filter).
  * - mwait_offered_as_host_allows: KVM_CHECK_EXTENSION against
  *   /proc/cpuinfo and kvm.mitigate_smt_rsb. Seen on TCG AMD, with and
  *   without clearcpuid=monitor (make vm_mwait_restricted).
  * - cstate_disabled, aperfmperf_disabled: whether the guest's RDMSR faults.
  *   Skip on AMD (no core C-state MSRs) and where APERFMPERF is not offered
- *   (TCG has none): never seen running.
+ *   (TCG has none). Seen on Bochs's Haswell (kvm_intel).
  * - unoffered_bits_refused, unknown_bits_refused, override_refused_with_vcpu,
  *   refused_after_vcpu_creation, vcpu_scope_bad_input: KVM_ENABLE_CAP's
  *   return value, then a HLT round as above.

