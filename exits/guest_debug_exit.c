@@ -24,8 +24,10 @@
  * compared with the expected sequence; none is assumed. Seen where: with
  * the flag absent (stock 6.1, 6.12, 7.2) and present (the suite's port of
  * the posted semantics to 7.2, lib/tests/proposed-kvm), both under QEMU TCG
- * with kvm_amd, nrips=0. The VMX stops (the EOI pass-over, HLT's stale
- * hardware reason) are read from 7.2's handlers and have not run.
+ * with kvm_amd, nrips=0, and under Bochs with kvm_intel (no APICv): there
+ * the HLT stop's hardware reason was 0x30, an earlier exit's, as the VMX
+ * fastpath leaves it. The EOI pass-over is read from 7.2's handlers and
+ * has not been needed yet.
  *
  * A failure means a kernel that claims the flag does not stop where it
  * should, stops elsewhere or twice, reports the wrong RIP or exit reason,
