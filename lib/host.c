@@ -41,9 +41,10 @@ static const char *const quirk_names[NR_HOST_QUIRKS] = {
  * the fix for the double deliveries), in bursts. Traced in L1 and in
  * QEMU: KVM resumes the halted guest with the interrupt in its IRR but
  * neither injects it nor asks QEMU for an interrupt window, until a later
- * exit brings KVM_REQ_EVENT. Probably KVM's (the halted vCPU wakes on the
- * IRR before the sender makes the request), widened by emulation; not
- * confirmed, so allowed only where it was seen. Bochs 3.0 with kvm_intel shows the STI-shadow
+ * exit brings KVM_REQ_EVENT. Very probably KVM's (the halted vCPU wakes
+ * on the IRR before the sender makes the request; a KVM that makes the
+ * request on such a wakeup ended it), widened by emulation's time slices;
+ * allowed only where it was seen until it is shown without emulation. Bochs 3.0 with kvm_intel shows the STI-shadow
  * symptom too (pi/wakeup); no quirk is allowed there until it is.
  *
  * QEMU under its CPU "max" with machine types pc-*-7.2 (Debian bookworm's
