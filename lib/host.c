@@ -38,10 +38,13 @@ static const char *const quirk_names[NR_HOST_QUIRKS] = {
  * 10.0 has the upstream fix, and removing it brings the anomaly back.
  *
  * HLTs returning with no handler run: QEMU 7.2 and 10.0 (10.0 also with
- * the fix for the double deliveries), in bursts. Traced in L1: KVM keeps
- * the vCPU runnable with the interrupt in its IRR but neither injects it
- * nor gets the window's exit, until a later exit brings KVM_REQ_EVENT.
- * Not attributed yet. Bochs 3.0 with kvm_intel shows the STI-shadow
+ * the fix for the double deliveries), in bursts. Traced in L1 and in
+ * QEMU: KVM resumes the halted guest with the interrupt in its IRR but
+ * neither injects it nor asks QEMU for an interrupt window, until a later
+ * exit brings KVM_REQ_EVENT. Very probably KVM's (the halted vCPU wakes
+ * on the IRR before the sender makes the request; a KVM that makes the
+ * request on such a wakeup ended it), widened by emulation's time slices;
+ * allowed only where it was seen until it is shown without emulation. Bochs 3.0 with kvm_intel shows the STI-shadow
  * symptom too (pi/wakeup); no quirk is allowed there until it is.
  *
  * QEMU under its CPU "max" with machine types pc-*-7.2 (Debian bookworm's

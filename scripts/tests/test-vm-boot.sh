@@ -34,9 +34,11 @@ vm() { "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/
 
 # clearcpuid=monitor: the option reaches the kernel, which then keeps MWAIT
 # from KVM (X86_DISABLE_EXITS without bit 0: 14 = HLT|PAUSE|CSTATE here).
-expect "a passing test passes, on two NUMA nodes, with extra kernel options" 0 \
-	vm --numa --cmdline clearcpuid=monitor x86_64/fake_pass :: \
+# --modparam: kvm_amd is loaded with it, and the results say so.
+expect "a passing test passes, on two NUMA nodes, with extra kernel options and a kvm_amd parameter" 0 \
+	vm --numa --cmdline clearcpuid=monitor --modparam kvm_amd.vgif=0 x86_64/fake_pass :: \
 	'^ok 1 x86_64/fake_pass' '^    # NUMA nodes: 2$' "^vm-run: $kernel \(.*\): PASS$" \
+	'^kvm-regress: kvm_amd: .* vgif=0( |$)' '^# tested: kvm modules: .*; parameters kvm_amd\.vgif=0$' \
 	'^kvm-regress: KVM api=12 .*HYPERV=1' '^kvm-regress: command line: .* clearcpuid=monitor$' \
 	'^kvm-regress: KVM .* X86_DISABLE_EXITS=[0-9]*[02468] ' \
 	'^# tested: kernel: [^ ]+ \('"$kernel"'\)$' \
@@ -55,6 +57,10 @@ if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
 else
 	fail "the KTAP and the console log are saved" "$(ls -l "$tmp/results")"
 fi
+expect "a module parameter kvm_amd does not have stops the run before the suite" 1 \
+	vm --modparam kvm_amd.no_such_param=1 x86_64/fake_pass :: \
+	'^kvm-regress: module parameter kvm_amd\.no_such_param=1: kvm_amd has no parameter no_such_param$' \
+	"^vm-run: $kernel \(.*\): FAIL$"
 expect "a missing test binary is refused before a boot" 2 vm x86_64/fake_gone :: \
 	"^vm-run: selection 'x86_64/fake_gone': no test binary x86_64/fake_gone in the suite$"
 if grep -q '^vm-run: .*booted in' "$tmp/out"; then
