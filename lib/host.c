@@ -41,8 +41,13 @@ static const char *const quirk_names[NR_HOST_QUIRKS] = {
  * the fix for the double deliveries), in bursts. Traced in L1: KVM keeps
  * the vCPU runnable with the interrupt in its IRR but neither injects it
  * nor gets the window's exit, until a later exit brings KVM_REQ_EVENT.
- * Not attributed yet. Bochs 3.0 with kvm_intel shows the STI-shadow
- * symptom too (pi/wakeup); no quirk is allowed there until it is.
+ * Not attributed yet.
+ *
+ * Bochs 3.0 with kvm_intel showed the STI-shadow symptom too (pi/wakeup's
+ * timer cases): a Bochs bug, its SMP loop counting an instruction of CPU 1
+ * on CPU 0 and so ending CPU 0's shadow early (docs/emulators.md). The VM
+ * runner's Bochs carries the fix (scripts/vm/bochs/0003-*), so no quirk is
+ * allowed there.
  *
  * QEMU under its CPU "max" with machine types pc-*-7.2 (Debian bookworm's
  * qemu-system-x86) and pc-*-10.0 (bookworm-backports), running kvm_amd
