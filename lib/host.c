@@ -44,8 +44,13 @@ static const char *const quirk_names[NR_HOST_QUIRKS] = {
  * exit brings KVM_REQ_EVENT. Very probably KVM's (the halted vCPU wakes
  * on the IRR before the sender makes the request; a KVM that makes the
  * request on such a wakeup ended it), widened by emulation's time slices;
- * allowed only where it was seen until it is shown without emulation. Bochs 3.0 with kvm_intel shows the STI-shadow
- * symptom too (pi/wakeup); no quirk is allowed there until it is.
+ * allowed only where it was seen until it is shown without emulation.
+ *
+ * Bochs 3.0 with kvm_intel showed the STI-shadow symptom too (pi/wakeup's
+ * timer cases): a Bochs bug, its SMP loop counting an instruction of CPU 1
+ * on CPU 0 and so ending CPU 0's shadow early (docs/emulators.md). The VM
+ * runner's Bochs carries the fix (scripts/vm/bochs/0003-*), so no quirk is
+ * allowed there.
  *
  * QEMU under its CPU "max" with machine types pc-*-7.2 (Debian bookworm's
  * qemu-system-x86) and pc-*-10.0 (bookworm-backports), running kvm_amd
