@@ -90,6 +90,17 @@ struct vcpu *pause_spin_add_vcpu(struct vm *vm, uint32_t id, uint64_t spin_ms);
 struct spin_result pause_spin_run(struct vcpu *vcpu, const char *what);
 /* Exits the PAUSE loop made beyond the plain loop's (0 if fewer). */
 uint64_t pause_extra_exits(struct spin_result r);
+/* A PAUSE loop exits at least this much more than a plain one before PAUSE
+ * interception counts as observable. */
+#define PAUSE_EXITS_OBSERVABLE 16
+/* With PAUSE intercepted: skips unless the extra exits are observable
+ * (naming the vendor's PAUSE-exiting parameters); returns them. */
+uint64_t require_pause_exits_observable(struct spin_result r, uint64_t spin_ms, const char *what);
+/* Intercepted again: at least PAUSE_EXITS_OBSERVABLE extra exits.
+ * Disabled: fewer extra exits than a quarter of the intercepted_extra seen
+ * with interception. */
+void expect_pause_intercepted(struct spin_result r, const char *what);
+void expect_pause_in_guest(struct spin_result r, uint64_t intercepted_extra, const char *what);
 
 /* ---- MWAIT ---- */
 

@@ -233,6 +233,35 @@ uint64_t pause_extra_exits(struct spin_result r)
 	return r.pause_exits > r.plain_exits ? r.pause_exits - r.plain_exits : 0;
 }
 
+uint64_t require_pause_exits_observable(struct spin_result r, uint64_t spin_ms, const char *what)
+{
+	uint64_t extra = pause_extra_exits(r);
+
+	TEST_REQUIRE(extra >= PAUSE_EXITS_OBSERVABLE,
+		     "PAUSE interception is not observable on this host: %s, a %" PRIu64 " ms PAUSE "
+		     "loop caused %" PRIu64 " exits vs %" PRIu64 " for a plain loop (%s)", what,
+		     spin_ms, r.pause_exits, r.plain_exits, pause_exiting_params());
+	return extra;
+}
+
+void expect_pause_intercepted(struct spin_result r, const char *what)
+{
+	TEST_ASSERT(pause_extra_exits(r) >= PAUSE_EXITS_OBSERVABLE,
+		    "%s: PAUSE is intercepted: expected at least %d extra exits for the PAUSE loop, "
+		    "got %" PRIu64 " (%" PRIu64 " vs %" PRIu64 ")", what, PAUSE_EXITS_OBSERVABLE,
+		    pause_extra_exits(r), r.pause_exits, r.plain_exits);
+}
+
+void expect_pause_in_guest(struct spin_result r, uint64_t intercepted_extra, const char *what)
+{
+	TEST_ASSERT(pause_extra_exits(r) < intercepted_extra / 4,
+		    "%s: PAUSE exits are disabled, so a PAUSE loop should exit about as often as a "
+		    "plain loop: expected fewer than %" PRIu64 " extra exits (a quarter of the %" PRIu64
+		    " seen with interception), got %" PRIu64 " (%" PRIu64 " vs %" PRIu64 ")", what,
+		    intercepted_extra / 4, intercepted_extra, pause_extra_exits(r), r.pause_exits,
+		    r.plain_exits);
+}
+
 /* ---- MWAIT: MONITOR/MWAIT pairs that never sleep ---- */
 
 struct mwait_shared {
