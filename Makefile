@@ -9,6 +9,7 @@
 O          ?= build
 STATIC     ?= 0
 CC         ?= gcc
+NPROC      := $(shell nproc 2>/dev/null || echo 1)
 
 # Guest code is ordinary C in the test binaries, loaded into the guest at its
 # link address: no PIE, no stack protector (it reads %fs), no SSE anywhere
@@ -53,19 +54,20 @@ Q := @
 quiet = @echo
 endif
 
-$(O)/lib/%.c.o: lib/%.c $(HEADERS)
+# Compiles wait for the dependency check (order-only), also under make -j.
+$(O)/lib/%.c.o: lib/%.c $(HEADERS) | $(O)/.deps-build
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(O)/lib/%.S.o: lib/%.S $(HEADERS)
+$(O)/lib/%.S.o: lib/%.S $(HEADERS) | $(O)/.deps-build
 	@mkdir -p $(dir $@)
 	$(quiet) "  AS      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # The library is linked as whole objects, not pulled from the archive on
 # demand: guest entry stubs and the libc overrides must always be present.
-$(O)/%: %.c $(LIB_OBJS) $(HEADERS)
+$(O)/%: %.c $(LIB_OBJS) $(HEADERS) | $(O)/.deps-build
 	@mkdir -p $(dir $@)
 	$(quiet) "  CCLD    $@"
 	$(Q)$(LINK) $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
@@ -89,7 +91,9 @@ else
 endif
 
 # The project's own tests, the suite on this host, and the suite in a VM.
-check: all
+# The build uses every CPU (about 20 s serial, 10 s on 2 cores).
+check:
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@scripts/deps.sh check
 	@scripts/check.sh $(O)
 
