@@ -29,13 +29,40 @@ fail() {
 # passes when it exits with STATUS and its output matches every PATTERN
 # (extended regular expressions, one line each).
 expect() {
-	local what=$1 want=$2 rc=0 pattern
+	local what=$1 want=$2 rc=0
 	shift 2
 	local -a cmd=()
 	while [ $# -gt 0 ] && [ "$1" != :: ]; do cmd+=("$1"); shift; done
 	[ $# -gt 0 ] && shift
 	"${cmd[@]}" >"$tmp/out" 2>&1 || rc=$?
-	if [ "$rc" -ne "$want" ]; then
+	judge "$what" "$want" "$rc" "$@"
+}
+
+# start NAME CMD...: runs CMD in the background, its output into
+# $tmp/NAME.out: for commands that mostly wait (a VM left to hang), so that
+# others run meanwhile.
+# expect_started WHAT STATUS NAME :: PATTERN...: waits for it, then as
+# expect (its output then in $tmp/out).
+start() {
+	local name=$1
+	shift
+	( rc=0; "$@" >"$tmp/$name.out" 2>&1 || rc=$?; echo "$rc" >"$tmp/$name.rc" ) &
+	echo "$!" >"$tmp/$name.pid"
+}
+expect_started() {
+	local what=$1 want=$2 name=$3
+	shift 3
+	[ "${1:-}" != :: ] || shift
+	wait "$(cat "$tmp/$name.pid")" || true
+	cp "$tmp/$name.out" "$tmp/out"
+	judge "$what" "$want" "$(cat "$tmp/$name.rc" 2>/dev/null || echo "?")" "$@"
+}
+
+# judge WHAT STATUS RC PATTERN...: the verdict on $tmp/out.
+judge() {
+	local what=$1 want=$2 rc=$3 pattern
+	shift 3
+	if [ "$rc" != "$want" ]; then
 		fail "$what" "exit status $rc, expected $want; output:" "$(sed 's/^/    /' "$tmp/out" | tail -n 25)"
 		return 0
 	fi

@@ -32,6 +32,13 @@ fake stop 5 'kill -STOP $PPID; exec sleep 600'
 
 vm() { "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" "$@"; }
 
+# The hung and the silent guest mostly wait for their limits: started first,
+# in VMs of their own (their own results folders), while the others run.
+start hang "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results-hang" \
+	--timeout 20 x86_64/fake_hang
+start stop "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results-stop" \
+	--timeout 3600 --watchdog-margin 15 x86_64/fake_stop
+
 # clearcpuid=monitor: the option reaches the kernel, which then keeps MWAIT
 # from KVM (X86_DISABLE_EXITS without bit 0: 14 = HLT|PAUSE|CSTATE here).
 # --modparam: kvm_amd is loaded with it, and the results say so.
@@ -71,15 +78,14 @@ fi
 expect "a kernel crash during a test fails the run and is shown" 1 vm x86_64/fake_crash :: \
 	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: FAIL: kernel problem reported' \
 	'^    \[ *[0-9.]+\] Kernel panic - not syncing' "^vm-run: $kernel \(.*\): FAIL$"
-expect "a hung VM is killed at the time limit and fails" 1 vm --timeout 20 x86_64/fake_hang :: \
+expect_started "a hung VM is killed at the time limit and fails" 1 hang :: \
 	'^vm-run: FAIL: the VM did not finish within 20 s and was killed$' \
 	'^vm-run: FAIL: the (KTAP stream was cut off|test suite never started)' \
 	"^vm-run: $kernel \(.*\): FAIL$"
 # The watchdog, not the overall limit (an hour here), ends a silent guest:
 # within the binary's 5 s limit + a 15 s margin (+ its 2 s polling) of the
 # last console line.
-expect "a silent guest is caught by the watchdog within its binary's limit + margin" 1 \
-	vm --timeout 3600 --watchdog-margin 15 x86_64/fake_stop :: \
+expect_started "a silent guest is caught by the watchdog within its binary's limit + margin" 1 stop :: \
 	'^vm-run: overall time limit: 3600 s; no-output watchdog: a binary.s time limit \+ 15 s$' \
 	'^vm-run: FAIL: the guest is hung: no console output for (2[0-4]) s while x86_64/fake_stop case 1 ran \(its time limit 5 s \+ margin 15 s\); QEMU killed$' \
 	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: last console lines:$' \
