@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # the parts are called by name: "part_$part"
 # `make check`: the project's own tests, then what needs a KVM on this host's
 # /dev/kvm, then the suite and the KVM self-tests in a QEMU VM, then the
 # patch-series rebuild.
@@ -11,17 +12,16 @@
 #
 # Two lanes (CHECK_LANES=2, the default where this machine has 2 cores and
 # the memory for two VMs; CHECK_LANES=1 runs the parts one after another):
-# each VM uses one host core (TCG is single-threaded), so the parts run in
-# two lanes side by side, lane 1 the project's and the VM runner's tests,
-# the suite (one VM: the lane is its core), prove, exits/ without MWAIT
-# and the Intel VMX cases under Bochs; lane 2 the patch-series parts (one
-# kvm-build cache and its lock: in order, in one lane) and then the KVM
-# self-tests. A part's output is
-# kept and printed whole when it ends, between its "=== title" and
-# "=== title: exit N, S s" lines. What the VM parts share is made once
-# before the lanes: the static suite (BUILD_DIR/check-suite, given to every
-# part) and the kernel's look-up (the parts then take the kernel found:
-# FETCH_KERNEL_<release>, see scripts/vm/fetch-kernel).
+# each VM uses one host core (TCG is single-threaded), so two parts run side
+# by side. The project's self-tests run while the set-up is made; then each
+# lane takes the next part off one queue, longest first, when its last one
+# ends (the patch-series parts share one module build cache and its lock:
+# they are one part, in order). A part's output is kept and printed whole
+# when it ends, between its "=== title" and "=== title: exit N, S s" lines.
+# What the VM parts share is made once before them: the static suite
+# (BUILD_DIR/check-suite, given to every part) and the kernel's look-up
+# (the parts then take the kernel found: FETCH_KERNEL_<release>, see
+# scripts/vm/fetch-kernel).
 set -uo pipefail
 build=${1:?usage: scripts/check.sh BUILD_DIR [self|host|vm|patch...]}
 shift
@@ -107,8 +107,27 @@ part_host() {
 # The VM runner's flags for a part whose results go to DIR.
 vm_flags_to() { echo "--timeout ${VM_TIMEOUT:-1800} --results $1 --suite $build/check-suite"; }
 vm_flags=$(vm_flags_to "$results")
-part_vm_selftest() {
-	run_part "VM runner self-tests" env SUITE="$build/check-suite" make -C "$top" --no-print-directory vm_selftest
+# The VM runner's self-tests in three parts of about 95, 80 and 35 s, so
+# that the lanes can balance: the real QEMU boots, the Bochs boot with the
+# LAVA job, the rest.
+vm_selftests_other() {
+	local t name
+	for t in "$top"/scripts/tests/test-*.sh; do
+		name=${t##*/test-}; name=${name%.sh}
+		case " $* " in *" $name "*) ;; *) printf '%s ' "$name" ;; esac
+	done
+}
+part_vm_selftest() {  # part_vm_selftest WHAT NAME...
+	local what=$1
+	shift
+	run_part "VM runner self-tests: $what" env SUITE="$build/check-suite" make -C "$top" --no-print-directory \
+		vm_selftest VM_SELFTESTS="$*"
+}
+part_vm_selftest_boots() { part_vm_selftest "real QEMU boots" vm-boot; }
+part_vm_selftest_bochs_lava() { part_vm_selftest "a Bochs boot and a LAVA job" bochs-boot lava; }
+part_vm_selftest_rest() {
+	# shellcheck disable=SC2046 # a list of names
+	part_vm_selftest "the others" $(vm_selftests_other vm-boot bochs-boot lava)
 }
 part_vm_suite() {
 	# One VM when another lane runs beside it (a lane is a core), else as
@@ -160,7 +179,6 @@ part_patch() {
 # What the VM parts share, made once: the static suite, and the kernel
 # looked up once (two updates of one private apt state at once would
 # collide on apt's lock).
-# shellcheck disable=SC2317 # run by run_part
 vm_setup() {
 	"$top/scripts/vm/build-suite" "$build/check-suite" || return 1
 	case ${KERNEL:-sid} in
@@ -168,36 +186,69 @@ vm_setup() {
 	esac
 }
 
+# The parts after the set-up, longest first, so that the two lanes end
+# close together: each lane takes the next part when its last one ends.
+# Measured warm on an idle 2-core machine, in s: the patch-series self-test
+# and then the suite against patched KVM (one module build cache and its
+# lock: in order, one part) 155 + 227, KVM self-tests 137, suite 129, the
+# VM runner's boots 95, its Bochs boot and LAVA job 81, the Intel cases
+# under Bochs 47, the VM runner's other tests 35, exits/ without MWAIT 15.
+queue_parts() {
+	! want patch || echo patch
+	if want vm; then
+		echo vm_kvm
+		echo vm_suite
+	fi
+	! want host || echo host
+	if want vm; then
+		echo vm_selftest_boots
+		echo vm_selftest_bochs_lava
+		echo vm_intel
+		echo vm_selftest_rest
+		echo vm_mwait
+	fi
+}
+queue=$tmpd/queue
+queue_parts >"$queue"
+next_part() {  # the next part's name, taken off the queue; fails when it is empty
+	local part
+	{
+		flock 9
+		part=$(head -n 1 "$queue")
+		sed -i 1d "$queue"
+	} 9>"$tmpd/queue.lock"
+	[ -n "$part" ] && echo "$part"
+}
+lane_loop() {  # lane_loop LANE: parts off the queue until it is empty
+	local part
+	lane=$1
+	while part=$(next_part); do "part_$part"; done
+}
+
+start_all=$(date +%s)
 lane=1
+if [ "$lanes" -ge 2 ]; then
+	buffered=1
+	echo "--- two lanes side by side (CHECK_LANES=1: one after another); each part is printed whole when it ends"
+	# The self-tests need no set-up: lane 2 runs them meanwhile.
+	self_pid=
+	if want self; then
+		( lane=2; part_self ) & self_pid=$!
+	fi
+fi
+[ "$lanes" -ge 2 ] || ! want self || part_self
 if want vm || want patch; then
 	run_part "VM parts' shared set-up: the static suite, ${KERNEL:-sid}'s kernel" vm_setup
 	# Every part's fetch-kernel takes the kernel found there.
 	[ ! -s "$tmpd/kdir" ] || export "FETCH_KERNEL_${KERNEL:-sid}=$(cat "$tmpd/kdir")"
 fi
-# Measured warm, one after another: self-tests 6 s, VM runner self-tests
-# 135 s, suite 116 s, exits/ without MWAIT 13 s, KVM self-tests 104 s,
-# patch-series 121 s, broken KVM 128 s: about 270 s and 353 s.
-lane1() {
-	lane=1
-	! want self || part_self
-	! want host || part_host
-	if want vm; then part_vm_selftest; part_vm_suite; part_vm_mwait; part_vm_intel; fi
-}
-lane2() {
-	lane=2
-	! want patch || part_patch
-	! want vm || part_vm_kvm
-}
-start_all=$(date +%s)
 if [ "$lanes" -ge 2 ]; then
-	buffered=1
-	echo "--- two lanes side by side (CHECK_LANES=1: one after another); each part is printed whole when it ends"
-	lane1 & l1=$!
-	lane2 & l2=$!
+	lane_loop 1 & l1=$!
+	[ -z "$self_pid" ] || wait "$self_pid"
+	lane_loop 2 & l2=$!
 	wait "$l1"; wait "$l2"
 else
-	lane1
-	lane2
+	lane_loop 1
 fi
 echo "--- all parts: $(( $(date +%s) - start_all )) s"
 read -r total_passed total_failed total_skipped < <(awk '
