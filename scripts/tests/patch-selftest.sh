@@ -23,6 +23,9 @@
 kernel=${KERNEL:-sid}
 repo=$(dirname "$scripts")
 patchdir=$tests/patch
+# Every build here builds (what the tree does is under test); the reuse of a
+# kept build is checked on its own below.
+export KVM_MODULES_REUSE=0
 km() { "$scripts/kvm-modules/kvm-modules" --out "$tmp/modules" "$kernel" "$@"; }
 
 # --- the series' errors (the first call also sets up the cache) ---------------
@@ -81,6 +84,28 @@ fi
 expect "a series that changes headers keeps its own build tree across a stock build" 0 \
 	km "$patchdir/good" "$patchdir/header" :: \
 	'^kvm-modules: build tree: trees/h[0-9a-f]{12} ' '^kvm-modules: 0 file\(s\) differ from the last build$'
+# The same series again takes the modules that build kept, identical, with
+# no make at all.
+rm -rf "$tmp/built-before" && cp -a "$tmp/modules" "$tmp/built-before"
+expect "the same series again takes its kept build: nothing rebuilt" 0 \
+	env KVM_MODULES_REUSE=1 "$scripts/kvm-modules/kvm-modules" --out "$tmp/modules" "$kernel" \
+	"$patchdir/good" "$patchdir/header" :: \
+	'^kvm-modules: applied 3 patch\(es\): 0001-.* 0002-.* 0003-KVM-SVM-use-a-marker-from-a-patched-header.patch$' \
+	'^kvm-modules: built kvm.ko kvm-amd.ko kvm-intel.ko for .* \(this series. build of .*, kept: nothing to rebuild\)$'
+if grep -qE '^kvm-modules: ([0-9]+ file\(s\) differ|build tree)' "$tmp/out"; then
+	fail "... without looking at the build tree" "$(grep '^kvm-modules:' "$tmp/out")"
+elif ! diff -r -x series "$tmp/built-before" "$tmp/modules" >"$tmp/diff" 2>&1; then
+	fail "... the very same modules" "$(cat "$tmp/diff")"
+else
+	pass "... the very same modules, without looking at the build tree"
+fi
+# A patch whose text changed is built, not taken (here only a trailing line
+# git does not read changes: the tree then has nothing to rebuild).
+cp -a "$patchdir/header" "$tmp/header-changed"
+for p in "$tmp/header-changed"/*.patch; do echo "kvm-regress: text outside the diff" >>"$p"; done
+expect "... and a patch whose text changed is built again, not taken" 0 \
+	env KVM_MODULES_REUSE=1 "$scripts/kvm-modules/kvm-modules" --out "$tmp/modules" "$kernel" \
+	"$patchdir/good" "$tmp/header-changed" :: '^kvm-modules: 0 file\(s\) differ from the last build$'
 
 # --- the self-test series, seen in a VM -----------------------------------------
 obj=$repo/build/vm-static
