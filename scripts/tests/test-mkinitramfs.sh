@@ -58,6 +58,14 @@ mkdir "$tmp/runroot"
 (cd "$tmp/runroot" && gzip -dc "$tmp/run.gz" | cpio -id --quiet)
 echo other.sh >"$tmp/run.expected"
 same "--run is stored in /kvm-regress.run for init" "$tmp/run.expected" "$tmp/runroot/kvm-regress.run"
+expect "--uncompressed writes the same files as a plain cpio" 0 "$scripts/vm/mkinitramfs" --uncompressed \
+	--out "$tmp/plain.cpio" --suite "$tmp/suite" --run other.sh ::
+if ! gzip -t "$tmp/plain.cpio" 2>/dev/null &&
+	diff <(cpio -it --quiet <"$tmp/plain.cpio" | sort) <(gzip -dc "$tmp/run.gz" | cpio -it --quiet | sort) >"$tmp/diff"; then
+	pass "... not gzip'd, the same list of files"
+else
+	fail "... not gzip'd, the same list of files" "$(file "$tmp/plain.cpio")" "$(cat "$tmp/diff")"
+fi
 expect "--run of a script the suite lacks is an error" 1 "$scripts/vm/mkinitramfs" \
 	--out "$tmp/x.gz" --suite "$tmp/suite" --run nothere.sh :: "^mkinitramfs: --run 'nothere.sh': no executable"
 
