@@ -72,13 +72,22 @@ check "--list-controls: each control with its case, number, needs and failure" \
 run "$top/lib/tests/check_patched_kvm.sh" --bogus
 check "check_patched_kvm.sh: unknown option: one error line, exit 2" one_error_line
 broken_kvm_cases_exist() {
-	for p in "$top"/lib/tests/broken-kvm/*.patch "$top"/lib/tests/proposed-kvm/*.patch; do
+	for p in "$top"/lib/tests/broken-kvm/*.patch "$top"/lib/tests/proposed-kvm/*.patch \
+		"$top"/lib/tests/kvm-windows/*.patch "$top"/lib/tests/kvm-windows/*/*.patch; do
 		sed -n -E 's/^Expect-(fail|pass): ([^ ]+).*/\2/p' "$p" | while IFS=: read -r b c; do
 			"$build/$b" -l | cut -f1 | grep -qx "$c" || { echo "# ${p##*/}: no case $b:$c"; exit 1; }
 		done || return 1
 	done
 }
 check "every case a broken-KVM patch names exists in its binary" broken_kvm_cases_exist
+# A misspelt quirk would fail every case in the VM, before the one it names.
+denied_quirks_exist() {
+	sed -n -E 's/^Cmdline: .*KTEST_DENY_QUIRKS=([^ ]+).*/\1/p' "$top"/lib/tests/*/*.patch \
+		"$top"/lib/tests/*/*/*.patch | tr ',' '\n' | while read -r q; do
+		grep -q "= \"$q\"," "$top/lib/host.c" || { echo "# no quirk named $q in lib/host.c"; exit 1; }
+	done
+}
+check "every quirk a patch series denies (KTEST_DENY_QUIRKS) is one lib/host.c names" denied_quirks_exist
 
 # /dev/kvm is replaced in a private mount namespace, so these hold on
 # machines with and without a KVM: a missing node, and a node this user may

@@ -7,16 +7,23 @@
 #   such a KVM proves nothing about the path its sentence names.
 # - KVM with the proposed interfaces (lib/tests/proposed-kvm/, the suite's
 #   own port of their posted semantics): the proposed cases run, and pass.
+# - KVM with a race window widened (lib/tests/kvm-windows/: a delay, timing
+#   only): the case that sees the race fails there, and passes with a fix
+#   of the race on top (Base:).
 #
 #   lib/tests/check_patched_kvm.sh [--kernel K] [--results DIR] [--suite DIR] [SERIES...]
 #
 # SERIES: one patch file, or a directory of them (applied in name order, as
-# vm-run --patches takes it); by default each lib/tests/broken-kvm/*.patch
-# and lib/tests/proposed-kvm/. The patches' descriptions hold the
+# vm-run --patches takes it); by default each lib/tests/broken-kvm/*.patch,
+# lib/tests/proposed-kvm/ and each series in lib/tests/kvm-windows/ (a
+# directory or a *.patch). The patches' descriptions hold the
 # expectations and settings, one per line:
 #   Expect-fail: collection/binary:case REGEX   the case fails, a diagnostic matches
 #   Expect-pass: collection/binary:case         the case passes
-#   Cmdline: OPTIONS      kernel options for the VM (vm-run --cmdline)
+#   Cmdline: OPTIONS      kernel options for the VM (vm-run --cmdline): module
+#                         parameters (kvm_amd.PARAM=V) too, and NAME=VALUE
+#                         with no dot reaches the suite as an environment
+#                         variable (KTEST_DENY_QUIRKS, include/host.h)
 #   Skip-fails: yes       a case that skips breaks its expectation (for the
 #                         proposed interfaces: a skip means the probe missed them)
 #   Kernels: R...         the Debian releases the series is made for (default:
@@ -51,7 +58,8 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || set -- "$top"/lib/tests/broken-kvm/*.patch "$top/lib/tests/proposed-kvm"
+[ $# -gt 0 ] || set -- "$top"/lib/tests/broken-kvm/*.patch "$top/lib/tests/proposed-kvm" \
+	"$top"/lib/tests/kvm-windows/*
 # The patches that state a series' expectations: the file, or a directory's
 # *.patch in name order.
 series_files() {
