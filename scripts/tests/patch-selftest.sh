@@ -100,9 +100,10 @@ else
 	pass "... the very same modules, without looking at the build tree"
 fi
 # A patch whose text changed is built, not taken (here only a trailing line
-# git does not read changes: the tree then has nothing to rebuild).
+# git does not read changes, a new one each run: the tree then has nothing
+# to rebuild).
 cp -a "$patchdir/header" "$tmp/header-changed"
-for p in "$tmp/header-changed"/*.patch; do echo "kvm-regress: text outside the diff" >>"$p"; done
+for p in "$tmp/header-changed"/*.patch; do echo "kvm-regress: text outside the diff, $(date +%s.%N) $$" >>"$p"; done
 expect "... and a patch whose text changed is built again, not taken" 0 \
 	env KVM_MODULES_REUSE=1 "$scripts/kvm-modules/kvm-modules" --out "$tmp/modules" "$kernel" \
 	"$patchdir/good" "$tmp/header-changed" :: '^kvm-modules: 0 file\(s\) differ from the last build$'
