@@ -107,7 +107,7 @@ part_host() {
 # The VM runner's flags for a part whose results go to DIR.
 vm_flags_to() { echo "--timeout ${VM_TIMEOUT:-1800} --results $1 --suite $build/check-suite"; }
 vm_flags=$(vm_flags_to "$results")
-# The VM runner's self-tests in three parts of about 95, 80 and 35 s, so
+# The VM runner's self-tests in three parts of about 50, 60 and 30 s, so
 # that the lanes can balance: the real QEMU boots, the Bochs boot with the
 # LAVA job, the rest.
 vm_selftests_other() {
@@ -190,9 +190,10 @@ vm_setup() {
 # close together: each lane takes the next part when its last one ends.
 # Measured warm on an idle 2-core machine, in s: the patch-series self-test
 # and then the suite against patched KVM (one module build cache and its
-# lock: in order, one part) 155 + 227, KVM self-tests 137, suite 129, the
-# VM runner's boots 95, its Bochs boot and LAVA job 81, the Intel cases
-# under Bochs 47, the VM runner's other tests 35, exits/ without MWAIT 15.
+# lock: in order, one part) 161 + 180, KVM self-tests 146, suite 123, the
+# VM runner's boots 43-59, its Bochs boot and LAVA job 59-68, the Intel
+# cases under Bochs 51, the VM runner's other tests 30, exits/ without
+# MWAIT 14 (the lanes then end within 5-12 s of each other).
 queue_parts() {
 	! want patch || echo patch
 	if want vm; then
