@@ -337,7 +337,11 @@ static void ipi_case(bool x2apic)
 	vcpu_thread_start(sender, run_until_sync);
 	vcpu_thread_join(sender);
 	vcpu_thread_join(receiver);
-	TEST_ASSERT_EQ(s->ipis_received, NR_IPIS);
+	/* Each IPI waits for the last one's acknowledgement: a count beyond
+	 * NR_IPIS is an IPI delivered twice. */
+	TEST_ASSERT_GE(s->ipis_received, NR_IPIS);
+	expect_no_anomaly(HOST_QUIRK_IRQ_DELIVERED_TWICE, s->ipis_received - NR_IPIS,
+			  "%" PRIu64 " IPI handler runs for the %d IPIs sent", s->ipis_received, NR_IPIS);
 	vm_destroy(vm);
 }
 
@@ -388,6 +392,10 @@ TEST_CASE(host_msi, "an MSI from the host and one through irqfd wake a halted vC
 		usleep(1000);
 	irqfd_raise(efd);
 	vcpu_thread_join(vcpu);
-	TEST_ASSERT_EQ(s->msis_received, 2);
+	/* The guest stops halting at its second MSI: a handler run beyond
+	 * that is an MSI delivered twice (QEMU's software SVM has done so). */
+	TEST_ASSERT_GE(s->msis_received, 2);
+	expect_no_anomaly(HOST_QUIRK_IRQ_DELIVERED_TWICE, s->msis_received - 2,
+			  "%" PRIu64 " MSI handler runs for the 2 MSIs sent", s->msis_received);
 	vm_destroy(vm);
 }
