@@ -56,7 +56,9 @@ start=$(date +%s)
 expect "a lock held for longer than DEPS_LOCK_TIMEOUT fails, saying how long it waited" 1 deps 1000 3 :: \
 	'^deps: apt-get update failed \(waited [0-9]+ s for its lock\)$' '^E: Could not get lock'
 took=$(($(date +%s) - start))
-if [ "$took" -le 10 ] && ! grep -q install "$tmp/calls"; then
+# Gave up at its 3 s, not at the default 300 s: the bound leaves room for a
+# loaded machine (11 s seen beside four VMs).
+if [ "$took" -le 60 ] && ! grep -q install "$tmp/calls"; then
 	pass "... after ${took} s, without installing"
 else
 	fail "... after ${took} s, without installing" "$(cat "$tmp/calls")"
