@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the suite in kselftest layout:
-#   DIR/run_tests.sh, DIR/kselftest-list.txt ("collection:test" lines),
+#   DIR/run_tests.sh (and repeat_cases.sh), DIR/kselftest-list.txt ("collection:test" lines),
 #   DIR/<collection>/<test>, DIR/<collection>/settings (kselftest "timeout="
 #   for the slowest test of the collection) and DIR/time-limits.txt (one
 #   "collection:test seconds" line per test, as each binary reports it),
@@ -26,6 +26,8 @@ for t in "$@"; do
 	if [ -z "$old" ] || [ "$limit" -gt "$old" ]; then echo "timeout=$limit" >"$dest/$c/settings"; fi
 done
 cp "$here/run_tests.sh" "$dest/run_tests.sh"
+# For vm-run --run: a rare failure's rate, over many short case runs.
+cp "$here/repeat_cases.sh" "$dest/repeat_cases.sh"
 # LAVA: the test definition's runner and KTAP parser (scripts/lava/).
 mkdir -p "$dest/lava"
 for f in kvm-regress-lava ktap-to-lava kvm-regress.yaml; do

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Run a few cases of one test binary over and over, one case per run, to
+# measure how often a rare failure happens; made for the VM runner:
+#
+#   scripts/vm/vm-run --run repeat_cases.sh [--trace EVENTS] \
+#       collection/binary:case[,case...] [-- key=value...]
+#
+#   secs=S     keep going for S seconds (default 120)
+#   dur=D      --duration D for each case run (default 1)
+#   match=ERE  a case run "matches" when a line of its output does
+#              (default: "not ok"); use e.g. match=SHUTDOWN
+#   stop=1     end at the first match (default 0: count them all)
+#   ctx=N      with tracing on (vm-run --trace): at the first match, stop
+#              the trace and print its last N lines (default 3000) between
+#              "trace-tail-begin" and "trace-tail-end", so that later runs
+#              cannot overwrite what led to the failure
+#
+# Prints one line per case run and a last line
+# "repeat_cases: R runs, M matching, in S s". Exit status: 0 when no run
+# matched, 1 otherwise, 2 on bad usage.
+#
+# POSIX sh: runs inside the VM runner's busybox.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+secs=120; dur=1; match='not ok'; stop=0; ctx=3000; sel=
+for a in "$@"; do
+	case $a in
+	--) ;;
+	secs=*|dur=*|stop=*|ctx=*) eval "${a%%=*}=\${a#*=}" ;;
+	match=*) match=${a#match=} ;;
+	*/*:*) [ -z "$sel" ] || { echo "repeat_cases.sh: one binary at a time" >&2; exit 2; }
+	       sel=$a ;;
+	*) echo "repeat_cases.sh: '$a': expected collection/binary:case[,case...] or key=value" >&2
+	   exit 2 ;;
+	esac
+done
+[ -n "$sel" ] || { echo "repeat_cases.sh: no collection/binary:case selection" >&2; exit 2; }
+bin=$here/${sel%%:*}
+cases=$(echo "${sel#*:}" | tr ',' ' ')
+[ -x "$bin" ] || { echo "repeat_cases.sh: no test binary $bin" >&2; exit 2; }
+echo "repeat_cases: ${sel%%:*}: $cases; secs=$secs dur=$dur match=$match stop=$stop"
+
+T=/sys/kernel/tracing
+out=${TMPDIR:-/tmp}/repeat_cases.$$
+trap 'rm -f "$out"' EXIT
+runs=0; hits=0; start=$(cut -d. -f1 /proc/uptime)
+while [ $(($(cut -d. -f1 /proc/uptime) - start)) -lt "$secs" ]; do
+	for c in $cases; do
+		runs=$((runs + 1))
+		"$bin" -t "$c" --duration "$dur" >"$out" 2>&1
+		if ! grep -Eq -e "$match" "$out"; then
+			echo "run $runs $c: no match"
+			continue
+		fi
+		hits=$((hits + 1))
+		if [ "$hits" = 1 ] && [ -w "$T/tracing_on" ] && [ "$(cat "$T/tracing_on")" = 1 ]; then
+			echo 0 >"$T/tracing_on"
+			echo "trace-tail-begin"
+			grep -v '^#' "$T/trace" | tail -n "$ctx"
+			echo "trace-tail-end"
+		fi
+		echo "run $runs $c at $(cut -d' ' -f1 /proc/uptime) s: $(grep -E -e "$match" "$out" | head -n 3 | tr '\n' ' ')"
+		[ "$stop" = 1 ] && break 2
+	done
+done
+echo "repeat_cases: $runs runs, $hits matching, in $(($(cut -d. -f1 /proc/uptime) - start)) s"
+[ "$hits" = 0 ]
