@@ -1,7 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2317 # the parts are called by name: "part_$part"
-# `make check`: the project's own tests, then what needs a KVM on this host's
-# /dev/kvm, then the suite and the KVM self-tests in a QEMU VM, then the
+# `make check`: the project's own tests, what needs a KVM on this host's
+# /dev/kvm, the suite and the KVM self-tests in a QEMU VM, and the
 # patch-series rebuild.
 # Each part is timed and says where it ran; the last line adds up the counts
 # lines of all parts. On a machine without a usable /dev/kvm the host parts

@@ -30,14 +30,18 @@ fake hang 600 'sleep 600'
 # sleeps; the runner's 5 s kill of the fake changes nothing.
 fake stop 5 'kill -STOP $PPID; exec sleep 600'
 
-vm() { "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results" "$@"; }
+# vm_in RESULTS ARGS...: vm-run with the fake suite, results into RESULTS.
+vm_in() {
+	local results=$1
+	shift
+	"$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$results" "$@"
+}
+vm() { vm_in "$tmp/results" "$@"; }
 
 # The hung and the silent guest mostly wait for their limits: started first,
 # in VMs of their own (their own results folders), while the others run.
-start hang "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results-hang" \
-	--timeout 20 x86_64/fake_hang
-start stop "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" --results "$tmp/results-stop" \
-	--timeout 3600 --watchdog-margin 15 x86_64/fake_stop
+start hang vm_in "$tmp/results-hang" --timeout 20 x86_64/fake_hang
+start stop vm_in "$tmp/results-stop" --timeout 3600 --watchdog-margin 15 x86_64/fake_stop
 
 # clearcpuid=monitor: the option reaches the kernel, which then keeps MWAIT
 # from KVM (X86_DISABLE_EXITS without bit 0: 14 = HLT|PAUSE|CSTATE here).
