@@ -1,0 +1,27 @@
+#!/bin/bash
+# fetch-kernel takes a recent look-up again without asking the archive
+# (FETCH_KERNEL_MAX_AGE), and refuses a bad age with one line. Offline: a
+# cache made here, with no apt state in it.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+cache=$tmp/cache
+kdir=$cache/kernels/sid/7.0.0-1-amd64_7.0.0-1
+mkdir -p "$kdir" "$cache/apt/sid"
+echo 7.0.0-1-amd64 >"$kdir/version"
+touch "$kdir/.complete"
+echo "$(($(date +%s) - 30)) $kdir" >"$cache/apt/sid/last-lookup"
+fk() { "$scripts/vm/fetch-kernel" --cache "$cache" sid; }
+
+expect "a look-up 30 s old is taken again, saying how old" 0 fk :: \
+	"^fetch-kernel: sid: Debian kernel 7\.0\.0-1-amd64, the newest 3[0-9] s ago \(FETCH_KERNEL_MAX_AGE=900\), in $kdir\$" \
+	"^$kdir\$"
+if [ -e "$cache/apt/sid/state" ]; then
+	fail "... without apt" "the private apt state was made: $(ls "$cache/apt/sid")"
+else
+	pass "... without apt"
+fi
+expect "a bad FETCH_KERNEL_MAX_AGE: one clear error" 1 env FETCH_KERNEL_MAX_AGE=soon "$scripts/vm/fetch-kernel" \
+	--cache "$cache" sid :: "^fetch-kernel: FETCH_KERNEL_MAX_AGE='soon': a number of seconds\$"
+if [ "$(wc -l <"$tmp/out")" -eq 1 ]; then pass "... one line"; else fail "... one line" "$(cat "$tmp/out")"; fi
+done_testing
