@@ -967,6 +967,7 @@ TEST_CASE(stress, "random flush calls, forms and targets racing two workers leav
 		  ", SpaceEx %" PRIu64 ", ListEx %" PRIu64 ")", fv.s->iterations, duration,
 		  fv.s->stress_calls[0], fv.s->stress_calls[1], fv.s->stress_calls[2],
 		  fv.s->stress_calls[3]);
+	test_stress_work(fv.s->iterations, fv.s->max_iterations, "flushes");
 	tlbcheck_diag(fv.s->tc, "stress");
 	TEST_ASSERT(fv.s->iterations > 0, "the sender issued no flush in %" PRIu64 " s", duration);
 	tlbcheck_assert_no_stale(fv.s->tc, "a random flush", worker_vp);

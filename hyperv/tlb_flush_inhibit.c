@@ -593,6 +593,7 @@ TEST_CASE(ordering_stress,
 		  "inhibited (longest wait %" PRIu64 " ms); %" PRIu64 " toggles; %" PRIu64
 		  " wakeups checked", st.completions, st.waited, st.max_wait_ns / 1000000,
 		  st.toggles, st.lost_wakeup_checks);
+	test_stress_work(st.completions, max_completions, "flushes");
 	TEST_ASSERT(st.completions && st.waited,
 		    "the stress did not exercise suspension (%" PRIu64 " flushes, %" PRIu64
 		    " waited): raise --duration", st.completions, st.waited);

@@ -249,6 +249,18 @@ static inline uint32_t test_rng_pick_bit(struct test_rng *rng, uint32_t mask)
 	return mask & -mask;
 }
 
+/*
+ * How much stress a case applied, as one machine-readable diagnostic:
+ * "# stress work: DONE of COUNT UNIT" (COUNT: the case's count bound, after
+ * --iterations), or "# stress work: DONE UNIT (bounded by time only)" when
+ * COUNT is 0 or UINT64_MAX. A stress case ends at its count or at its time
+ * bound, whichever comes first: on a slow or shared host the time bound
+ * comes first, and the case did less than its count. Runners add these up
+ * (scripts/runner/ktap-results --stress-work), so a verdict says how much
+ * stress stands behind it.
+ */
+void test_stress_work(uint64_t done, uint64_t count, const char *unit);
+
 /* Latency figures for diagnostics (never asserts): p50/p99/max of samples. */
 struct latency_summary { uint64_t count, p50, p99, max; };
 struct latency_summary latency_summarize(uint64_t *samples, uint64_t count);

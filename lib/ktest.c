@@ -222,6 +222,14 @@ void test_diag(const char *fmt, ...)
 	va_end(ap);
 }
 
+void test_stress_work(uint64_t done, uint64_t count, const char *unit)
+{
+	if (!count || count == UINT64_MAX)
+		test_diag("stress work: %" PRIu64 " %s (bounded by time only)", done, unit);
+	else
+		test_diag("stress work: %" PRIu64 " of %" PRIu64 " %s", done, count, unit);
+}
+
 void test_verbose(const char *fmt, ...)
 {
 	va_list ap;

@@ -1167,7 +1167,7 @@ void wake_scenario_run(const struct wake_scenario *sc, const struct wake_options
 	for (p = 0; p < NR_LAT; p++)
 		tsc_samples_diag(latency_names[p], &s->latency[p], s->tsc_khz);
 	check_halt_stats(wc);
-	check_counts(wc, elapsed);
+	test_stress_work(check_counts(wc, elapsed), target, "wakeups");
 	if (sc->require_posted)
 		check_posted(wc);
 	vm_destroy(wc->vm);

@@ -356,5 +356,6 @@ TEST_CASE(races, "KVM_KICK_ALL_RUNNING_VCPUS racing with vCPU creation and KVM_R
 	test_diag("%" PRIu64 " KICK/RESUME pairs with %u vCPUs created during the run; %" PRIu64
 		  " KVM_RUN calls failed with EINTR", kicks, atomic_load(&rc->created),
 		  (uint64_t)atomic_load(&rc->eintr));
+	test_stress_work(kicks, max_kicks, "KICK/RESUME pairs");
 	vm_destroy(rc->vm);
 }

@@ -77,4 +77,25 @@ got = [(r["id"], r["case"]) for r in json.load(open(sys.argv[1]))["results"]]
 assert [i for i, _ in got] == ["kernel_version", "rng_replays"], got
 assert all(listed[c] == i for i, c in got), (got, listed)
 PY
+	# The harness's stress-work lines, read back: in the JSON, and added up.
+	"$unit" -t stress_work_counted -t stress_work_timed >"$tmp/work.ktap"
+	"$top/scripts/runner/ktap-results" --binary lib/unit --json "$tmp/work.json" --stress-work \
+		"$tmp/work.ktap" >"$tmp/work.txt"
+	python3 - "$tmp/work.json" <<'PY'
+import json, sys
+got = [r["stress_work"] for r in json.load(open(sys.argv[1]))["results"]]
+assert got == [{"done": 4400, "count": 12000, "unit": "wakeups"},
+               {"done": 345, "count": None, "unit": "flushes"}], got
+PY
+	printf '%s\n' "lib/unit: 4400 of 12000 wakeups (36%) in 1 case; the time bound ended 1 of them first" \
+		"lib/unit: 345 flushes in 1 case, bounded by time only" | diff -u - "$tmp/work.txt"
 fi
+# Stress work added up per binary and unit, in the runner's stream.
+printf '%s\n' 'KTAP version 1' '1..2' '# pi/wakeup (time limit 60s)' '    1..3' \
+	'    # stress work: 4400 of 12000 wakeups' '    ok 1 a' '    # stress work: 12000 of 12000 wakeups' \
+	'    ok 2 b' '    ok 3 c' 'ok 1 pi/wakeup' '# x86_64/kick_storm (time limit 60s)' '    1..1' \
+	'    # stress work: 10000 of 10000 kicks' '    ok 1 storm' 'ok 2 x86_64/kick_storm' |
+	"$top/scripts/runner/ktap-results" --stress-work >"$tmp/sum.txt"
+printf '%s\n' "pi/wakeup: 16400 of 24000 wakeups (68%) in 2 cases; the time bound ended 1 of them first" \
+	"x86_64/kick_storm: 10000 of 10000 kicks (100%) in 1 case; every case reached its count" |
+	diff -u - "$tmp/sum.txt"

@@ -58,6 +58,18 @@ TEST_CASE(latency_summary, "latency summaries report median, p99 and max of the 
 	TEST_ASSERT_EQ(s.max, 200);
 }
 
+/* The two forms of the stress-work line; check_results.sh reads them back
+ * through scripts/runner/ktap-results. */
+TEST_CASE(stress_work_counted, "a stress case that ended before its count says how far it got")
+{
+	test_stress_work(4400, 12000, "wakeups");
+}
+
+TEST_CASE(stress_work_timed, "a stress case bounded by time only says what it did")
+{
+	test_stress_work(345, UINT64_MAX, "flushes");
+}
+
 TEST_CASE(rng_replays, "the same seed and stream give the same random sequence")
 {
 	struct test_rng a, b, c;
