@@ -5,6 +5,8 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# make check hands its own look-up down (FETCH_KERNEL_sid), which would win.
+unset FETCH_KERNEL_sid
 cache=$tmp/cache
 kdir=$cache/kernels/sid/7.0.0-1-amd64_7.0.0-1
 mkdir -p "$kdir" "$cache/apt/sid"
