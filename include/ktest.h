@@ -257,7 +257,8 @@ static inline uint32_t test_rng_pick_bit(struct test_rng *rng, uint32_t mask)
  * bound, whichever comes first: on a slow or shared host the time bound
  * comes first, and the case did less than its count. Runners add these up
  * (scripts/runner/ktap-results --stress-work), so a verdict says how much
- * stress stands behind it.
+ * stress stands behind it. A stress case that returns without calling it
+ * fails.
  */
 void test_stress_work(uint64_t done, uint64_t count, const char *unit);
 

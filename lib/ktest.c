@@ -62,6 +62,7 @@ struct case_report {
 };
 static struct case_report *report;
 static bool in_case_child;
+static bool stress_work_said;   /* the case called test_stress_work() */
 static atomic_int verdict_claimed;
 
 void test_register(struct test_case *tc)
@@ -224,6 +225,7 @@ void test_diag(const char *fmt, ...)
 
 void test_stress_work(uint64_t done, uint64_t count, const char *unit)
 {
+	stress_work_said = true;
 	if (!count || count == UINT64_MAX)
 		test_diag("stress work: %" PRIu64 " %s (bounded by time only)", done, unit);
 	else
@@ -608,6 +610,11 @@ static enum case_result run_case(int number, struct test_case *tc)
 		dup2(epipe[1], STDERR_FILENO);
 		in_case_child = true;
 		tc->fn();
+		/* A verdict says how much stress stands behind it: no stress
+		 * case may pass without saying what it did. */
+		if (tc->stress && !stress_work_said)
+			test_fail("a stress case must say how much stress it applied "
+				  "(test_stress_work()); this one returned without it");
 		report->verdict = KSFT_PASS;
 		fflush(stdout);
 		_exit(KSFT_PASS);

@@ -62,12 +62,14 @@ expect 'expected vcpus == 3, got vcpus = 2'                            "host ass
 expect '^not ok 8 an exit the test did not expect'                     "unexpected exit is a failure"
 expect 'KVM_RUN failed: Interrupted system call|KVM_EXIT_'             "unexpected exit is named"
 expect '^ok 9 a missing capability is a skip naming it # SKIP 0x7fffffff not supported' "missing capability is a skip"
+expect '^not ok 10 a stress case that does not say how much stress it applied fails' "a stress case without its stress work is a failure"
+expect 'a stress case must say how much stress it applied \(test_stress_work\(\)\); this one returned without it' "... saying so"
 if [ -n "$freezer" ]; then
-	expect '^not ok 10 a case whose process survives SIGKILL.*# TIMEOUT 8 s, process stuck in the kernel' "a process that survives SIGKILL is a timeout, and the run goes on"
+	expect '^not ok 11 a case whose process survives SIGKILL.*# TIMEOUT 8 s, process stuck in the kernel' "a process that survives SIGKILL is a timeout, and the run goes on"
 	expect 'did not die within [0-9]+ ms of SIGKILL: stuck in the kernel'   "a stuck process is named as stuck"
 	expect 'thread [0-9]+: state D, waiting in __refrigerator'            "its threads' state and wait channel are shown"
 	expect '^#   \[<0>\] __refrigerator'                                 "its kernel stack is shown"
-	expect '^# Totals: pass:0 fail:9 .*skip:1 '                            "the binary reports every case and its totals"
+	expect '^# Totals: pass:0 fail:10 .*skip:1 '                            "the binary reports every case and its totals"
 else
 	echo "ok - a process that survives SIGKILL is reported # SKIP no cgroup-v1 freezer here (needs root and CONFIG_CGROUP_FREEZER)"
 fi

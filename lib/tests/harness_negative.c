@@ -131,6 +131,11 @@ static void write_file(const char *dir, const char *file, const char *text)
 	close(fd);
 }
 
+TEST_CASE(stress_silent, "a stress case that does not say how much stress it applied fails",
+	  .stress = true)
+{
+}
+
 TEST_CASE(unkillable, "a case whose process survives SIGKILL is reported with its stacks",
 	  .timeout = HUNG_CASE_TIMEOUT_S)
 {

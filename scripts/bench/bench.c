@@ -387,6 +387,7 @@ TEST_CASE(setup, "VM set-up to the first guest message, library vs raw ioctls",
 		      NULL, NULL);
 	report_figure("teardown", "1d. VM teardown (not in 1.)", &p_destroy,
 		      "munmap and close of the raw VM", &f_destroy);
+	test_stress_work(lp.i, lp.target, "set-ups");
 }
 
 /* ---- 2. guest-to-host message round trip ------------------------------------ */
@@ -453,6 +454,7 @@ TEST_CASE(roundtrip, "guest-to-host message round trip, library vs raw port I/O 
 		      "port I/O exit and re-entry (KVM_RUN of a real-mode out loop)", &floor);
 	report_figure("roundtrip.bare64", "2a. of which: port I/O exit of a 64-bit guest, raw KVM_RUN",
 		      &bare64, "port I/O exit and re-entry (KVM_RUN of a real-mode out loop)", &floor);
+	test_stress_work(lp.i, lp.target, "round trips");
 	floor_destroy(&f);
 	vm_destroy(vm);
 }
@@ -648,6 +650,7 @@ static void kick_case(bool halted)
 	else
 		report_figure("kick.spinning", "3a. kick latency, spinning vCPU", &lib,
 			      "pthread_kill + raw KVM_RUN, real-mode spin loop", &floor);
+	test_stress_work(lp.i, lp.target, "kicks");
 	/* The vCPU threads wait forever for the next step: the case's process
 	 * group ends them. */
 	_exit(KSFT_PASS);
@@ -836,6 +839,7 @@ static void wakeup_case(bool x2apic, bool halts, const char *id, const char *wha
 		for (i = 0; i < s->sent; i++)
 			series_add(&lib, (s->seen_tsc[i] - s->send_tsc[i]) * 1000000 / khz);
 		report_figure(id, what, &lib, NULL, NULL);
+		test_stress_work(s->sent, n, "IPIs");
 		if (stuck)
 			test_fail("no progress for %" PRIu64 " s after %" PRIu64 " IPIs: the sending vCPU was %s",
 				  STEP_TIMEOUT_NS / NS_PER_S, last, wakeup_phase_names[stuck]);
