@@ -73,7 +73,8 @@ $(O)/%: %.c $(LIB_OBJS) $(HEADERS) | $(O)/.deps-build
 	$(Q)$(LINK) $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 # TESTS="collection/binary[:case] ..." selects; ARGS="--duration 5" passes through;
-# RESULTS=DIR also writes DIR/host.ktap, DIR/host.xml (JUnit) and DIR/host.json.
+# RESULTS=DIR also writes DIR/host.ktap, DIR/host.xml (JUnit) and DIR/host.json,
+# and says on stderr how much stress the stress cases applied.
 RUN_SUITE = scripts/runner/run_tests.sh -d $(O) $(TESTS) $(if $(ARGS),-- $(ARGS))
 # Where this machine has no /dev/kvm it can open, every binary skips: say
 # where the same run happens (on stderr, after the KTAP). The open is tried
@@ -86,7 +87,9 @@ ifeq ($(RESULTS),)
 else
 	@mkdir -p $(RESULTS)
 	@{ $(RUN_SUITE); echo $$? >$(RESULTS)/.rc; } | tee $(RESULTS)/host.ktap
-	@scripts/runner/ktap-results --junit $(RESULTS)/host.xml --json $(RESULTS)/host.json $(RESULTS)/host.ktap
+	@scripts/runner/ktap-results --junit $(RESULTS)/host.xml --json $(RESULTS)/host.json \
+		--stress-work $(RESULTS)/host.ktap >$(RESULTS)/.stress-work
+	@sed 's/^/run_tests: stress work: /' $(RESULTS)/.stress-work >&2; rm -f $(RESULTS)/.stress-work
 	@exit $$(cat $(RESULTS)/.rc)
 endif
 
