@@ -303,7 +303,7 @@ static void stress_report(struct stress *st, const struct stress_run *run)
 		  " merged with a queued kick, %" PRIu64 " wakeup interrupts, %" PRIu64
 		  " normal exits", sent, (now_ns() - run->start_ns) / 1000000, answered, merged,
 		  st->wakes, syncs);
-	/* Fewer than the minimum: a slow host, at most 25 s (STRESS_MAX_EXTRA_S). */
+	/* Fewer than the minimum: a slow host, stopped STRESS_MAX_EXTRA_S past --duration. */
 	test_stress_work(sent, run->config.min_iterations, "kicks");
 	for (k = 0; k < NR_KICK_KINDS; k++) {
 		if (kind[k].count)
