@@ -197,11 +197,23 @@ const char *host_quirk_note(enum host_quirk quirk)
 	return buf;
 }
 
+/* Appends " name, name, ..." of the quirks in mask to buf (n used of len). */
+static int append_quirks(char *buf, size_t len, int n, unsigned int mask,
+			 const char *const names[NR_HOST_QUIRKS])
+{
+	const char *sep = " ";
+	int q;
+
+	for (q = 0; q < NR_HOST_QUIRKS && n > 0 && (size_t)n < len; q++)
+		if (mask & (1u << q))
+			n += snprintf(buf + n, len - n, "%s%s", sep, names[q]), sep = ", ";
+	return n;
+}
+
 void host_profile_describe(char *buf, size_t len)
 {
 	const struct host_profile *p = host_profile();
-	const char *sep = " ";
-	int n, q;
+	int n;
 
 	n = snprintf(buf, len, "host profile: CPU %s%s, machine %s, KVM module %s",
 		     p->cpu_signature[0] ? "under hypervisor " :
@@ -216,17 +228,11 @@ void host_profile_describe(char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "; platform %s, no known quirks", p->platform);
 	if (p->platform && p->quirks && n > 0 && (size_t)n < len) {
 		n += snprintf(buf + n, len - n, "; quirks of %s:", p->platform);
-		for (q = 0; q < NR_HOST_QUIRKS && n > 0 && (size_t)n < len; q++)
-			if (p->quirks & (1u << q))
-				n += snprintf(buf + n, len - n, "%s%s", sep, quirk_names[q]),
-				sep = ", ";
+		n = append_quirks(buf, len, n, p->quirks, quirk_names);
 	}
 	if (p->denied && n > 0 && (size_t)n < len) {
 		n += snprintf(buf + n, len - n, "; denied by %s:", DENY_QUIRKS_ENV);
-		for (q = 0, sep = " "; q < NR_HOST_QUIRKS && n > 0 && (size_t)n < len; q++)
-			if (p->denied & (1u << q))
-				n += snprintf(buf + n, len - n, "%s%s", sep, quirk_ids[q]),
-				sep = ", ";
+		n = append_quirks(buf, len, n, p->denied, quirk_ids);
 	}
 }
 
