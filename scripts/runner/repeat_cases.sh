@@ -35,6 +35,10 @@ for a in "$@"; do
 	esac
 done
 [ -n "$sel" ] || { echo "repeat_cases.sh: no collection/binary:case selection" >&2; exit 2; }
+for k in secs dur stop ctx; do
+	eval "v=\$$k"
+	case $v in '' | *[!0-9]*) echo "repeat_cases.sh: $k='$v': a number" >&2; exit 2 ;; esac
+done
 bin=$here/${sel%%:*}
 cases=$(echo "${sel#*:}" | tr ',' ' ')
 [ -x "$bin" ] || { echo "repeat_cases.sh: no test binary $bin" >&2; exit 2; }
