@@ -84,6 +84,14 @@ fi
 expect "a series that changes headers keeps its own build tree across a stock build" 0 \
 	km "$patchdir/good" "$patchdir/header" :: \
 	'^kvm-modules: build tree: trees/h[0-9a-f]{12} ' '^kvm-modules: 0 file\(s\) differ from the last build$'
+# That build came seconds after the stock one: nothing the stock build left
+# behind (its progress ticker's sleep once did, for up to 20 s) may hold the
+# cache's lock.
+if grep -q '^kvm-modules: waiting for another build' "$tmp/out"; then
+	fail "... taking the cache's lock at once: nothing of the build before holds it" "$(grep '^kvm-modules:' "$tmp/out")"
+else
+	pass "... taking the cache's lock at once: nothing of the build before holds it"
+fi
 # The same series again takes the modules that build kept, identical, with
 # no make at all.
 rm -rf "$tmp/built-before" && cp -a "$tmp/modules" "$tmp/built-before"
