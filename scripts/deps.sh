@@ -88,7 +88,7 @@ if [ "$(id -u)" = 0 ] && have "$apt_get" >/dev/null; then
 			[ $(($(date +%s) - start)) -lt "$wait_s" ]; then
 			[ -n "$said" ] || echo "deps: waiting for the package lists' lock: $(grep -m 1 'Could not get lock' "$log" | sed 's/^E: //')" >&2
 			said=1
-			sleep 5
+			sleep 1         # a failed try costs nothing: the lock is seen at once
 			continue
 		fi
 		cat "$log" >&2

@@ -57,7 +57,7 @@ expect "a lock held for longer than DEPS_LOCK_TIMEOUT fails, saying how long it 
 	'^deps: apt-get update failed \(waited [0-9]+ s for its lock\)$' '^E: Could not get lock'
 took=$(($(date +%s) - start))
 # Gave up at its 3 s, not at the default 300 s: the bound leaves room for a
-# loaded machine (11 s seen beside four VMs).
+# loaded machine (11 s seen beside four VMs, when deps.sh tried every 5 s).
 if [ "$took" -le 60 ] && ! grep -q install "$tmp/calls"; then
 	pass "... after ${took} s, without installing"
 else
