@@ -15,7 +15,8 @@
 #              "trace-tail-begin" and "trace-tail-end", so that later runs
 #              cannot overwrite what led to the failure
 #
-# Prints one line per case run and a last line
+# Prints one line per case run (the first matching run's whole output
+# between "case-output-begin" and "case-output-end") and a last line
 # "repeat_cases: R runs, M matching, in S s". Exit status: 0 when no run
 # matched, 1 otherwise, 2 on bad usage.
 #
@@ -64,6 +65,13 @@ while [ $(($(cut -d. -f1 /proc/uptime) - start)) -lt "$secs" ]; do
 			echo "trace-tail-end"
 		fi
 		echo "run $runs $c at $(cut -d' ' -f1 /proc/uptime) s: $(grep -E -e "$match" "$out" | head -n 3 | tr '\n' ' ')"
+		# The first matching run whole (a hang report's thread states and
+		# stacks are in it, not in the matching lines).
+		if [ "$hits" = 1 ]; then
+			echo "case-output-begin"
+			cat "$out"
+			echo "case-output-end"
+		fi
 		[ "$stop" = 1 ] && break 2
 	done
 done
