@@ -13,7 +13,8 @@
  * The report names the vCPU and the event (the channel's describe()), what
  * KVM's "blocking" statistic says, where the host thread is, and where it
  * was moved from and to, and when, relative to the send (from the
- * migrator, migrate.h), or that it shares its CPU with a competitor.
+ * migrator, migrate.h), or that it shares its CPU with a competitor, and
+ * how many rounds that competitor ran while the event was pending.
  *
  *   struct wake_channel ch[] = { { .sent = &h->sent, .handled = &h->handled,
  *           .halts = &h->halts, .wakes = &h->wakes, .vcpu = vcpu,
@@ -30,6 +31,7 @@
 #include "vm.h"
 
 #define WAKE_MONITOR_MAX_CHANNELS 64
+#define WAKE_MONITOR_MAX_COMPETITORS 8
 
 struct wake_channel {
 	volatile uint64_t *sent, *handled;      /* wake events sent to the vCPU, handled */
@@ -45,6 +47,10 @@ struct wake_monitor_opts {
 	uint64_t period_us;             /* between scans */
 	struct migrator *migrator;      /* moves the vCPU threads, or NULL */
 	bool competing;                 /* the threads are pinned with competitor threads */
+	/* Those competitors (NULLs skipped), for the report: whether the one
+	 * on the vCPU thread's CPU kept running while the event was pending. */
+	struct competitor *const *competitors;
+	unsigned int nr_competitors;    /* at most WAKE_MONITOR_MAX_COMPETITORS */
 };
 
 struct wake_monitor;

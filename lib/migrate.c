@@ -261,7 +261,7 @@ static void *competitor_main(void *arg)
 		while (now_ns() < until)
 			;
 		sleep_us(test_rng_below(&c->rng, c->sleep_us_max + 1));
-		c->rounds++;
+		__atomic_add_fetch(&c->rounds, 1, __ATOMIC_RELAXED);     /* read by reports */
 	}
 	return NULL;
 }
@@ -284,6 +284,16 @@ struct competitor *competitor_start(int cpu, uint64_t busy_us_max, uint64_t slee
 	TEST_ASSERT(!c->pin_error, "pinning the competitor thread to CPU %d: %s", cpu,
 		    strerror(-c->pin_error));
 	return c;
+}
+
+int competitor_cpu(const struct competitor *c)
+{
+	return c->cpu;
+}
+
+uint64_t competitor_rounds(const struct competitor *c)
+{
+	return __atomic_load_n(&c->rounds, __ATOMIC_RELAXED);
 }
 
 uint64_t competitor_stop(struct competitor *c)

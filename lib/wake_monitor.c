@@ -17,6 +17,8 @@ struct pending_watch {
 	uint64_t since_ns;              /* when the monitor first saw it pending */
 	uint64_t halts;                 /* guest HLT count last seen ... */
 	uint64_t halts_seen_ns;         /* ... and when it last changed */
+	/* Each competitor's rounds when the monitor first saw it pending. */
+	uint64_t rounds[WAKE_MONITOR_MAX_COMPETITORS];
 };
 
 struct wake_monitor {
@@ -50,12 +52,27 @@ static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending
 	char to[32];
 
 	if (m->opts.competing) {
+		const struct competitor *comp = NULL;
+		unsigned int i;
+
 		cpu = pinned_cpu(v->tid);
-		if (cpu >= 0)
+		for (i = 0; cpu >= 0 && i < m->opts.nr_competitors; i++)
+			if (m->opts.competitors[i] && competitor_cpu(m->opts.competitors[i]) == cpu)
+				break;
+		if (cpu >= 0 && i < m->opts.nr_competitors) {
+			comp = m->opts.competitors[i];
+			/* Its rounds sleep in timers on that CPU: none means the CPU
+			 * ran neither that thread nor its timers. */
+			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread, "
+				 "which ran %" PRIu64 " rounds (each a timed sleep on that CPU) "
+				 "while the event was pending", cpu,
+				 competitor_rounds(comp) - w->rounds[i]);
+		} else if (cpu >= 0) {
 			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread",
 				 cpu);
-		else
+		} else {
 			snprintf(buf, len, "its thread is not pinned");
+		}
 		return;
 	}
 	if (!migrator_last(m->opts.migrator, v->tid, &now)) {
@@ -125,6 +142,9 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 		w->handled = handled;
 		w->since_ns = now;
 		w->moved = migrator_last(m->opts.migrator, c->vcpu->tid, &w->move);
+		for (unsigned int k = 0; k < m->opts.nr_competitors; k++)
+			if (m->opts.competitors[k])
+				w->rounds[k] = competitor_rounds(m->opts.competitors[k]);
 		return;
 	}
 	if (now - w->since_ns > m->opts.bound_ms * 1000000)
@@ -154,6 +174,8 @@ struct wake_monitor *wake_monitor_start(const struct wake_channel *ch, unsigned 
 	TEST_ASSERT(m, "out of memory");
 	TEST_ASSERT(n <= WAKE_MONITOR_MAX_CHANNELS, "%u wake channels, at most %d", n,
 		    WAKE_MONITOR_MAX_CHANNELS);
+	TEST_ASSERT(opts->nr_competitors <= WAKE_MONITOR_MAX_COMPETITORS, "%u competitors, at "
+		    "most %d", opts->nr_competitors, WAKE_MONITOR_MAX_COMPETITORS);
 	m->opts = *opts;
 	memcpy(m->ch, ch, n * sizeof(*ch));
 	m->nr_channels = n;
