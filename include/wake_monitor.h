@@ -46,9 +46,9 @@ struct wake_monitor_opts {
 	uint64_t bound_ms;              /* pending this long without progress: lost */
 	uint64_t period_us;             /* between scans */
 	struct migrator *migrator;      /* moves the vCPU threads, or NULL */
-	bool competing;                 /* the threads are pinned with competitor threads */
-	/* Those competitors (NULLs skipped), for the report: whether the one
-	 * on the vCPU thread's CPU kept running while the event was pending. */
+	/* The competitors the vCPU threads are pinned with (competitors_start();
+	 * NULLs skipped), or none: the report says whether the one on the
+	 * vCPU thread's CPU kept running while the event was pending. */
 	struct competitor *const *competitors;
 	unsigned int nr_competitors;    /* at most WAKE_MONITOR_MAX_COMPETITORS */
 };

@@ -51,8 +51,7 @@ static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending
 	int cpu;
 	char to[32];
 
-	if (m->opts.competing) {
-		const struct competitor *comp = NULL;
+	if (m->opts.nr_competitors) {
 		unsigned int i;
 
 		cpu = pinned_cpu(v->tid);
@@ -60,13 +59,12 @@ static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending
 			if (m->opts.competitors[i] && competitor_cpu(m->opts.competitors[i]) == cpu)
 				break;
 		if (cpu >= 0 && i < m->opts.nr_competitors) {
-			comp = m->opts.competitors[i];
 			/* Its rounds sleep in timers on that CPU: none means the CPU
 			 * ran neither that thread nor its timers. */
 			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread, "
 				 "which ran %" PRIu64 " rounds (each a timed sleep on that CPU) "
 				 "while the event was pending", cpu,
-				 competitor_rounds(comp) - w->rounds[i]);
+				 competitor_rounds(m->opts.competitors[i]) - w->rounds[i]);
 		} else if (cpu >= 0) {
 			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread",
 				 cpu);

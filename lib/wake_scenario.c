@@ -1121,8 +1121,8 @@ void wake_scenario_run(const struct wake_scenario *sc, const struct wake_options
 	start_disturbers(wc);
 	monitor = wake_monitor_start(wc->ch, wc->nr_channels, &(struct wake_monitor_opts){
 		.bound_ms = opt->lost_wakeup_ms, .period_us = MONITOR_PERIOD_US,
-		.migrator = wc->migrator, .competing = sc->compete,
-		.competitors = wc->competitors, .nr_competitors = wc->nr_halters });
+		.migrator = wc->migrator, .competitors = wc->competitors,
+		.nr_competitors = sc->compete ? wc->nr_halters : 0 });
 	if (sc->host_paths)
 		TEST_ASSERT(!pthread_create(&host_sender, NULL, host_sender_main, wc),
 			    "pthread_create");
