@@ -10,6 +10,8 @@
 #   match=ERE  a case run "matches" when a line of its output does
 #              (default: "not ok"); use e.g. match=SHUTDOWN
 #   stop=1     end at the first match (default 0: count them all)
+#   args=A     more options for each run, split at spaces (one word
+#              each: args=--negative-control=2)
 #   ctx=N      with tracing on (vm-run --trace): at the first match, stop
 #              the trace and print its last N lines (default 3000) between
 #              "trace-tail-begin" and "trace-tail-end", so that later runs
@@ -23,12 +25,13 @@
 # POSIX sh: runs inside the VM runner's busybox.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-secs=120; dur=1; match='not ok'; stop=0; ctx=3000; sel=
+secs=120; dur=1; match='not ok'; stop=0; ctx=3000; args=; sel=
 for a in "$@"; do
 	case $a in
 	--) ;;
 	secs=*|dur=*|stop=*|ctx=*) eval "${a%%=*}=\${a#*=}" ;;
 	match=*) match=${a#match=} ;;
+	args=*) args=${a#args=} ;;
 	*/*:*) [ -z "$sel" ] || { echo "repeat_cases.sh: one binary at a time" >&2; exit 2; }
 	       sel=$a ;;
 	*) echo "repeat_cases.sh: '$a': expected collection/binary:case[,case...] or key=value" >&2
@@ -43,7 +46,7 @@ done
 bin=$here/${sel%%:*}
 cases=$(echo "${sel#*:}" | tr ',' ' ')
 [ -x "$bin" ] || { echo "repeat_cases.sh: no test binary $bin" >&2; exit 2; }
-echo "repeat_cases: ${sel%%:*}: $cases; secs=$secs dur=$dur match=$match stop=$stop"
+echo "repeat_cases: ${sel%%:*}: $cases; secs=$secs dur=$dur match=$match stop=$stop${args:+ args=$args}"
 
 T=/sys/kernel/tracing
 out=${TMPDIR:-/tmp}/repeat_cases.$$
@@ -52,7 +55,8 @@ runs=0; hits=0; start=$(cut -d. -f1 /proc/uptime)
 while [ $(($(cut -d. -f1 /proc/uptime) - start)) -lt "$secs" ]; do
 	for c in $cases; do
 		runs=$((runs + 1))
-		"$bin" -t "$c" --duration "$dur" >"$out" 2>&1
+		# shellcheck disable=SC2086 # args: words by design
+		"$bin" -t "$c" --duration "$dur" $args >"$out" 2>&1
 		if ! grep -Eq -e "$match" "$out"; then
 			echo "run $runs $c: no match"
 			continue
