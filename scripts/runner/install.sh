@@ -26,8 +26,9 @@ for t in "$@"; do
 	if [ -z "$old" ] || [ "$limit" -gt "$old" ]; then echo "timeout=$limit" >"$dest/$c/settings"; fi
 done
 cp "$here/run_tests.sh" "$dest/run_tests.sh"
-# For vm-run --run: a rare failure's rate, over many short case runs.
-cp "$here/repeat_cases.sh" "$dest/repeat_cases.sh"
+# For vm-run --run: a rare failure's rate, over many short case runs, and
+# the CPU watcher it can run beside them.
+cp "$here/repeat_cases.sh" "$here/cpu_watch.sh" "$dest/"
 # LAVA: the test definition's runner and KTAP parser (scripts/lava/).
 mkdir -p "$dest/lava"
 for f in kvm-regress-lava ktap-to-lava kvm-regress.yaml; do

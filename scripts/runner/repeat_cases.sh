@@ -12,6 +12,9 @@
 #   stop=1     end at the first match (default 0: count them all)
 #   args=A     more options for each run, split at spaces (one word
 #              each: args=--negative-control=2)
+#   watch=1    run cpu_watch.sh on every CPU meanwhile, pinned there: a
+#              CPU whose timers or tasks stall for 10 s is reported with
+#              where the binary's threads sleep (see cpu_watch.sh)
 #   ctx=N      with tracing on (vm-run --trace): at the first match, stop
 #              the trace and print its last N lines (default 3000) between
 #              "trace-tail-begin" and "trace-tail-end", so that later runs
@@ -25,11 +28,11 @@
 # POSIX sh: runs inside the VM runner's busybox.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-secs=120; dur=1; match='not ok'; stop=0; ctx=3000; args=; sel=
+secs=120; dur=1; match='not ok'; stop=0; ctx=3000; args=; watch=0; sel=
 for a in "$@"; do
 	case $a in
 	--) ;;
-	secs=*|dur=*|stop=*|ctx=*) eval "${a%%=*}=\${a#*=}" ;;
+	secs=*|dur=*|stop=*|ctx=*|watch=*) eval "${a%%=*}=\${a#*=}" ;;
 	match=*) match=${a#match=} ;;
 	args=*) args=${a#args=} ;;
 	*/*:*) [ -z "$sel" ] || { echo "repeat_cases.sh: one binary at a time" >&2; exit 2; }
@@ -39,18 +42,28 @@ for a in "$@"; do
 	esac
 done
 [ -n "$sel" ] || { echo "repeat_cases.sh: no collection/binary:case selection" >&2; exit 2; }
-for k in secs dur stop ctx; do
+for k in secs dur stop ctx watch; do
 	eval "v=\$$k"
 	case $v in '' | *[!0-9]*) echo "repeat_cases.sh: $k='$v': a number" >&2; exit 2 ;; esac
 done
 bin=$here/${sel%%:*}
 cases=$(echo "${sel#*:}" | tr ',' ' ')
 [ -x "$bin" ] || { echo "repeat_cases.sh: no test binary $bin" >&2; exit 2; }
-echo "repeat_cases: ${sel%%:*}: $cases; secs=$secs dur=$dur match=$match stop=$stop${args:+ args=$args}"
+echo "repeat_cases: ${sel%%:*}: $cases; secs=$secs dur=$dur match=$match stop=$stop${args:+ args=$args} watch=$watch"
 
 T=/sys/kernel/tracing
 out=${TMPDIR:-/tmp}/repeat_cases.$$
-trap 'rm -f "$out"' EXIT
+watchers=
+trap 'rm -f "$out"; [ -z "$watchers" ] || kill $watchers 2>/dev/null; rm -rf "$out.watch"' EXIT
+if [ "$watch" = 1 ]; then
+	mkdir -p "$out.watch"
+	cpu=0
+	while [ "$cpu" -lt "$(grep -c '^processor' /proc/cpuinfo)" ]; do
+		taskset -c "$cpu" sh "$here/cpu_watch.sh" "$cpu" "$out.watch" "${bin##*/}" &
+		watchers="$watchers $!"
+		cpu=$((cpu + 1))
+	done
+fi
 runs=0; hits=0; start=$(cut -d. -f1 /proc/uptime)
 while [ $(($(cut -d. -f1 /proc/uptime) - start)) -lt "$secs" ]; do
 	for c in $cases; do

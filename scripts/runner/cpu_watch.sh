@@ -1,0 +1,88 @@
+#!/bin/sh
+# A watcher for one CPU of a VM whose timers are in doubt (repeat_cases.sh
+# watch=1 starts one per CPU, each pinned with taskset):
+#
+#   cpu_watch.sh CPU DIR [COMM...]
+#
+# Once a second it writes the uptime into DIR/CPU and reads the other
+# watchers' files and /proc/interrupts. A CPU whose watcher has not written
+# for 10 s (its one-second sleep overran) or that took no local timer
+# interrupt for 10 s is reported once per episode, with what tells a stalled
+# clock event from a task that does not run: that CPU's hrtimer queue and
+# clock event device (/proc/timer_list: an expired timer with next_event
+# after it), the runqueues (debugfs sched/debug), and the state, CPU, wchan
+# and kernel stack of every thread named COMM. Runs until killed.
+#
+# A CPU with nothing to do may go without timer interrupts for seconds
+# (NOHZ), so the interrupt check means something only while the case keeps
+# timers armed on every CPU (pi/wakeup's timer cases do). 10 s, not less:
+# under TCG with the host loaded, a watcher's round (a few programs run)
+# waited 3-4 s for its CPU while a case started.
+#
+# POSIX sh: runs inside the VM runner's busybox.
+set -u
+usage() { echo "usage: cpu_watch.sh CPU DIR [COMM...]" >&2; exit 2; }
+[ $# -ge 2 ] || usage
+me=$1 dir=$2
+shift 2
+comms=$*
+case $me in '' | *[!0-9]*) echo "cpu_watch.sh: CPU '$me': a number" >&2; exit 2 ;; esac
+[ -d "$dir" ] || { echo "cpu_watch.sh: no directory $dir" >&2; exit 2; }
+quiet_s=10
+ncpu=$(grep -c '^processor' /proc/cpuinfo)
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+
+dump() {  # dump CPU
+	echo "cpu-watch-dump-begin (CPU $1, uptime $(cut -d' ' -f1 /proc/uptime))"
+	grep -E 'CPU0|LOC:|RES:|CAL:' /proc/interrupts
+	awk -v c="$1" '/^now at/ { print }
+		/^cpu: / { p = ($2 == c) }
+		/^Tick Device/ { p = 0; t = 0 }
+		/^Per CPU device: / { t = ($4 == c) }
+		(p && /^ #|clock/) || t { print }' /proc/timer_list 2>/dev/null | head -n 60
+	grep -E '^cpu#|^ *R ' /sys/kernel/debug/sched/debug 2>/dev/null | head -n 30
+	for comm in "$@"; do
+		for d in /proc/[0-9]*/task/[0-9]*; do
+			[ "$(cat "$d/comm" 2>/dev/null)" = "$comm" ] || continue
+			st=$(cat "$d/stat" 2>/dev/null) || continue
+			# After "(comm) ": field 3 is the state, field 39 the CPU.
+			echo "thread ${d##*/} ($comm) $(echo "${st##*) }" | awk '{ print "state " $1 " on CPU " $37 }'), wchan $(cat "$d/wchan" 2>/dev/null)"
+			sed 's/^/    /' "$d/stack" 2>/dev/null | head -n 12
+		done
+	done
+	echo "cpu-watch-dump-end"
+}
+
+i=0
+while [ "$i" -lt "$ncpu" ]; do eval "loc$i= quiet$i=0 told$i=0"; i=$((i + 1)); done
+while :; do
+	now=$(cut -d. -f1 /proc/uptime)
+	# Whole or not at all: a reader never sees an empty file.
+	echo "$now" >"$dir/$me.new" && mv "$dir/$me.new" "$dir/$me"
+	# shellcheck disable=SC2046 # the counts, one word each
+	set -- $(grep 'LOC:' /proc/interrupts)
+	shift
+	i=0
+	while [ "$i" -lt "$ncpu" ]; do
+		n=${1:-}
+		[ $# -eq 0 ] || shift
+		if [ "$i" != "$me" ]; then
+			last='' quiet=0 told=0
+			eval "last=\$loc$i quiet=\$quiet$i told=\$told$i"
+			if [ "$n" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+			beat=$(cat "$dir/$i" 2>/dev/null)
+			silent=$((now - ${beat:-$now}))
+			if [ "$quiet" -lt "$quiet_s" ] && [ "$silent" -lt "$quiet_s" ]; then
+				told=0
+			elif [ "$told" = 0 ]; then
+				told=1
+				echo "cpu-watch (on CPU $me): CPU $i: no local timer interrupt for $quiet s, its watcher silent for $silent s, at uptime $now s"
+				# shellcheck disable=SC2086 # the names, one word each
+				dump "$i" $comms
+			fi
+			eval "loc$i=\$n quiet$i=\$quiet told$i=\$told"
+		fi
+		i=$((i + 1))
+	done
+	sleep 1
+done
