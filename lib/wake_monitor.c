@@ -43,34 +43,42 @@ static int pinned_cpu(pid_t tid)
 	return cpu;
 }
 
+/* A vCPU thread pinned with competitors: where, and whether the competitor
+ * on its CPU kept running while the event was pending. */
+static void describe_competition(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
+				 char *buf, size_t len)
+{
+	int cpu = pinned_cpu(v->tid);
+	unsigned int i;
+
+	if (cpu < 0) {
+		snprintf(buf, len, "its thread is not pinned");
+		return;
+	}
+	for (i = 0; i < m->opts.nr_competitors; i++) {
+		struct competitor *c = m->opts.competitors[i];
+
+		if (!c || competitor_cpu(c) != cpu)
+			continue;
+		/* Its rounds sleep in timers on that CPU: none means the CPU ran
+		 * neither that thread nor its timers. */
+		snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread, which "
+			 "ran %" PRIu64 " rounds (each a timed sleep on that CPU) while the event "
+			 "was pending", cpu, competitor_rounds(c) - w->rounds[i]);
+		return;
+	}
+	snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread", cpu);
+}
+
 static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
 			  char *buf, size_t len)
 {
 	struct migration mv = w->move, now;
 	uint64_t sent_ns = w->since_ns;
-	int cpu;
 	char to[32];
 
 	if (m->opts.nr_competitors) {
-		unsigned int i;
-
-		cpu = pinned_cpu(v->tid);
-		for (i = 0; cpu >= 0 && i < m->opts.nr_competitors; i++)
-			if (m->opts.competitors[i] && competitor_cpu(m->opts.competitors[i]) == cpu)
-				break;
-		if (cpu >= 0 && i < m->opts.nr_competitors) {
-			/* Its rounds sleep in timers on that CPU: none means the CPU
-			 * ran neither that thread nor its timers. */
-			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread, "
-				 "which ran %" PRIu64 " rounds (each a timed sleep on that CPU) "
-				 "while the event was pending", cpu,
-				 competitor_rounds(m->opts.competitors[i]) - w->rounds[i]);
-		} else if (cpu >= 0) {
-			snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread",
-				 cpu);
-		} else {
-			snprintf(buf, len, "its thread is not pinned");
-		}
+		describe_competition(m, v, w, buf, len);
 		return;
 	}
 	if (!migrator_last(m->opts.migrator, v->tid, &now)) {
