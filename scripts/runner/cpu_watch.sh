@@ -54,8 +54,11 @@ dump() {  # dump CPU
 	echo "cpu-watch-dump-end"
 }
 
+# Per other CPU: its last LOC count, the uptime it last changed, and
+# whether the episode was told.
+start=$(cut -d. -f1 /proc/uptime)
 i=0
-while [ "$i" -lt "$ncpu" ]; do eval "loc$i= quiet$i=0 told$i=0"; i=$((i + 1)); done
+while [ "$i" -lt "$ncpu" ]; do eval "loc$i= changed$i=$start told$i=0"; i=$((i + 1)); done
 while :; do
 	now=$(cut -d. -f1 /proc/uptime)
 	# Whole or not at all: a reader never sees an empty file.
@@ -68,9 +71,10 @@ while :; do
 		n=${1:-}
 		[ $# -eq 0 ] || shift
 		if [ "$i" != "$me" ]; then
-			last='' quiet=0 told=0
-			eval "last=\$loc$i quiet=\$quiet$i told=\$told$i"
-			if [ "$n" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+			last='' changed=$now told=0
+			eval "last=\$loc$i changed=\$changed$i told=\$told$i"
+			[ "$n" = "$last" ] || changed=$now
+			quiet=$((now - changed))
 			beat=$(cat "$dir/$i" 2>/dev/null)
 			silent=$((now - ${beat:-$now}))
 			if [ "$quiet" -lt "$quiet_s" ] && [ "$silent" -lt "$quiet_s" ]; then
@@ -81,7 +85,7 @@ while :; do
 				# shellcheck disable=SC2086 # the names, one word each
 				dump "$i" $comms
 			fi
-			eval "loc$i=\$n quiet$i=\$quiet told$i=\$told"
+			eval "loc$i=\$n changed$i=\$changed told$i=\$told"
 		fi
 		i=$((i + 1))
 	done

@@ -57,8 +57,8 @@ watchers=
 trap 'rm -f "$out"; [ -z "$watchers" ] || kill $watchers 2>/dev/null; rm -rf "$out.watch"' EXIT
 if [ "$watch" = 1 ]; then
 	mkdir -p "$out.watch"
-	cpu=0
-	while [ "$cpu" -lt "$(grep -c '^processor' /proc/cpuinfo)" ]; do
+	cpu=0 ncpu=$(grep -c '^processor' /proc/cpuinfo)
+	while [ "$cpu" -lt "$ncpu" ]; do
 		taskset -c "$cpu" sh "$here/cpu_watch.sh" "$cpu" "$out.watch" "${bin##*/}" &
 		watchers="$watchers $!"
 		cpu=$((cpu + 1))
