@@ -55,7 +55,8 @@ expect "a passing test passes, on two NUMA nodes, with extra kernel options and 
 	'^# tested: kernel: [^ ]+ \('"$kernel"'\)$' \
 	'^# tested: kvm modules: stock \(Debian.s\); kvm-amd\.ko[.a-z]* sha256 [0-9a-f]{64}, ' \
 	'^# tested: suite: fake-suite 1\.0$' '^# tested: emulator: QEMU [0-9.]+ .*, accel tcg' \
-	'^vm-run: tested: suite: fake-suite 1\.0$'
+	'^vm-run: tested: suite: fake-suite 1\.0$' \
+	"^vm-run: kernel boots through its PVH entry, uncompressed: .*/kernels/$kernel/.*/vmlinux\.pvh$"
 if python3 -c 'import json, sys; t = json.load(open(sys.argv[1]))["tested"]; sys.exit(not (t["suite"] == "fake-suite 1.0" and t["kvm_modules"].startswith("stock") and t["emulator"].startswith("QEMU")))' \
 	"$tmp/results/vm-$kernel.json"; then
 	pass "the JSON says what was tested"
@@ -67,6 +68,13 @@ if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
 	pass "the KTAP and the console log are saved"
 else
 	fail "the KTAP and the console log are saved" "$(ls -l "$tmp/results")"
+fi
+# The bzImage's own set-up code prints this before it decompresses the kernel.
+if grep -q 'Probing EDD' "$tmp/results/vm-$kernel.console.log"; then
+	fail "... and QEMU started the kernel at its PVH entry: the bzImage's set-up code did not run" \
+		"$(grep 'Probing EDD' "$tmp/results/vm-$kernel.console.log")"
+else
+	pass "... and QEMU started the kernel at its PVH entry: the bzImage's set-up code did not run"
 fi
 expect "a module parameter kvm_amd does not have stops the run before the suite" 1 \
 	vm --modparam kvm_amd.no_such_param=1 x86_64/fake_pass :: \
