@@ -77,4 +77,18 @@ expect "a modules directory without modules.dep is an error" 1 "$scripts/vm/mkin
 	--out "$tmp/x.gz" --suite "$tmp/suite" --modules "$tmp" :: '^mkinitramfs: no modules.dep in'
 expect "an argument with a newline is refused" 1 "$scripts/vm/mkinitramfs" \
 	--out "$tmp/x.gz" --suite "$tmp/suite" -- $'a\nb' :: '^mkinitramfs: arguments with a newline'
+
+# kvm-caps is compiled once per source and compiler, then taken from the
+# cache: a "compiler" that gives cc's version but compiles nothing shows it.
+printf '#!/bin/sh\n[ "$1" = --version ] && exec cc --version\nexit 1\n' >"$tmp/no-cc"
+chmod +x "$tmp/no-cc"
+expect "kvm-caps is compiled when the cache has none" 0 env XDG_CACHE_HOME="$tmp/cache" \
+	"$scripts/vm/mkinitramfs" --out "$tmp/c1.gz" --suite "$tmp/suite" ::
+expect "... and taken from the cache after that: the next build compiles nothing" 0 \
+	env XDG_CACHE_HOME="$tmp/cache" CC="$tmp/no-cc" "$scripts/vm/mkinitramfs" --out "$tmp/c2.gz" --suite "$tmp/suite" ::
+same "... the very same kvm-caps" <(gzip -dc "$tmp/c1.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps) | sha256sum) \
+	<(gzip -dc "$tmp/c2.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps) | sha256sum)
+expect "... and where nothing is cached, a compiler that fails is an error" 1 \
+	env XDG_CACHE_HOME="$tmp/cache-empty" CC="$tmp/no-cc" "$scripts/vm/mkinitramfs" --out "$tmp/c3.gz" --suite "$tmp/suite" :: \
+	'^mkinitramfs: cannot build kvm-caps with .*/no-cc'
 done_testing
