@@ -6,6 +6,10 @@
 # Prints each file's TAP, then the cases added up over all files:
 #   N passed, N failed, 0 skipped
 # Exit status 0 when every file passed.
+# VM_SELFTEST_JOBS=N runs up to N files at once (default 1): most of these
+# files wait (for a watcher's beat, a lock, a VM's limit) more than they
+# compute. Each file's output is then printed whole when it ends, in name
+# order, as one file at a time prints it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,15 +25,53 @@ else
 		files+=("$here/test-$name.sh")
 	done
 fi
-for t in "${files[@]}"; do
-	name=${t##*/}
-	echo "# $name"
+jobs=${VM_SELFTEST_JOBS:-1}
+case $jobs in '' | *[!0-9]* | 0) echo "run.sh: VM_SELFTEST_JOBS='$jobs': a number of files at once, 1 or more" >&2; exit 2 ;; esac
+# run_file I: file I's TAP into $out.I, then its status and seconds into $out.I.rc.
+out=$(mktemp -d "${TMPDIR:-/tmp}/kvm-regress-vmselftest-out.XXXXXX")
+trap 'rm -f "$log"; rm -rf "$out"' EXIT
+run_file() {
+	local start rc=0
 	start=$(date +%s)
-	rc=0
-	"$t" | tee -a "$log" || rc=$?
-	echo "# $name: $([ "$rc" -eq 0 ] && echo ok || echo FAILED) ($(($(date +%s) - start)) s)"
-	[ "$rc" -eq 0 ] || status=1
-done
+	"${files[$1]}" >"$out/$1" 2>&1 || rc=$?
+	echo "$rc $(($(date +%s) - start))" >"$out/$1.rc"
+}
+report() {  # report NAME RC SECONDS
+	echo "# $1: $([ "$2" -eq 0 ] && echo ok || echo FAILED) ($3 s)"
+	[ "$2" -eq 0 ] || status=1
+}
+if [ "$jobs" -eq 1 ]; then
+	for t in "${files[@]}"; do
+		name=${t##*/}
+		echo "# $name"
+		start=$(date +%s)
+		rc=0
+		"$t" | tee -a "$log" || rc=$?
+		report "$name" "$rc" $(($(date +%s) - start))
+	done
+else
+	next=0
+	for ((i = 0; i < ${#files[@]}; i++)); do
+		# Keep JOBS files running; print file I once it has ended.
+		while :; do
+			ended=("$out"/*.rc)
+			[ -e "${ended[0]}" ] || ended=()
+			while [ "$next" -lt ${#files[@]} ] && [ $((next - ${#ended[@]})) -lt "$jobs" ]; do
+				run_file "$next" &
+				next=$((next + 1))
+			done
+			[ ! -f "$out/$i.rc" ] || break
+			wait -n 2>/dev/null || true
+			# A file killed before it could say how it ended: a failure.
+			[ -n "$(jobs -rp)" ] || [ -f "$out/$i.rc" ] || echo "1 0" >"$out/$i.rc"
+		done
+		read -r rc secs <"$out/$i.rc"
+		echo "# ${files[i]##*/}"
+		tee -a "$log" <"$out/$i"
+		report "${files[i]##*/}" "$rc" "$secs"
+	done
+	wait
+fi
 passed=$(grep -c '^ok ' "$log" || true)
 failed=$(grep -c '^not ok ' "$log" || true)
 # A file that died before its TAP said so still counts as a failure.
