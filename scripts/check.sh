@@ -31,6 +31,10 @@ mkdir -p "$build/check-results"
 results=$(cd "$build/check-results" && pwd)
 status=0
 tmpd=$(mktemp -d); trap 'rm -rf "$tmpd"' EXIT
+# python3 looked up once, where it is a version manager's shim (scripts/vm/python3-direct).
+# shellcheck source=vm/python3-direct
+. "$top/scripts/vm/python3-direct"
+python3_direct "$tmpd/bin"
 : >"$tmpd/counts"
 
 lanes=${CHECK_LANES:-auto}

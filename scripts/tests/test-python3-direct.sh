@@ -1,0 +1,46 @@
+#!/bin/bash
+# scripts/vm/python3-direct: a python3 that is a shim is looked up once, and
+# the interpreter it chose is run directly from then on; a python3 that is
+# the interpreter is left alone.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=../vm/python3-direct
+. "$scripts/vm/python3-direct"
+
+real=$(python3 -c 'import sys; print(sys.executable)')
+# A shim as version managers make them: a script that notes each call and
+# runs the interpreter.
+mkdir -p "$tmp/shims"
+printf '#!/bin/sh\necho call >>"%s"\nexec "%s" "$@"\n' "$tmp/shim-calls" "$real" >"$tmp/shims/python3"
+chmod +x "$tmp/shims/python3"
+
+(
+	PATH=$tmp/shims:$PATH
+	python3_direct "$tmp/direct"
+	python3 -c 'pass'; python3 -c 'pass'
+	echo "$(command -v python3) $(readlink "$tmp/direct/python3")" >"$tmp/after"
+)
+read -r found target <"$tmp/after"
+if [ "$found" = "$tmp/direct/python3" ] && [ "$target" = "$real" ]; then
+	pass "behind a shim, python3 is then a link to the interpreter the shim chose"
+else
+	fail "behind a shim, python3 is then a link to the interpreter the shim chose" "python3 is $found -> $target; the interpreter: $real"
+fi
+calls=$(wc -l <"$tmp/shim-calls")
+if [ "$calls" -eq 1 ]; then
+	pass "... the shim ran once (the look-up), not for the two calls after it"
+else
+	fail "... the shim ran once (the look-up), not for the two calls after it" "it ran $calls times"
+fi
+(
+	PATH=$(dirname "$real"):$PATH
+	before=$PATH
+	python3_direct "$tmp/direct2"
+	[ "$PATH" = "$before" ] && [ ! -e "$tmp/direct2" ] && echo same >"$tmp/after2"
+)
+if [ -f "$tmp/after2" ]; then
+	pass "a python3 that is the interpreter itself is left alone"
+else
+	fail "a python3 that is the interpreter itself is left alone"
+fi
+done_testing
