@@ -16,6 +16,14 @@
  * migrator, migrate.h), or that it shares its CPU with a competitor, and
  * how many rounds that competitor ran while the event was pending.
  *
+ * The bound counts only time the monitor watched: when its own scans stop
+ * for a quarter of the bound or more (the whole process or VM was not run:
+ * its host stopped it, say), it restarts the clock of every pending event,
+ * since the threads that would handle them stopped with it and may not
+ * have had their turn yet when it runs again. A wakeup that is really lost
+ * stays pending and is reported one bound of watching later; the pauses
+ * are counted in a diagnostic when the monitor stops.
+ *
  *   struct wake_channel ch[] = { { .sent = &h->sent, .handled = &h->handled,
  *           .halts = &h->halts, .wakes = &h->wakes, .vcpu = vcpu,
  *           .describe = describe_wake, .ctx = h } };

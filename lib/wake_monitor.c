@@ -26,6 +26,9 @@ struct wake_monitor {
 	struct wake_channel ch[WAKE_MONITOR_MAX_CHANNELS];
 	struct pending_watch watch[WAKE_MONITOR_MAX_CHANNELS];
 	unsigned int nr_channels;
+	/* Gaps in the monitor's own scans of a quarter of the bound or more. */
+	unsigned int pauses;
+	uint64_t longest_pause_ns;
 	atomic_bool stop;
 	pthread_t thread;
 };
@@ -157,14 +160,29 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 		report_lost_wakeup(m, c, w, now);
 }
 
+/* The monitor did not run for a while: what it did not watch does not count. */
+static void restart_clocks(struct wake_monitor *m, uint64_t now, uint64_t gap)
+{
+	m->pauses++;
+	if (gap > m->longest_pause_ns)
+		m->longest_pause_ns = gap;
+	for (unsigned int i = 0; i < m->nr_channels; i++)
+		if (m->watch[i].since_ns)
+			m->watch[i].since_ns = now;
+}
+
 static void *monitor_main(void *arg)
 {
 	struct wake_monitor *m = arg;
+	uint64_t last = now_ns(), pause_ns = m->opts.bound_ms * 1000000 / 4;
 	unsigned int i;
 
 	while (!atomic_load(&m->stop)) {
 		uint64_t now = now_ns();
 
+		if (now - last >= pause_ns)
+			restart_clocks(m, now, now - last);
+		last = now;
 		for (i = 0; i < m->nr_channels; i++)
 			watch_channel(m, i, now);
 		usleep(m->opts.period_us);
@@ -193,5 +211,9 @@ void wake_monitor_stop(struct wake_monitor *m)
 {
 	atomic_store(&m->stop, true);
 	pthread_join(m->thread, NULL);
+	if (m->pauses)
+		test_diag("lost-wakeup monitor: its scans paused %u time(s), the longest %" PRIu64
+			  " ms (the process or the VM not run); each time the clock of pending "
+			  "events started again", m->pauses, m->longest_pause_ns / 1000000);
 	free(m);
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The project's self-tests that need a KVM that runs guests: the harness's
 # negative controls (check_harness.sh), the command-line contract's KVM part
-# (check_cli_kvm.sh) and the suite's negative-control table
-# (check_negative_controls.sh). `make check` runs this on the host when its
+# (check_cli_kvm.sh), the suite's negative-control table
+# (check_negative_controls.sh) and the lost-wakeup monitor's rule for a stopped
+# process (check_monitor_pause.sh). `make check` runs this on the host when its
 # /dev/kvm is usable and, always, inside the QEMU VM (make vm_kvm_selftests),
 # where the Hyper-V and nested rows can be shown.
 #
@@ -36,7 +37,7 @@ fi
 echo "TAP version 13"
 echo "# host: $(uname -n), kernel: $(uname -r)"
 [ -z "${scale:-}" ] || echo "# time scale: $scale, $(cat "$tmp/scale")"
-echo "1..3"
+echo "1..4"
 n=0; passed=0; failed=0; skipped=0; status=0
 part() {  # part TITLE SCRIPT ARGS...
 	title=$1; shift
@@ -60,5 +61,6 @@ part() {  # part TITLE SCRIPT ARGS...
 part "harness negative controls" "$here/check_harness.sh" "$dir"
 part "command-line contract, KVM part" "$here/check_cli_kvm.sh" "$dir"
 part "negative controls make their cases fail" "$here/check_negative_controls.sh" "$dir"
+part "the lost-wakeup monitor counts only the time it watched" "$here/check_monitor_pause.sh" "$dir"
 echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

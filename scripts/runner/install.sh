@@ -36,7 +36,7 @@ for f in kvm-regress-lava ktap-to-lava kvm-regress.yaml; do
 done
 # The self-tests that need a KVM (check_kvm.sh), so they can run where the
 # suite runs, e.g. in the VM runner.
-for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh tap.sh; do
+for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh check_monitor_pause.sh tap.sh; do
 	cp "$here/../../lib/tests/$f" "$dest/"
 done
 mkdir -p "$dest/lib/tests"
