@@ -2,10 +2,12 @@
 # The lost-wakeup monitor counts only the time it watched (include/
 # wake_monitor.h): a case whose whole process is stopped for longer than
 # the monitor's 3 s bound, as a VM is when its host does not run it, must
-# not end in a "lost wakeup", since the threads that handle the pending
-# events stopped with the monitor. Without that rule the monitor, run
-# first after the stop, reported the pending LAPIC timer as lost in 3 of 3
-# runs under QEMU TCG.
+# not end in a "lost wakeup", since the threads that would handle the
+# pending events stopped with the monitor. Before that rule the monitor,
+# run first after the stop, reported the pending LAPIC timer as lost in 5
+# of 5 runs under QEMU TCG. (kick_storm's 2 s bound has the same weakness;
+# a stop signal cannot show it there, since it ends KVM_RUN itself, which
+# is what that case counts.)
 #
 #   check_monitor_pause.sh [DIR]   DIR: a build directory or an installed suite
 #                                  (default: this script's directory when installed)
@@ -20,27 +22,37 @@ fi
 . "$here/tap.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/monitor_pause.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
 
-echo "TAP version 13"
-"$dir/pi/wakeup" -t timer_oneshot_poll_off --duration 3 >"$tmp/out" 2>&1 &
-pid=$!
-sleep 1
-# The binary and the process it runs the case in, every thread of both.
-pids="$pid $(awk -v p="$pid" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null)"
-# shellcheck disable=SC2086 # the pids, one word each
-kill -STOP $pids 2>/dev/null
-sleep 4
-# shellcheck disable=SC2086
-kill -CONT $pids 2>/dev/null
-wait "$pid"
-echo $? >"$tmp/rc"
-why=$(sed -n 's/^1\.\.0 # SKIP //p; s/^ok 1 .* # SKIP //p' "$tmp/out")
-if [ -n "$why" ]; then
-	skip_check "a stop of the whole test process is no lost wakeup: $why"
-	done_testing
-fi
+# stopped WHAT DIAG BINARY ARGS...: runs one case, stops its whole process
+# (the binary and the child it runs the case in, every thread) for 4 s
+# after 1 s; checks that the case passes and that its checker says it was
+# paused (a diagnostic matching DIAG).
+stopped() {
+	what=$1 diag=$2
+	shift 2
+	"$@" >"$tmp/out" 2>&1 &
+	pid=$!
+	sleep 1
+	pids="$pid $(awk -v p="$pid" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null)"
+	# shellcheck disable=SC2086 # the pids, one word each
+	kill -STOP $pids 2>/dev/null
+	sleep 4
+	# shellcheck disable=SC2086
+	kill -CONT $pids 2>/dev/null
+	wait "$pid"
+	echo $? >"$tmp/rc"
+	why=$(sed -n 's/^1\.\.0 # SKIP //p; s/^ok 1 .* # SKIP //p' "$tmp/out")
+	if [ -n "$why" ]; then
+		skip_check "$what: $why"
+		return
+	fi
+	check "$what" passed
+	check "... and its checker says it was paused" grep -Eq "$diag" "$tmp/out"
+	passed || sed 's/^/# /' "$tmp/out"
+}
 passed() { [ "$(cat "$tmp/rc")" = 0 ] && grep -q '^ok 1 ' "$tmp/out"; }
-check "a 4 s stop of the whole test process during a pi/wakeup case is no lost wakeup" passed
-check "... and the monitor says it was paused" \
-	grep -Eq '^# lost-wakeup monitor: its scans paused [0-9]+ time\(s\), the longest [0-9]+ ms' "$tmp/out"
-passed || sed 's/^/# /' "$tmp/out"
+
+echo "TAP version 13"
+stopped "a 4 s stop of the whole test process during a pi/wakeup case is no lost wakeup" \
+	'^# lost-wakeup monitor: its scans paused [0-9]+ time\(s\), the longest [0-9]+ ms' \
+	"$dir/pi/wakeup" -t timer_oneshot_poll_off --duration 3
 done_testing
