@@ -197,9 +197,10 @@ vm_setup() {
 # close together: each lane takes the next part when its last one ends.
 # Measured warm on an idle 2-core machine, in s: the patch-series self-test
 # and then the suite against patched KVM (one module build cache and its
-# lock: in order, one part) 63-106 + 170-180, KVM self-tests 139-151, suite
-# 125-138, the VM runner's boots 37-49, its Bochs boot and LAVA job 55-70,
-# the Intel cases under Bochs 43-57, the VM runner's other tests 28-31,
+# lock: in order, one part) 63-106 + 170-180, KVM self-tests 139-151 (115
+# after 2026-12-05's cheaper negative-control table), suite 125-138, the VM
+# runner's boots 37-49, its Bochs boot and LAVA job 55-70, the Intel cases
+# under Bochs 43-57, the VM runner's other tests 28-31 (23 four at a time),
 # exits/ without MWAIT 13 (the lanes then end within 1-12 s of each other).
 queue_parts() {
 	! want patch || echo patch
