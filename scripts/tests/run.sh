@@ -27,7 +27,7 @@ else
 fi
 jobs=${VM_SELFTEST_JOBS:-1}
 case $jobs in '' | *[!0-9]* | 0) echo "run.sh: VM_SELFTEST_JOBS='$jobs': a number of files at once, 1 or more" >&2; exit 2 ;; esac
-# run_file I: file I's TAP into $out.I, then its status and seconds into $out.I.rc.
+# run_file I: file I's TAP into $out/I, then its status and seconds into $out/I.rc.
 out=$(mktemp -d "${TMPDIR:-/tmp}/kvm-regress-vmselftest-out.XXXXXX")
 trap 'rm -f "$log"; rm -rf "$out"' EXIT
 run_file() {
