@@ -41,7 +41,7 @@ VM_SELFTESTS ?=
 vm_selftest_wants = $(if $(VM_SELFTESTS),$(filter $(1),$(VM_SELFTESTS)),$(1))
 vm_selftest: vm_deps
 	@$(if $(call vm_selftest_wants,lava),scripts/deps.sh lava || echo "vm_selftest: lava-dispatcher not installed: test-lava.sh will skip" >&2)
-	@$(if $(call vm_selftest_wants,bochs-boot),scripts/deps.sh bochs || echo "vm_selftest: Bochs's build packages not installed: test-bochs-boot.sh will skip" >&2)
+	@$(if $(call vm_selftest_wants,bochs-boot bochs-verdict),scripts/deps.sh bochs || echo "vm_selftest: Bochs's packages not installed: test-bochs-boot.sh and test-bochs-verdict.sh will skip" >&2)
 	@KERNEL=$(KERNEL) scripts/tests/run.sh $(VM_SELFTESTS)
 
 .PHONY: vm_deps vm_run_tests matrix vm_selftest
