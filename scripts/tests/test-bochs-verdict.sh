@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # the made-up binaries are shell for later, expanded there
 # How vm-run judges a Bochs run from Bochs's own end, with a made-up Bochs
 # (BOCHS_DIR) that boots nothing: it prints a console as the VM's init
 # would, writes its log and exits as Bochs does. Bochs ends every run with
