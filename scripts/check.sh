@@ -128,11 +128,12 @@ part_vm_selftest() {  # part_vm_selftest WHAT JOBS NAME...
 		make -C "$top" --no-print-directory vm_selftest VM_SELFTESTS="$*"
 }
 part_vm_selftest_boots() { part_vm_selftest "real QEMU boots" 1 vm-boot; }
-part_vm_selftest_bochs_lava() { part_vm_selftest "a Bochs boot and a LAVA job" 1 bochs-boot lava; }
+part_vm_selftest_lava() { part_vm_selftest "a LAVA job" 1 lava; }
 part_vm_selftest_rest() {
 	# Four files at once: they mostly wait (for beats, locks, limits), and
 	# alone they would leave this lane's core idle (39 s one after another,
-	# about half that four at a time).
+	# about half that four at a time). The Bochs boot's file checks the
+	# Intel cases' run (part_vm_intel).
 	# shellcheck disable=SC2046 # a list of names
 	part_vm_selftest "the others" 4 $(vm_selftests_other vm-boot bochs-boot lava)
 }
@@ -161,12 +162,27 @@ part_vm_intel() {
 	# And the VM-scope exits QEMU's AMD cannot show: PAUSE (pause-loop
 	# exiting, its window kept from growing so that a loop exits often
 	# enough to count), the C-state and APERF/MPERF MSRs.
-	local vmx
+	local vmx dir=$results/bochs
 	vmx=$("$build/hyperv/l2_tlb_flush" -l | cut -f1 | grep '^vmx_' | paste -sd ,)
 	run_part "Intel nested VMX under Bochs (${KERNEL:-sid}): smoke, hyperv/l2_tlb_flush's vmx_ cases, the Intel-only exits" \
-		make -C "$top" --no-print-directory vm_run_tests EMULATOR=bochs \
+		output_kept_in "$dir" make -C "$top" --no-print-directory vm_run_tests EMULATOR=bochs \
 		TESTS="x86_64/smoke hyperv/l2_tlb_flush:$vmx exits/disable_exits:pause_disabled,cstate_disabled,aperfmperf_disabled" \
-		VM_FLAGS="$(vm_flags_to "$results/bochs") --modparam kvm_intel.ple_window_grow=1"
+		VM_FLAGS="$(vm_flags_to "$dir") --modparam kvm_intel.ple_window_grow=1"
+	# The VM runner's checks of a Bochs boot, on this run: a Bochs boot
+	# costs half a minute of a core, and one serves both.
+	run_part "VM runner self-tests: the Bochs boot, checked on the Intel cases' run" \
+		env BOCHS_BOOT_RUN="$dir" make -C "$top" --no-print-directory vm_selftest VM_SELFTESTS=bochs-boot
+}
+# output_kept_in DIR CMD...: CMD, its output also kept in DIR/vm-run.out and
+# its exit status in DIR/vm-run.status (test-bochs-boot.sh's BOCHS_BOOT_RUN).
+output_kept_in() {
+	local dir=$1 rc
+	shift
+	mkdir -p "$dir"
+	"$@" 2>&1 | tee "$dir/vm-run.out"
+	rc=${PIPESTATUS[0]}
+	echo "$rc" >"$dir/vm-run.status"
+	return "$rc"
 }
 part_vm_kvm() {
 	# Harness controls, the KVM part of the command-line contract and
@@ -210,9 +226,9 @@ queue_parts() {
 	fi
 	! want host || echo host
 	if want vm; then
-		echo vm_selftest_boots
-		echo vm_selftest_bochs_lava
 		echo vm_intel
+		echo vm_selftest_boots
+		echo vm_selftest_lava
 		echo vm_selftest_rest
 		echo vm_mwait
 	fi
