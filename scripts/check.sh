@@ -111,9 +111,9 @@ part_host() {
 # The VM runner's flags for a part whose results go to DIR.
 vm_flags_to() { echo "--timeout ${VM_TIMEOUT:-1800} --results $1 --suite $build/check-suite"; }
 vm_flags=$(vm_flags_to "$results")
-# The VM runner's self-tests in three parts of about 50, 60 and 30 s, so
-# that the lanes can balance: the real QEMU boots, the Bochs boot with the
-# LAVA job, the rest.
+# The VM runner's self-tests in three parts of about 35, 25 and 30 s, so
+# that the lanes can balance: the real QEMU boots, the LAVA job, the rest
+# (the Bochs boot's checks go with the Intel cases' run, part_vm_intel).
 vm_selftests_other() {
 	local t name
 	for t in "$top"/scripts/tests/test-*.sh; do
@@ -215,9 +215,11 @@ vm_setup() {
 # and then the suite against patched KVM (one module build cache and its
 # lock: in order, one part) 63-106 + 170-180, KVM self-tests 139-151 (115
 # after 2026-12-05's cheaper negative-control table), suite 125-138, the VM
-# runner's boots 37-49, its Bochs boot and LAVA job 55-70, the Intel cases
-# under Bochs 43-57, the VM runner's other tests 28-31 (23 four at a time),
-# exits/ without MWAIT 13 (the lanes then end within 1-12 s of each other).
+# runner's boots 33-49, its LAVA job 24, the Intel cases under Bochs 43-57
+# (with the Bochs boot's checks on that run, 0 s; they had a boot of their
+# own, 41 s, before 2026-12-05), the VM runner's other tests 28-31 (23 four
+# at a time), exits/ without MWAIT 13-17 (the lanes then end within 1-12 s
+# of each other).
 queue_parts() {
 	! want patch || echo patch
 	if want vm; then
