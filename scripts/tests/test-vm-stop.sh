@@ -22,15 +22,16 @@ suite_args=()
 [ -z "${SUITE:-}" ] || suite_args=(--suite "$SUITE")
 
 # stop_vm_when_running: once run_tests.sh says the case starts (a line it
-# prints before running it, so it comes at once), 3 s into the case's 8 s
-# (its set-up takes under a second under TCG), QEMU stopped for 5 s.
+# prints before running it, so it comes at once), 4 s into the case's 10 s
+# (its set-up takes under a second under TCG, a few on a loaded host; the
+# monitor starts after it), QEMU stopped for 5 s.
 stop_vm_when_running() {
 	local i pid
 	for ((i = 0; i < 3000; i++)); do
 		grep -q "^# $case (time limit" "$tmp/vm.out" 2>/dev/null && break
 		sleep 0.1
 	done
-	sleep 3
+	sleep 4
 	pid=$(pgrep -f "^[^ ]*qemu-system-x86_64 .*$marker") || { echo "no QEMU with $marker"; return; }
 	kill -STOP "$pid" && echo "QEMU $pid stopped"
 	sleep 5
@@ -38,7 +39,7 @@ stop_vm_when_running() {
 }
 
 start vm "$scripts/vm/vm-run" --kernel "$kernel" "${suite_args[@]}" --results "$tmp/results" \
-	--cmdline "$marker" "$case" -- --duration 8
+	--cmdline "$marker" "$case" -- --duration 10
 stop_vm_when_running >"$tmp/stopper.log" 2>&1
 if grep -q "running again" "$tmp/stopper.log"; then
 	pass "QEMU stopped for 5 s while the case ran"
