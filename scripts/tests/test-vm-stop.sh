@@ -25,21 +25,27 @@ suite_args=()
 # prints before running it, so it comes at once), 4 s into the case's 10 s
 # (its set-up takes under a second under TCG, a few on a loaded host; the
 # monitor starts after it), QEMU stopped for 5 s.
+# (A VM left stopped by an interrupted test runs again on the way out.)
+stopped=
+trap '[ -z "$stopped" ] || kill -CONT "$stopped" 2>/dev/null; rm -rf "$tmp"' EXIT
 stop_vm_when_running() {
 	local i pid
 	for ((i = 0; i < 3000; i++)); do
 		grep -q "^# $case (time limit" "$tmp/vm.out" 2>/dev/null && break
+		kill -0 "$(cat "$tmp/vm.pid")" 2>/dev/null || { echo "vm-run ended before the case started"; return; }
 		sleep 0.1
 	done
 	sleep 4
 	pid=$(pgrep -f "^[^ ]*qemu-system-x86_64 .*$marker") || { echo "no QEMU with $marker"; return; }
+	stopped=$pid
 	kill -STOP "$pid" && echo "QEMU $pid stopped"
 	sleep 5
 	kill -CONT "$pid" && echo "QEMU $pid running again"
+	stopped=
 }
 
 start vm "$scripts/vm/vm-run" --kernel "$kernel" "${suite_args[@]}" --results "$tmp/results" \
-	--cmdline "$marker" "$case" -- --duration 10
+	--timeout 300 --cmdline "$marker" "$case" -- --duration 10
 stop_vm_when_running >"$tmp/stopper.log" 2>&1
 if grep -q "running again" "$tmp/stopper.log"; then
 	pass "QEMU stopped for 5 s while the case ran"
