@@ -45,6 +45,7 @@ for group in "$@"; do
 		need kmod have depmod
 		need debian-archive-keyring test -r /usr/share/keyrings/debian-archive-keyring.gpg
 		need python3 have python3      # results JSON/JUnit and the matrix
+		need procps have pkill         # vm-run's watchdog; pgrep in the runner's tests
 		;;
 	lava)      # scripts/tests/test-lava.sh: a real LAVA job (lava-run)
 		need lava-dispatcher have lava-run
