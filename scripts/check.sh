@@ -111,7 +111,7 @@ part_host() {
 # The VM runner's flags for a part whose results go to DIR.
 vm_flags_to() { echo "--timeout ${VM_TIMEOUT:-1800} --results $1 --suite $build/check-suite"; }
 vm_flags=$(vm_flags_to "$results")
-# The VM runner's self-tests in three parts of about 35, 25 and 30 s, so
+# The VM runner's self-tests in three parts of about 35, 25 and 50 s, so
 # that the lanes can balance: the real QEMU boots, the LAVA job, the rest
 # (the Bochs boot's checks go with the Intel cases' run, part_vm_intel).
 vm_selftests_other() {
@@ -217,9 +217,9 @@ vm_setup() {
 # after 2026-12-05's cheaper negative-control table), suite 125-138, the VM
 # runner's boots 33-49, its LAVA job 24, the Intel cases under Bochs 43-57
 # (with the Bochs boot's checks on that run, 0 s; they had a boot of their
-# own, 41 s, before 2026-12-05), the VM runner's other tests 28-31 (23 four
-# at a time), exits/ without MWAIT 13-17 (the lanes then end within 1-12 s
-# of each other).
+# own, 41 s, before 2026-12-05), the VM runner's other tests 48-52 four at
+# a time (23 before the whole-VM stop test, test-vm-stop.sh, joined them),
+# exits/ without MWAIT 13-24 (the lanes then end within 1-12 s of each other).
 queue_parts() {
 	! want patch || echo patch
 	if want vm; then
@@ -229,9 +229,9 @@ queue_parts() {
 	! want host || echo host
 	if want vm; then
 		echo vm_intel
+		echo vm_selftest_rest
 		echo vm_selftest_boots
 		echo vm_selftest_lava
-		echo vm_selftest_rest
 		echo vm_mwait
 	fi
 }
