@@ -75,6 +75,12 @@ judge() {
 	pass "$what"
 }
 
+# no_line WHAT ERE FILE: passes when no line of FILE matches ERE (extended
+# regular expression); else fails, showing the lines that do.
+no_line() {
+	if grep -qE -- "$2" "$3"; then fail "$1" "$(grep -E -- "$2" "$3" | head -n 5)"; else pass "$1"; fi
+}
+
 # same WHAT EXPECTED_FILE ACTUAL_FILE
 same() {
 	if diff -u "$2" "$3" >"$tmp/diff"; then pass "$1"; else fail "$1" "$(cat "$tmp/diff")"; fi

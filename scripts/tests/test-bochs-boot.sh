@@ -61,11 +61,7 @@ echo "not ok 1 kvm_intel with nested VMX"; exit 1'
 		'^ok 1 x86_64/fake_vmx' '^not ok 2 x86_64/fake_fail' \
 		'^### kvm-regress status=1 ###' "^vm-run: $kernel \(.*\): FAIL$"
 fi
-if grep -q '^vm-run: FAIL: Bochs' "$tmp/out"; then
-	fail "... and Bochs's exit on power-off is not a failure of its own" "$(grep '^vm-run: FAIL' "$tmp/out")"
-else
-	pass "... and Bochs's exit on power-off is not a failure of its own"
-fi
+no_line "... and Bochs's exit on power-off is not a failure of its own" '^vm-run: FAIL: Bochs' "$tmp/out"
 if [ -s "$results/vm-$kernel-bochs.ktap" ] && [ -s "$results/vm-$kernel-bochs.bochs.log" ] &&
 	python3 -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["tested"]["emulator"].startswith("Bochs"))' \
 		"$results/vm-$kernel-bochs.json"; then
