@@ -69,6 +69,14 @@ expect "vm-shard --run is refused (another script's output is not the suite's)" 
 	"^vm-shard: --run: another script's output is not the suite's; use scripts/vm/vm-run$"
 expect "vm-shard --jobs not a number" 2 "$vs" --jobs many :: "^vm-shard: --jobs 'many': a number of VMs, or auto$"
 expect "vm-shard: an option without its value" 2 "$vs" --jobs :: '^vm-shard: --jobs needs a value$'
+# The VMs' arguments are checked once, as vm-run checks them, before the
+# set-up: one line, not one per VM after a kernel look-up.
+expect "vm-shard: a VM's bad option is said once, before the set-up" 2 "$vs" --suite "$tmp/suite" --mem abc :: \
+	"^vm-run: --mem 'abc': a number of MB, at least 256$"
+no_line "... and nothing else is said" '^(vm-shard|\[VM)' "$tmp/out"
+expect "vm-shard: a selection of no binary is said once" 2 "$vs" --suite "$tmp/suite" -- x/none :: \
+	"^vm-run: selection 'x/none': no test binary x/none in the suite$"
+no_line "... and nothing else is said" '^(vm-shard|\[VM)' "$tmp/out"
 # --trace is vm-run's, passed on to each VM (which checks it before a boot).
 expect "vm-shard --trace goes to vm-run: bad events are vm-run's usage error" 2 \
 	"$vs" --jobs 1 --trace kvm_exit :: "^vm-run: --trace 'kvm_exit': comma-separated tracefs events"

@@ -64,6 +64,12 @@ vm=$tmp/vm
 mkdir -p "$vm"
 cp "$scripts/vm/vm-matrix" "$scripts/vm/vm-slot" "$scripts/vm/matrix" "$vm/"
 printf '#!/bin/sh\nexit 1\n' >"$vm/fetch-kernel"
+# vm-run only checks the arguments here (FAKE_USAGE: a usage error).
+cat >"$vm/vm-run" <<'EOF'
+#!/bin/bash
+[ "$1" = --check-usage ] || { echo "made-up vm-run: only --check-usage" >&2; exit 3; }
+[ -z "${FAKE_USAGE:-}" ] || { echo "vm-run: $FAKE_USAGE" >&2; exit 2; }
+EOF
 cat >"$vm/vm-shard" <<EOF
 #!/bin/bash
 here=\$(dirname "\$0")
@@ -105,6 +111,15 @@ expect "matrix: each run's stderr marked with its kernel, the verdicts in the ke
 	sh -c "grep -E '^(\[[a-z]+\] vm-shard|vm-matrix: [a-z]+ \()' '$tmp/matrix.err' | sort -s -t' ' -k1,1 | cut -d' ' -f1-2 | paste -sd ' '" :: \
 	'^\[bookworm\] vm-shard: \[sid\] vm-shard: \[trixie\] vm-shard: vm-matrix: bookworm vm-matrix: trixie vm-matrix: sid$'
 expect "matrix: the table has every kernel" 0 cat "$tmp/results/matrix.md" :: '\| bookworm \|' '\| trixie \|' '\| sid \|'
+rm -f "$tmp/matrix.log"
+expect "matrix: bad usage (every run's, checked first) is one line, and no run starts" 2 \
+	env FAKE_USAGE="--mem 'abc': a number of MB, at least 256" "$vm/vm-matrix" --suite "$tmp/suite" \
+	--results "$tmp/results" :: "^vm-run: --mem 'abc': a number of MB, at least 256$"
+if [ "$(wc -l <"$tmp/out")" -eq 1 ] && [ ! -e "$tmp/matrix.log" ]; then
+	pass "matrix: ... nothing else said, no VM started"
+else
+	fail "matrix: ... nothing else said, no VM started" "$(cat "$tmp/out")" "$(cat "$tmp/matrix.log" 2>/dev/null)"
+fi
 expect "matrix: a kernel named twice is refused" 2 "$vm/vm-matrix" --kernels "sid bookworm sid" :: \
 	"^vm-matrix: --kernels: 'sid' named twice$"
 expect "matrix: --jobs 0 is refused" 2 "$vm/vm-matrix" --jobs 0 :: "^vm-matrix: --jobs '0': a number of VMs, or auto$"
