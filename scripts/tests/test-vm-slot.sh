@@ -62,7 +62,7 @@ fi
 # KTAP (trixie has none: its run fails).
 vm=$tmp/vm
 mkdir -p "$vm"
-cp "$scripts/vm/vm-matrix" "$scripts/vm/vm-slot" "$scripts/vm/matrix" "$vm/"
+cp "$scripts/vm/vm-matrix" "$scripts/vm/vm-slot" "$scripts/vm/vm-capacity" "$scripts/vm/matrix" "$vm/"
 printf '#!/bin/sh\nexit 1\n' >"$vm/fetch-kernel"
 # vm-run only checks the arguments here (FAKE_USAGE: a usage error).
 cat >"$vm/vm-run" <<'EOF'
