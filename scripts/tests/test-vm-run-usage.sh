@@ -108,4 +108,16 @@ usage "NUMA with Bochs" "^vm-run: --numa goes with QEMU; the Bochs VM has one no
 usage "Bochs without xorriso" "^vm-run: /nonexistent/xorriso not found \(make vm_deps EMULATOR=bochs" \
 	env XORRISO=/nonexistent/xorriso "$run" --emulator bochs
 usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/vm/vm-matrix" --bogus
+# vm-shard and vm-matrix build the suite before they check a selection:
+# with nothing to compile the build says nothing, so a bad selection is
+# still its one line (make vm_run_tests TESTS=nosuch/x). The first build
+# here brings the objects up to date, if they were not.
+"$scripts/vm/build-suite" "$tmp/built" >/dev/null 2>&1
+rc=0
+"$scripts/vm/build-suite" "$tmp/built" >"$tmp/out" 2>&1 || rc=$?
+if [ "$rc" -eq 0 ] && [ ! -s "$tmp/out" ] && [ -f "$tmp/built/kselftest-list.txt" ]; then
+	pass "an up-to-date suite is installed without a word"
+else
+	fail "an up-to-date suite is installed without a word" "exit status $rc; output:" "$(cat "$tmp/out")"
+fi
 done_testing
