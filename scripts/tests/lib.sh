@@ -9,6 +9,9 @@ data=$tests/data
 scripts=$(dirname "$tests")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvm-regress-vmtest.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# The made-up suites of these tests keep their initramfs parts to themselves
+# (scripts/vm/mkinitramfs), not among the user's.
+export INITRAMFS_CACHE=$tmp/initramfs-cache
 count=0
 failures=0
 

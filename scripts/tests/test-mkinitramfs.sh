@@ -83,12 +83,63 @@ expect "an argument with a newline is refused" 1 "$scripts/vm/mkinitramfs" \
 printf '#!/bin/sh\n[ "$1" = --version ] && exec cc --version\nexit 1\n' >"$tmp/no-cc"
 chmod +x "$tmp/no-cc"
 expect "kvm-caps is compiled when the cache has none" 0 env XDG_CACHE_HOME="$tmp/cache" \
-	"$scripts/vm/mkinitramfs" --out "$tmp/c1.gz" --suite "$tmp/suite" ::
+	INITRAMFS_CACHE="$tmp/cache/initramfs" "$scripts/vm/mkinitramfs" --out "$tmp/c1.gz" --suite "$tmp/suite" ::
 expect "... and taken from the cache after that: the next build compiles nothing" 0 \
-	env XDG_CACHE_HOME="$tmp/cache" CC="$tmp/no-cc" "$scripts/vm/mkinitramfs" --out "$tmp/c2.gz" --suite "$tmp/suite" ::
+	env XDG_CACHE_HOME="$tmp/cache" INITRAMFS_CACHE="$tmp/cache/initramfs-2" CC="$tmp/no-cc" \
+	"$scripts/vm/mkinitramfs" --out "$tmp/c2.gz" --suite "$tmp/suite" ::
 same "... the very same kvm-caps" <(gzip -dc "$tmp/c1.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps) | sha256sum) \
 	<(gzip -dc "$tmp/c2.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps) | sha256sum)
 expect "... and where nothing is cached, a compiler that fails is an error" 1 \
-	env XDG_CACHE_HOME="$tmp/cache-empty" CC="$tmp/no-cc" "$scripts/vm/mkinitramfs" --out "$tmp/c3.gz" --suite "$tmp/suite" :: \
+	env XDG_CACHE_HOME="$tmp/cache-empty" INITRAMFS_CACHE="$tmp/cache-empty/initramfs" CC="$tmp/no-cc" "$scripts/vm/mkinitramfs" --out "$tmp/c3.gz" --suite "$tmp/suite" :: \
 	'^mkinitramfs: cannot build kvm-caps with .*/no-cc'
+# The part every run of a suite shares is built once and kept by content
+# (INITRAMFS_CACHE, here one of the test's own, empty).
+export INITRAMFS_CACHE=$tmp/kept
+kept_parts() { { find "$INITRAMFS_CACHE" -maxdepth 1 -name '*.cpio' 2>/dev/null || true; } | wc -l; }
+extract() {  # extract INITRD DIR
+	mkdir -p "$2" && (cd "$2" && gzip -dc "$1" | cpio -id --quiet)
+}
+printf 'int main(void) { return 0; }\n' >"$tmp/tiny.c"
+cc -g -O0 -o "$tmp/suite/tiny" "$tmp/tiny.c"
+expect "a suite with a binary built with -g" 0 "$scripts/vm/mkinitramfs" --out "$tmp/k1.gz" \
+	--suite "$tmp/suite" -- first ::
+extract "$tmp/k1.gz" "$tmp/k1"
+if readelf -S "$tmp/k1/suite/tiny" | grep -q '\.symtab' && ! readelf -S "$tmp/k1/suite/tiny" | grep -q '\.debug_'; then
+	pass "... goes in without its debug information, its symbol table kept"
+else
+	fail "... goes in without its debug information, its symbol table kept" "$(readelf -S "$tmp/k1/suite/tiny" | grep -E 'debug|symtab')"
+fi
+stray=$(gzip -dc "$tmp/k1.gz" | cpio -it --quiet | grep -vE '^(\.|bin|sbin|usr|proc|sys|dev|tmp|lib|init|suite|kvm-regress\.(args|run))(/|$)' || true)
+if [ -z "$stray" ]; then pass "... and nothing else is in it"; else fail "... and nothing else is in it" "$stray"; fi
+kept=$(kept_parts)
+expect "the same suite again, other arguments" 0 "$scripts/vm/mkinitramfs" --out "$tmp/k2.gz" \
+	--suite "$tmp/suite" -- second ::
+extract "$tmp/k2.gz" "$tmp/k2"
+if [ "$kept" -eq 1 ] && [ "$(kept_parts)" -eq 1 ] &&
+	[ "$(cat "$tmp/k2/kvm-regress.args")" = second ] && [ "$(cat "$tmp/k1/kvm-regress.args")" = first ]; then
+	pass "... shares the kept part and has its own arguments"
+else
+	fail "... shares the kept part and has its own arguments" "kept parts: $kept, then $(kept_parts)" \
+		"arguments: $(cat "$tmp/k1/kvm-regress.args") / $(cat "$tmp/k2/kvm-regress.args")"
+fi
+# A changed file of the same size and time: the content is the key.
+touch -r "$tmp/suite/run_tests.sh" "$tmp/stamp"
+sed -i 's/KTAP version 1/KTAP version 2/' "$tmp/suite/run_tests.sh"
+touch -r "$tmp/stamp" "$tmp/suite/run_tests.sh"
+expect "a suite file changed (same size and time)" 0 "$scripts/vm/mkinitramfs" --out "$tmp/k3.gz" \
+	--suite "$tmp/suite" ::
+extract "$tmp/k3.gz" "$tmp/k3"
+if grep -q 'KTAP version 2' "$tmp/k3/suite/run_tests.sh"; then
+	pass "... is in the next initramfs, not the kept one"
+else
+	fail "... is in the next initramfs, not the kept one" "$(cat "$tmp/k3/suite/run_tests.sh")"
+fi
+mkdir "$tmp/suite2" && cp "$tmp/suite/run_tests.sh" "$tmp/suite2/"
+expect "another suite, with INITRAMFS_KEEP=1" 0 env INITRAMFS_KEEP=1 "$scripts/vm/mkinitramfs" --out "$tmp/k4.gz" \
+	--suite "$tmp/suite2" ::
+if [ "$(kept_parts)" -eq 1 ]; then
+	pass "... only the newest part is kept"
+else
+	fail "... only the newest part is kept" "kept parts: $(kept_parts)"
+fi
 done_testing
