@@ -45,9 +45,9 @@ run_bin() {
 	{ HARNESS_NEGATIVE_FREEZER=$freezer KTEST_TIME_SCALE=1.5 timeout -s KILL 120 "$bin" "$@" 2>&1
 	  echo $? >"$o.rc"; } | cat >"$o"
 }
-# The frozen process sleeps out its 8 s, so it runs in a process of its own
-# beside the other cases (the hung vCPU's 8 s among them) instead of after
-# them.
+# The frozen process idles through its 8 s limit and the 5 s the harness
+# then gives SIGKILL, so it runs in a process of its own beside the other
+# cases (the hung vCPU's 8 s among them) instead of after them.
 others=$("$bin" -l | cut -f1 | grep -vx unkillable | tr '\n' ',' | sed 's/,$//')
 if [ -n "$freezer" ]; then
 	run_bin "$out_frozen" -t unkillable &
