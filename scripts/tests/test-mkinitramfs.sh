@@ -144,4 +144,14 @@ if [ "$(kept_parts)" -eq 1 ]; then
 else
 	fail "... only the newest part is kept" "kept parts: $(kept_parts)"
 fi
+# Where the cache cannot be written (/proc/self: there, but no files can be
+# made in it), the initramfs is built for the run alone, without a word.
+expect "a cache that cannot be written: built anyway" 0 env INITRAMFS_CACHE=/proc/self \
+	"$scripts/vm/mkinitramfs" --out "$tmp/k5.gz" --suite "$tmp/suite" -- fifth ::
+extract "$tmp/k5.gz" "$tmp/k5"
+if [ ! -s "$tmp/out" ] && [ "$(cat "$tmp/k5/kvm-regress.args")" = fifth ] && [ -x "$tmp/k5/suite/run_tests.sh" ]; then
+	pass "... and without a word"
+else
+	fail "... and without a word" "$(cat "$tmp/out")"
+fi
 done_testing
