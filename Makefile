@@ -7,6 +7,10 @@
 #   make STATIC=1 ...  link the test binaries statically (used by the VM runner)
 
 O          ?= build
+# The objects' tree. How they are linked does not change them, so a static
+# build can take the ordinary build's (the VM runner's: STATIC=1
+# O=build/vm-static OBJ=build) instead of compiling everything again.
+OBJ        ?= $(O)
 STATIC     ?= 0
 CC         ?= gcc
 NPROC      := $(shell nproc 2>/dev/null || echo 1)
@@ -31,12 +35,21 @@ endif
 
 COLLECTIONS := x86_64 hyperv pi exits
 LIB_SRCS    := $(wildcard lib/*.c) $(wildcard lib/*.S)
-LIB_OBJS    := $(patsubst lib/%,$(O)/lib/%.o,$(LIB_SRCS))
+LIB_OBJS    := $(patsubst lib/%,$(OBJ)/lib/%.o,$(LIB_SRCS))
 TEST_SRCS   := $(foreach c,$(COLLECTIONS),$(wildcard $(c)/*.c))
 TEST_BINS   := $(patsubst %.c,$(O)/%,$(TEST_SRCS))
 SELFTEST_SRCS := $(wildcard lib/tests/*.c)
 SELFTEST_BINS := $(patsubst lib/tests/%.c,$(O)/lib/tests/%,$(SELFTEST_SRCS))
 HEADERS     := $(wildcard include/*.h)
+
+# A build that shares OBJ must not link objects compiled another way: the
+# compile command is kept in OBJ/.compile, rewritten when it changes (here,
+# as the Makefile is read, so that make -q sees it too), and every object
+# depends on it.
+COMPILE     := $(CC) $(CFLAGS)
+ifneq ($(COMPILE),$(shell cat $(OBJ)/.compile 2>/dev/null))
+$(shell mkdir -p $(OBJ) && printf '%s\n' '$(COMPILE)' >$(OBJ)/.compile.$$$$ && mv -f $(OBJ)/.compile.$$$$ $(OBJ)/.compile)
+endif
 
 all: $(O)/.deps-build $(TEST_BINS) $(SELFTEST_BINS)
 
@@ -55,22 +68,25 @@ quiet = @echo
 endif
 
 # Compiles wait for the dependency check (order-only), also under make -j.
-$(O)/lib/%.c.o: lib/%.c $(HEADERS) | $(O)/.deps-build
+# Objects and binaries are written under a temporary name and renamed: two
+# makes sharing OBJ (a build and a VM run's static build, say) may make the
+# same file at once, and neither may read the other's half-written one.
+$(OBJ)/%.c.o: %.c $(HEADERS) $(OBJ)/.compile | $(O)/.deps-build
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -c -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
 
-$(O)/lib/%.S.o: lib/%.S $(HEADERS) | $(O)/.deps-build
+$(OBJ)/%.S.o: %.S $(HEADERS) $(OBJ)/.compile | $(O)/.deps-build
 	@mkdir -p $(dir $@)
 	$(quiet) "  AS      $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -c -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
 
 # The library is linked as whole objects, not pulled from the archive on
 # demand: guest entry stubs and the libc overrides must always be present.
-$(O)/%: %.c $(LIB_OBJS) $(HEADERS) | $(O)/.deps-build
+$(O)/%: $(OBJ)/%.c.o $(LIB_OBJS) | $(O)/.deps-build
 	@mkdir -p $(dir $@)
 	$(quiet) "  CCLD    $@"
-	$(Q)$(LINK) $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(Q)$(LINK) $(CC) $(CFLAGS) $(LDFLAGS) -o $@.$$$$.tmp $< $(LIB_OBJS) $(LDLIBS) && mv -f $@.$$$$.tmp $@
 
 # TESTS="collection/binary[:case] ..." selects; ARGS="--duration 5" passes through;
 # RESULTS=DIR also writes DIR/host.ktap, DIR/host.xml (JUnit) and DIR/host.json,

@@ -120,7 +120,7 @@ expect "... and a patch whose text changed is built again, not taken" 0 \
 obj=$repo/build/vm-static
 # install.sh also installs lib/tests/harness_negative (for check_kvm.sh), so
 # it is built too: a fresh build/vm-static has nothing else.
-if ! make -s -C "$repo" STATIC=1 O="$obj" "$obj/x86_64/smoke" "$obj/scripts/tests/patch/marker_probe" \
+if ! make -s -C "$repo" STATIC=1 O="$obj" OBJ="$repo/build" "$obj/x86_64/smoke" "$obj/scripts/tests/patch/marker_probe" \
 	"$obj/lib/tests/harness_negative" >"$tmp/make.log" 2>&1; then
 	cat "$tmp/make.log" >&2
 	fail "the static smoke test and marker_probe build"
