@@ -152,4 +152,30 @@ extract "$tmp/k5.gz" "$tmp/k5"
 echo fifth >"$tmp/fifth.expected"
 same "... with its arguments" "$tmp/fifth.expected" "$tmp/k5/kvm-regress.args"
 expect "... and its suite" 0 test -x "$tmp/k5/suite/run_tests.sh" ::
+# --only: a selection's binaries, smoke (the time scale) and the rest of the
+# suite; the lists name what is there.
+mkdir -p "$tmp/suite3/x86_64" "$tmp/suite3/pi" "$tmp/suite3/hyperv" "$tmp/suite3/lib/tests"
+for b in x86_64/smoke x86_64/kick pi/wakeup hyperv/tlb_flush lib/tests/harness_negative; do
+	printf '#!/bin/sh\necho %s\n' "$b" >"$tmp/suite3/$b"
+	chmod +x "$tmp/suite3/$b"
+done
+cp "$tmp/suite/run_tests.sh" "$tmp/suite3/"
+printf '%s\n' x86_64:smoke x86_64:kick pi:wakeup hyperv:tlb_flush >"$tmp/suite3/kselftest-list.txt"
+printf '%s\n' "x86_64:smoke 70" "x86_64:kick 879" "pi:wakeup 122" "hyperv:tlb_flush 300" >"$tmp/suite3/time-limits.txt"
+expect "--only a selection's binaries" 0 "$scripts/vm/mkinitramfs" --out "$tmp/k6.gz" \
+	--suite "$tmp/suite3" --only "pi/wakeup x86_64/kick" -- pi/wakeup:msi_fixed x86_64/kick ::
+extract "$tmp/k6.gz" "$tmp/k6"
+(cd "$tmp/k6/suite" && find . -type f | LC_ALL=C sort) >"$tmp/k6.files"
+printf '%s\n' ./kselftest-list.txt ./lib/tests/harness_negative ./pi/wakeup ./run_tests.sh \
+	./time-limits.txt ./x86_64/kick ./x86_64/smoke >"$tmp/k6.expected"
+same "... carries them, x86_64/smoke and the suite's other files, no other test binary" "$tmp/k6.expected" "$tmp/k6.files"
+printf '%s\n' x86_64:smoke x86_64:kick pi:wakeup "x86_64:smoke 70" "x86_64:kick 879" "pi:wakeup 122" >"$tmp/k6.lists"
+cat "$tmp/k6/suite/kselftest-list.txt" "$tmp/k6/suite/time-limits.txt" >"$tmp/k6.lists.got"
+same "... and its lists name only those" "$tmp/k6.lists" "$tmp/k6.lists.got"
+expect "... and the whole suite the next time, without --only" 0 "$scripts/vm/mkinitramfs" --out "$tmp/k7.gz" \
+	--suite "$tmp/suite3" ::
+extract "$tmp/k7.gz" "$tmp/k7"
+expect "... with every binary" 0 test -x "$tmp/k7/suite/hyperv/tlb_flush" ::
+expect "--only a binary the suite lacks is an error" 1 "$scripts/vm/mkinitramfs" --out "$tmp/k8.gz" \
+	--suite "$tmp/suite3" --only "pi/nosuch" :: '^mkinitramfs: --only: no test binary pi/nosuch in '
 done_testing
