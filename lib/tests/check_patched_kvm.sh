@@ -31,12 +31,15 @@
 #   Base: DIR             the patch goes on top of the series in DIR (relative
 #                         to the repository): a bug of a posted series, say;
 #                         the expectations are the patch's own
-# The cases of one series run in one VM booted with Debian's kernel K
-# (default sid) and its KVM modules rebuilt with the series (scripts/vm/vm-run
-# --patches; the patches are made against sid's kernel). Otherwise a case
-# that skips there is reported as skipped, with its reason. Output: TAP,
-# then the counts line; exit 1 when an expectation did not hold, 2 on bad
-# usage.
+# The cases of a series run in a VM booted with Debian's kernel K (default
+# sid) and its KVM modules rebuilt with the series (scripts/vm/vm-run
+# --patches; the patches are made against sid's kernel). Series that need
+# the same kernel command line share one VM: it boots with the first one's
+# modules, and before each next series its kvm.ko and kvm-<vendor>.ko
+# replace the loaded ones (patched_kvm_series.sh, in the VM). Otherwise a
+# case that skips there is reported as skipped, with its reason. Output:
+# TAP, then the counts line; exit 1 when an expectation did not hold, 2 on
+# bad usage.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap.sh
@@ -113,78 +116,175 @@ split_ktap() {
 		}'
 }
 
+# The series that run, in order, with what each needs.
+order=()
+declare -A patches_of=() cmdline_of=() skip_fails_of=() cases_of=() base_of=()
 for p in "$@"; do
 	name=$(basename "$p" .patch)
-	series_files "$p" | xargs sed -n -E 's/^Expect-(fail|pass): ([^ ]+) ?(.*)$/\1 \2 \3/p' >"$tmp/expect"
-	mapfile -t cases < <(cut -d' ' -f2 "$tmp/expect")
+	series_files "$p" | xargs sed -n -E 's/^Expect-(fail|pass): ([^ ]+) ?(.*)$/\1 \2 \3/p' >"$tmp/expect.$name"
 	kernels=$(series_header "$p" Kernels)
 	if [ -n "$kernels" ] && ! grep -qw -- "$kernel" <<<"$kernels"; then
 		while read -r want id _; do
 			result skip "$name: $id $( [ "$want" = fail ] && echo fails || echo passes )" \
 				"the series is made for $kernels, not $kernel"
-		done <"$tmp/expect"
+		done <"$tmp/expect.$name"
 		continue
 	fi
-	cmdline=$(series_header "$p" Cmdline)
-	skip_fails=$(series_header "$p" Skip-fails)
-	echo "# $name: ${#cases[@]} cases in a $kernel VM with KVM rebuilt with $(series_files "$p" | xargs -n 1 basename | paste -sd' ')${cmdline:+, booted with $cmdline}"
-	start=$(date +%s)
+	order+=("$name")
+	cmdline_of[$name]=$(series_header "$p" Cmdline)
+	skip_fails_of[$name]=$(series_header "$p" Skip-fails)
+	cases_of[$name]=$(cut -d' ' -f2 "$tmp/expect.$name" | paste -sd' ')
 	# On a base series: its patches, then this one, in one directory.
-	patches=$p
+	patches_of[$name]=$p
 	base=$(series_header "$p" Base)
+	base_of[$name]=$base
 	if [ -n "$base" ]; then
-		patches=$tmp/series-$name
-		rm -rf "$patches"; mkdir -p "$patches"
-		cp "$top/$base"/*.patch "$patches/"
-		cp "$p" "$patches/9999-${p##*/}"
-		echo "# $name: on top of $base ($(series_files "$top/$base" | wc -l) patches)"
+		patches_of[$name]=$tmp/series-$name
+		rm -rf "$tmp/series-$name"; mkdir -p "$tmp/series-$name"
+		cp "$top/$base"/*.patch "$tmp/series-$name/"
+		cp "$p" "$tmp/series-$name/9999-${p##*/}"
 	fi
-	args=(--kernel "$kernel" --patches "$patches" --results "$results/$name")
-	[ -z "$suite" ] || args+=(--suite "$suite")
+done
+
+# Series that need the same kernel command line share one VM: it boots with
+# the first one's modules, and patched_kvm_series.sh puts each next one's in
+# their place (a boot, its look-ups and its initramfs are most of what a
+# series of a few short cases costs). Groups in the order of their first.
+groups=()
+declare -A group_of=()
+for name in "${order[@]}"; do
+	key=x${cmdline_of[$name]}
+	if [ -z "${group_of[$key]:-}" ]; then group_of[$key]=${#groups[@]}; groups+=("$name"); else
+		groups[${group_of[$key]}]+=" $name"; fi
+done
+
+# group_suite DIR FIRST NAME...: in DIR the suite, patched_kvm_series.sh, the
+# series' list and the modules of each series after FIRST (one whose modules
+# do not build gets the reason in $tmp/none.NAME and is left out).
+group_suite() {
+	local dir=$1 first=$2 name f
+	shift
+	rm -rf "$dir"
+	if [ -n "$suite" ]; then cp -a "$suite" "$dir"; else "$top/scripts/vm/build-suite" "$dir"; fi || return 1
+	cp "$top/lib/tests/patched_kvm_series.sh" "$dir/" && mkdir -p "$dir/series" || return 1
+	[ -n "${kdir:-}" ] || kdir=$("$top/scripts/vm/fetch-kernel" "$kernel") || return 1
+	for name; do
+		if [ "$name" != "$first" ]; then
+			rm -rf "$tmp/modules"
+			if ! "$top/scripts/kvm-modules/kvm-modules" --kernel-dir "$kdir" --out "$tmp/modules" \
+				"$kernel" "${patches_of[$name]}" >"$tmp/build.out" 2>&1; then
+				printf '%s\n' "its modules did not build:" "$(tail -n 5 "$tmp/build.out")" >"$tmp/none.$name"
+				continue
+			fi
+			# Named as the VM's init loads them (kvm-amd.ko is kvm_amd.ko there).
+			mkdir -p "$dir/series/$name"
+			for f in "$tmp/modules"/*.ko; do
+				f=${f##*/}
+				cp "$tmp/modules/$f" "$dir/series/$name/${f//-/_}" || return 1
+			done
+		fi
+		echo "$name ${cases_of[$name]}" >>"$dir/series/list"
+	done
+}
+
+# run_group NAME...: the series' cases in one VM; each series' KTAP into
+# $tmp/ktap.NAME, or why there is none into $tmp/none.NAME.
+run_group() {
+	local first=$1 n=$# dir label start rc ktap f name
+	rm -f "$tmp/run.out"
+	local cmdline=${cmdline_of[$first]}
+	for name; do
+		echo "# $name: $(wc -w <<<"${cases_of[$name]}") cases in a $kernel VM with KVM rebuilt with $(series_files "${patches_of[$name]}" | xargs -n 1 basename | paste -sd' ')${cmdline:+, booted with $cmdline}"
+		[ -z "${base_of[$name]}" ] ||
+			echo "# $name: on top of ${base_of[$name]} ($(series_files "$top/${base_of[$name]}" | wc -l) patches)"
+		rm -f "$tmp/ktap.$name" "$tmp/none.$name"
+	done
+	start=$(date +%s)
+	label=$(paste -sd+ <<<"$(printf '%s\n' "$@")")
+	local -a args=(--kernel "$kernel" --patches "${patches_of[$first]}" --results "$results/$label")
 	[ -z "$cmdline" ] || args+=(--cmdline "$cmdline")
-	"$top/scripts/vm/vm-run" "${args[@]}" "${cases[@]}" >"$tmp/run.out" 2>&1
+	if [ "$n" -eq 1 ]; then
+		[ -z "$suite" ] || args+=(--suite "$suite")
+		# shellcheck disable=SC2086 # the cases are separate words
+		"$top/scripts/vm/vm-run" "${args[@]}" ${cases_of[$first]} >"$tmp/run.out" 2>&1
+	else
+		dir=$tmp/suite-group
+		if ! group_suite "$dir" "$@" 2>>"$tmp/run.out"; then
+			for name; do
+				printf '%s\n' "the shared VM's suite could not be made:" "$(tail -n 5 "$tmp/run.out")" >"$tmp/none.$name"
+			done
+			return
+		fi
+		"$top/scripts/vm/vm-run" "${args[@]}" --suite "$dir" --run patched_kvm_series.sh >>"$tmp/run.out" 2>&1
+	fi
 	rc=$?
-	echo "# $name: vm-run exit $rc in $(($(date +%s) - start)) s"
-	# vm-run names a patched run's files after the series' hash: the newest.
+	echo "# $label: vm-run exit $rc in $(($(date +%s) - start)) s$([ "$n" -eq 1 ] || echo ", one VM for the $n series")"
+	# vm-run names a patched run's files after the first series' hash: the newest.
 	ktap=
-	for f in "$results/$name/vm-$kernel-patched"*.ktap; do
+	for f in "$results/$label/vm-$kernel-patched"*.ktap; do
 		[ -s "$f" ] || continue
 		{ [ -z "$ktap" ] || [ "$f" -nt "$ktap" ]; } && ktap=$f
 	done
 	if [ "$rc" -eq 2 ] || [ -z "$ktap" ]; then
-		result fail "$name: the VM ran the cases" "vm-run exit $rc; its last lines:" \
-			"$(tail -n 15 "$tmp/run.out" | sed 's/^/    /')"
-		continue
+		for name; do
+			printf '%s\n' "vm-run exit $rc; its last lines:" "$(tail -n 15 "$tmp/run.out" | sed 's/^/    /')" >"$tmp/none.$name"
+		done
+	elif [ "$n" -eq 1 ]; then
+		cp "$ktap" "$tmp/ktap.$first"
+	else
+		# Each series' part of the stream, after its marker line.
+		awk -v dir="$tmp" '
+			/^### kvm-regress series [^ ]+: not run: / {
+				name = $4; sub(/:$/, "", name); f = ""
+				why = $0; sub(/^.*: not run: /, "", why); sub(/ ###$/, "", why)
+				print "the series did not run in the shared VM: " why > (dir "/none." name); next }
+			/^### kvm-regress series [^ ]+ ###$/ { f = dir "/ktap." $4; printf "" > f; next }
+			f != "" { print > f }' "$ktap"
+		for name; do
+			[ -f "$tmp/ktap.$name" ] || [ -f "$tmp/none.$name" ] ||
+				echo "the shared VM ended before this series (vm-run exit $rc)" >"$tmp/none.$name"
+		done
 	fi
-	split_ktap <"$ktap"
-	while read -r want id regex; do
-		f=$(grep -lx -- "$id" "$tmp"/case/* 2>/dev/null | head -n 1)
-		what="$name: $id $( [ "$want" = fail ] && echo fails || echo passes )"
-		if [ -z "$f" ]; then
-			result fail "$what" "no result for $id in $ktap"
+}
+
+for group in "${groups[@]}"; do
+	# shellcheck disable=SC2086 # the group's names are separate words
+	run_group $group
+	for name in $group; do
+		if [ -f "$tmp/none.$name" ]; then
+			result fail "$name: the VM ran the cases" "$(cat "$tmp/none.$name")"
 			continue
 		fi
-		status=$(head -n 1 "$f")
-		case $want/$status in
-		*/skip\ *)
-			if [ "$skip_fails" = yes ]; then
-				result fail "$what" "it skipped on a KVM that has what it needs: ${status#skip }"
-			else
-				result skip "$what" "${status#skip }"
-			fi ;;
-		pass/ok) result pass "$what" ;;
-		fail/not\ ok)
-			if tail -n +3 "$f" | grep -E '^[[:space:]]*#' | grep -qE -- "$regex"; then
-				result pass "$what" "$(tail -n +3 "$f" | grep -E -- "$regex" | head -n 1 | sed 's/^[[:space:]]*//')"
-			else
-				result fail "$what" "it failed, but no diagnostic matches /$regex/:" \
-					"$(tail -n +3 "$f" | grep -E '^[[:space:]]*# ' | tail -n 8)"
-			fi ;;
-		pass/*) result fail "$what" "it failed on a KVM whose breakage it does not claim to see:" \
-			"$(tail -n +3 "$f" | grep -E '^[[:space:]]*# ' | tail -n 8)" ;;
-		fail/*) result fail "$what" "it passed on a KVM with the path it names broken: it does not depend on that path" ;;
-		esac
-	done <"$tmp/expect"
+		split_ktap <"$tmp/ktap.$name"
+		while read -r want id regex; do
+			f=$(grep -lx -- "$id" "$tmp"/case/* 2>/dev/null | head -n 1)
+			what="$name: $id $( [ "$want" = fail ] && echo fails || echo passes )"
+			if [ -z "$f" ]; then
+				result fail "$what" "no result for $id in the VM's KTAP"
+				continue
+			fi
+			status=$(head -n 1 "$f")
+			case $want/$status in
+			*/skip\ *)
+				if [ "${skip_fails_of[$name]}" = yes ]; then
+					result fail "$what" "it skipped on a KVM that has what it needs: ${status#skip }"
+				else
+					result skip "$what" "${status#skip }"
+				fi ;;
+			pass/ok) result pass "$what" ;;
+			fail/not\ ok)
+				if tail -n +3 "$f" | grep -E '^[[:space:]]*#' | grep -qE -- "$regex"; then
+					result pass "$what" "$(tail -n +3 "$f" | grep -E -- "$regex" | head -n 1 | sed 's/^[[:space:]]*//')"
+				else
+					result fail "$what" "it failed, but no diagnostic matches /$regex/:" \
+						"$(tail -n +3 "$f" | grep -E '^[[:space:]]*# ' | tail -n 8)"
+				fi ;;
+			pass/*) result fail "$what" "it failed on a KVM whose breakage it does not claim to see:" \
+				"$(tail -n +3 "$f" | grep -E '^[[:space:]]*# ' | tail -n 8)" ;;
+			fail/*) result fail "$what" "it passed on a KVM with the path it names broken: it does not depend on that path" ;;
+			esac
+		done <"$tmp/expect.$name"
+	done
 done
 echo "1..$tap_n"
 echo "$passed passed, $failed failed, $skipped skipped"
