@@ -110,7 +110,7 @@ TEST_OPTION("kick-percent", kick_percent, "ipi_signal_exits: migrations that als
 	    "thread out of KVM_RUN");
 TEST_NEGATIVE_CONTROLS("1-6, see the file header");
 /* Where the controls below can be shown (see TEST_CONTROL in ktest.h). */
-TEST_CONTROL_PROBE(no_interrupt_quirks, "pi/wakeup", "if0_nmi", "-",
+TEST_CONTROL_PROBE(no_interrupt_quirks, "pi/wakeup", "if0_nmi", "--duration 1",
 		   "pass-without ^# host profile: .*; quirks of .*(interrupts delivered twice|HLT returning with no handler run)");
 
 static void run_scenario(const struct wake_scenario *sc)
@@ -288,10 +288,10 @@ TEST_CASE(ipi_signal_exits, "IPIs to migrating halted vCPUs that signals take ou
 					      .migrate = true, .signal_exits = true });
 }
 
-TEST_CONTROL(if0_nmi, 2, "passes", "-",
+TEST_CONTROL(if0_nmi, 2, "passes", "--duration 1",
 	     "the IF=0 halter halts with IF=1",
 	     "vCPU [0-9]+: a fixed interrupt was delivered while halted with IF=0");
-TEST_CONTROL(if0_nmi, 5, "passes no_interrupt_quirks", "-",
+TEST_CONTROL(if0_nmi, 5, "passes no_interrupt_quirks", "--duration 1",
 	     "a second fixed vector is sent while IF=0",
 	     "expected the pending fixed interrupt to be delivered exactly once after STI, got 2 deliveries|vector 0x[0-9a-f]+ still pending/in service after its delivery");
 TEST_CASE(if0_nmi, "a vCPU halted with IF=0 ignores a fixed IPI, wakes for an NMI and takes "
