@@ -116,4 +116,11 @@ usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/
 expect "an up-to-date suite is installed again" 0 "$scripts/vm/build-suite" "$tmp/built" ::
 no_line "... without a word" '^' "$tmp/out"
 expect "... and it is there" 0 test -f "$tmp/built/kselftest-list.txt" ::
+# The static build links the ordinary build's objects (OBJ): with those up
+# to date, a static binary in a new tree is a link, no compile.
+repo=$(dirname "$scripts")
+expect "a static build takes the ordinary build's objects: a link, no compile" 0 \
+	make -n -C "$repo" --no-print-directory STATIC=1 O="$tmp/static" OBJ="$repo/build" "$tmp/static/x86_64/smoke" :: \
+	'CCLD +'"$tmp"'/static/x86_64/smoke'
+no_line "... no compile" '(^| |")CC  ' "$tmp/out"
 done_testing
