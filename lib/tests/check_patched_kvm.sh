@@ -37,9 +37,11 @@
 # the same kernel command line share one VM: it boots with the first one's
 # modules, and before each next series its kvm.ko and kvm-<vendor>.ko
 # replace the loaded ones (patched_kvm_series.sh, in the VM). Otherwise a
-# case that skips there is reported as skipped, with its reason. Output:
-# TAP, then the counts line; exit 1 when an expectation did not hold, 2 on
-# bad usage.
+# case that skips there is reported as skipped, with its reason. The VM's
+# files go to DIR/NAME (default results/broken-kvm/), or DIR/NAME+NAME...
+# for a shared VM, whose KTAP has a "### kvm-regress series NAME ###" line
+# before each series' part. Output: TAP, then the counts line; exit 1 when
+# an expectation did not hold, 2 on bad usage.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tap.sh
