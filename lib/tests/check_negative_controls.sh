@@ -103,94 +103,118 @@ split_to() {
 uptime_to() { read -r _up _ </proc/uptime; eval "$1=\${_up%%.*}"; }
 selected() { [ "$selection" = " " ] || case $selection in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
+# The helpers below give their results in variables, not on stdout: a
+# command substitution forks the shell, and each process costs 10-40 ms in
+# an emulated VM, where the rows' forks and greps once took a tenth of the
+# table's time. Their own variables start with "_": the rows' must survive.
+
 # Cases run bounded by their binary's own time limit, plus a hard kill.
 # run_case OUT BINARY CASE CONTROL ARGS -> binary's exit status; output in OUT
 run_case() {
-	out=$1 bin=$dir/$2 case_=$3 nc=$4 args=$5
-	if [ ! -x "$bin" ]; then echo "# no such test binary: $bin" >"$out"; return 127; fi
-	set -- -t "$case_"
-	[ "$nc" = 0 ] || set -- "$@" --negative-control "$nc"
+	_out=$1 _bin=$dir/$2 _nc=$4 _args=$5
+	if [ ! -x "$_bin" ]; then echo "# no such test binary: $_bin" >"$_out"; return 127; fi
+	set -- -t "$3"
+	[ "$_nc" = 0 ] || set -- "$@" --negative-control "$_nc"
 	# shellcheck disable=SC2086 # ARGS are separate words on purpose
-	limit=$("$bin" "$@" $args --time-limit 2>/dev/null) || limit=300
+	_limit=$("$_bin" "$@" $_args --time-limit 2>/dev/null) || _limit=300
 	# shellcheck disable=SC2086
-	timeout -s KILL "$limit" "$bin" "$@" $args >"$out" 2>&1
+	timeout -s KILL "$_limit" "$_bin" "$@" $_args >"$_out" 2>&1
 }
 
-# The result line of the single case run: "pass", "fail" or "skip REASON".
-# A binary that skips as a whole (no usable /dev/kvm: "1..0 # SKIP REASON")
-# skips the case with that reason.
-case_result() {
-	line=$(grep -E '^(not ok|ok) 1 |^1\.\.0 # SKIP ' "$1" | head -n 1)
-	case $line in
-	"1..0 # SKIP "*) echo "skip ${line#1..0 # SKIP }" ;;
-	"not ok 1 "*) echo fail ;;
-	*" # SKIP "*) echo "skip ${line#* # SKIP }" ;;
-	"ok 1 "*) echo pass ;;
-	*) echo "fail (no result line)" ;;
+# case_result_to VAR OUT: the result line of the single case run in OUT,
+# as "pass", "fail" or "skip REASON". A binary that skips as a whole (no
+# usable /dev/kvm: "1..0 # SKIP REASON") skips the case with that reason.
+case_result_to() {
+	_rl=$(grep -m 1 -E '^(not ok|ok) 1 |^1\.\.0 # SKIP ' "$2")
+	case $_rl in
+	"1..0 # SKIP "*) _res="skip ${_rl#1..0 # SKIP }" ;;
+	"not ok 1 "*) _res=fail ;;
+	*" # SKIP "*) _res="skip ${_rl#* # SKIP }" ;;
+	"ok 1 "*) _res=pass ;;
+	*) _res="fail (no result line)" ;;
 	esac
+	eval "$1=\$_res"
 }
 
-# Result of a case without a control, run once per binary/case/args.
-baseline() {  # baseline BINARY CASE ARGS -> result as case_result prints it
-	key=$(printf '%s_%s_%s' "$1" "$2" "$3" | tr -c 'A-Za-z0-9_' '-')
-	if [ ! -f "$tmp/base.$key" ]; then
-		run_case "$tmp/base.$key.out" "$1" "$2" 0 "$3"
-		case_result "$tmp/base.$key.out" >"$tmp/base.$key"
+# key_to VAR TEXT: TEXT with every character but letters, digits and "_"
+# made "-" (a file name), into VAR.
+key_to() {
+	_rest=$2 _key=
+	while [ -n "$_rest" ]; do
+		_c=${_rest%"${_rest#?}"}
+		_rest=${_rest#?}
+		case $_c in [A-Za-z0-9_]) _key=$_key$_c ;; *) _key=$_key- ;; esac
+	done
+	eval "$1=\$_key"
+}
+
+# baseline_to VAR BINARY CASE ARGS: the result of the case without a
+# control (as case_result_to gives it), run once per binary/case/args; its
+# output is in $base_out.
+baseline_to() {
+	key_to _bkey "$2_$3_$4"
+	base_out=$tmp/base.$_bkey.out
+	if [ ! -f "$tmp/base.$_bkey" ]; then
+		run_case "$base_out" "$2" "$3" 0 "$4"
+		case_result_to _bres "$base_out"
+		printf '%s\n' "$_bres" >"$tmp/base.$_bkey"
 	fi
-	cat "$tmp/base.$key"
+	read -r _bres <"$tmp/base.$_bkey"
+	eval "$1=\$_bres"
 }
 
-baseline_out() { baseline "$@" >/dev/null; echo "$tmp/base.$key.out"; }
-
-# Probes from the table: name -> "BINARY|CASE|ARGS|pass" or "...|skip REGEX".
-probe_def() {  # probe_def NAME: "BINARY | CASE | ARGS | EXPECT" of the first probe NAME
+# probe_def_to VAR NAME: "BINARY | CASE | ARGS | EXPECT" of the first probe
+# NAME of the table, or nothing.
+probe_def_to() {
+	_def=
 	while IFS= read -r _p; do
 		case $_p in probe[[:space:]]*) ;; *) continue ;; esac
 		split_to "${_p#probe}" _pname _pdef
-		[ "$_pname" = "$1" ] && { printf '%s\n' "$_pdef"; return 0; }
+		[ "$_pname" = "$2" ] && { _def=$_pdef; break; }
 	done <"$table"
+	eval "$1=\$_def"
 }
 
-describe() {  # a case_result in words
+describe() {  # a case result in words
 	case $1 in pass) echo passes ;; skip*) echo "skips: ${1#skip }" ;; fail*) echo "fails" ;; *) echo "$1" ;; esac
 }
 
-# need WORD BINARY CASE ARGS: prints nothing when met, else why not; status 2
-# when the row must fail (its own case fails without the control).
+# need WORD BINARY CASE ARGS: status 0 when met, else why not in $why;
+# status 2 when the row must fail (its own case fails without the control).
 need() {
-	word=$1
-	case $word in
+	why=
+	case $1 in
 	any) return 0 ;;
 	passes)
-		r=$(baseline "$2" "$3" "$4")
-		case $r in
+		baseline_to _r "$2" "$3" "$4"
+		case $_r in
 		pass) return 0 ;;
-		skip*) echo "the case skips without the control: ${r#skip }"; return 1 ;;
-		*) echo "the case fails without the control too, so the control proves nothing"; return 2 ;;
+		skip*) why="the case skips without the control: ${_r#skip }"; return 1 ;;
+		*) why="the case fails without the control too, so the control proves nothing"; return 2 ;;
 		esac ;;
 	esac
-	def=$(probe_def "$word")
-	[ -n "$def" ] || { echo "unknown requirement '$word' (no TEST_CONTROL_PROBE of that name)"; return 2; }
-	split_to "$def" pbin pcase pargs pwant
-	[ "$pargs" = - ] && pargs=
-	r=$(baseline "$pbin" "$pcase" "$pargs")
-	case $pwant in
+	probe_def_to _def "$1"
+	[ -n "$_def" ] || { why="unknown requirement '$1' (no TEST_CONTROL_PROBE of that name)"; return 2; }
+	split_to "$_def" _pbin _pcase _pargs _pwant
+	[ "$_pargs" = - ] && _pargs=
+	baseline_to _r "$_pbin" "$_pcase" "$_pargs"
+	case $_pwant in
 	pass)
-		[ "$r" = pass ] && return 0
-		echo "needs $word ($pbin:$pcase passes), but it $(describe "$r")"; return 1 ;;
+		[ "$_r" = pass ] && return 0
+		why="needs $1 ($_pbin:$_pcase passes), but it $(describe "$_r")"; return 1 ;;
 	pass-without\ *)
-		re=${pwant#pass-without }
-		out=$(baseline_out "$pbin" "$pcase" "$pargs")
-		if [ "$r" = pass ] && ! grep -E '^#' "$out" | grep -Eq -- "$re"; then return 0; fi
-		[ "$r" = pass ] && r="passes, printing: $(grep -E '^#' "$out" | grep -E -- "$re" | head -n 1)"
-		echo "needs $word ($pbin:$pcase passes without a diagnostic matching /$re/), but it $(describe "$r")"; return 1 ;;
+		_re=${_pwant#pass-without }
+		_seen=$(grep -E '^#' "$base_out" | grep -m 1 -E -- "$_re")
+		[ "$_r" = pass ] && [ -z "$_seen" ] && return 0
+		[ "$_r" = pass ] && _r="passes, printing: $_seen"
+		why="needs $1 ($_pbin:$_pcase passes without a diagnostic matching /$_re/), but it $(describe "$_r")"; return 1 ;;
 	skip\ *)
-		re=${pwant#skip }
-		case $r in
-		skip*) if printf '%s\n' "${r#skip }" | grep -Eq -- "$re"; then return 0; fi ;;
+		_re=${_pwant#skip }
+		case $_r in
+		skip*) if printf '%s\n' "${_r#skip }" | grep -Eq -- "$_re"; then return 0; fi ;;
 		esac
-		echo "needs $word ($pbin:$pcase skips with /$re/), but it $(describe "$r")"; return 1 ;;
-	*) echo "probe $word: expected 'pass' or 'skip REGEX', got '$pwant'"; return 2 ;;
+		why="needs $1 ($_pbin:$_pcase skips with /$_re/), but it $(describe "$_r")"; return 1 ;;
+	*) why="probe $1: expected 'pass' or 'skip REGEX', got '$_pwant'"; return 2 ;;
 	esac
 }
 
@@ -221,7 +245,7 @@ while IFS= read -r row; do
 
 	why=; verdict=
 	for word in $needs; do
-		why=$(need "$word" "$bin" "$case_" "$args")
+		need "$word" "$bin" "$case_" "$args"
 		case $? in 0) ;; 1) verdict=skip; break ;; *) verdict=fail; break ;; esac
 	done
 	if [ "$verdict" = skip ]; then
@@ -235,7 +259,7 @@ while IFS= read -r row; do
 	rc=$?
 	uptime_to t1
 	secs=$((t1 - t0))
-	r=$(case_result "$tmp/out")
+	case_result_to r "$tmp/out"
 	problem=
 	case $r in
 	fail*) ;;
@@ -250,7 +274,7 @@ while IFS= read -r row; do
 	pass) problem="the control did NOT make the case fail" ;;
 	esac
 	matched=
-	[ -n "$problem" ] || matched=$(grep -E '^#' "$tmp/out" | grep -E -- "$re" | head -n 1)
+	[ -n "$problem" ] || matched=$(grep -E '^#' "$tmp/out" | grep -m 1 -E -- "$re")
 	if [ -z "$problem" ] && [ -z "$matched" ]; then
 		problem="the case failed, but no diagnostic matches /$re/"
 	fi
