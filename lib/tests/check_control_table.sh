@@ -91,6 +91,7 @@ check "a case that skips without its control skips the row, with its reason" \
 	row 5 skip "the case skips without the control: feature foo is absent"
 check "a case that fails without its control fails the row" \
 	row 6 "not ok" "the case fails without the control too, so the control proves nothing"
+check "... showing that run" row 6 "not ok" "#   # a bug"
 check "a pass-without probe whose diagnostic shows skips the row, quoting it" \
 	row 7 skip "but it passes, printing: # quirk: interrupts delivered twice"
 check "a skip probe that is met lets the row run" row 8 ok "marker dropped at step 4"

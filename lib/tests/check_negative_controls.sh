@@ -180,9 +180,10 @@ describe() {  # a case result in words
 }
 
 # need WORD BINARY CASE ARGS: status 0 when met, else why not in $why;
-# status 2 when the row must fail (its own case fails without the control).
+# status 2 when the row must fail (its own case fails without the control:
+# that run's output is then in $why_out).
 need() {
-	why=
+	why= why_out=
 	case $1 in
 	any) return 0 ;;
 	passes)
@@ -190,7 +191,8 @@ need() {
 		case $_r in
 		pass) return 0 ;;
 		skip*) why="the case skips without the control: ${_r#skip }"; return 1 ;;
-		*) why="the case fails without the control too, so the control proves nothing"; return 2 ;;
+		*) why="the case fails without the control too, so the control proves nothing; that run:"
+		   why_out=$base_out; return 2 ;;
 		esac ;;
 	esac
 	probe_def_to _def "$1"
@@ -251,7 +253,9 @@ while IFS= read -r row; do
 	if [ "$verdict" = skip ]; then
 		echo "ok $n $name # SKIP $why"; skipped=$((skipped + 1)); continue
 	elif [ "$verdict" = fail ]; then
-		echo "not ok $n $name"; echo "# $why"; failed=$((failed + 1)); continue
+		echo "not ok $n $name"; echo "# $why"
+		[ -z "$why_out" ] || sed 's/^/#   /' "$why_out"
+		failed=$((failed + 1)); continue
 	fi
 
 	uptime_to t0
