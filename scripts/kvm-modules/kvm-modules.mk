@@ -8,8 +8,9 @@
 #   make broken_kvm_controls [KERNEL=sid]       the suite against KVM broken on purpose
 #                                               (lib/tests/broken-kvm/) and against the
 #                                               suite's port of the proposed exits
-#                                               interfaces (lib/tests/proposed-kvm/),
-#                                               one VM per series
+#                                               interfaces (lib/tests/proposed-kvm/);
+#                                               series with the same kernel
+#                                               options share one VM
 #   make proposed_kvm [KERNEL=sid]              the latter alone, with the posted MWAIT slip
 
 patch_deps:
