@@ -120,7 +120,8 @@ split_ktap() {
 
 # The series that run, in order, with what each needs.
 order=()
-declare -A patches_of=() cmdline_of=() skip_fails_of=() cases_of=() base_of=()
+# (patches_of: what vm-run --patches gets, the series on its base if it has one)
+declare -A series_of=() patches_of=() cmdline_of=() skip_fails_of=() cases_of=() base_of=()
 for p in "$@"; do
 	name=$(basename "$p" .patch)
 	series_files "$p" | xargs sed -n -E 's/^Expect-(fail|pass): ([^ ]+) ?(.*)$/\1 \2 \3/p' >"$tmp/expect.$name"
@@ -133,6 +134,7 @@ for p in "$@"; do
 		continue
 	fi
 	order+=("$name")
+	series_of[$name]=$p
 	cmdline_of[$name]=$(series_header "$p" Cmdline)
 	skip_fails_of[$name]=$(series_header "$p" Skip-fails)
 	cases_of[$name]=$(cut -d' ' -f2 "$tmp/expect.$name" | paste -sd' ')
@@ -196,7 +198,7 @@ run_group() {
 	rm -f "$tmp/run.out"
 	local cmdline=${cmdline_of[$first]}
 	for name; do
-		echo "# $name: $(wc -w <<<"${cases_of[$name]}") cases in a $kernel VM with KVM rebuilt with $(series_files "${patches_of[$name]}" | xargs -n 1 basename | paste -sd' ')${cmdline:+, booted with $cmdline}"
+		echo "# $name: $(wc -w <<<"${cases_of[$name]}") cases in a $kernel VM with KVM rebuilt with $(series_files "${series_of[$name]}" | xargs -n 1 basename | paste -sd' ')${cmdline:+, booted with $cmdline}"
 		[ -z "${base_of[$name]}" ] ||
 			echo "# $name: on top of ${base_of[$name]} ($(series_files "$top/${base_of[$name]}" | wc -l) patches)"
 		rm -f "$tmp/ktap.$name" "$tmp/none.$name"
