@@ -43,6 +43,13 @@
  *   a lost wake of one ack is found through the halters it stalls.
  * - The timers: the hrtimer callback's kick is the path; with polling off
  *   nothing else reaches a halter that sleeps on its own timer.
+ * - The case's own end: the interrupt that tells halters to stop would end
+ *   a halt whose wakeup KVM lost less than --lost-wakeup-ms before it. It
+ *   goes only to halters whose every interrupt was handled; halters on
+ *   their own timers arm no more and finish on their last one, without it.
+ *   (Before 2026-12-05 the timer halters got it at once: a KVM losing one
+ *   wakeup in 300 passed two of three timer cases, the loss in their last
+ *   3 s.)
  * - KVM's own clock updates: where KVM keeps no master clock for the VM,
  *   a vCPU loaded on another CPU makes it kick all vCPUs (include/halt.h:
  *   vm_clock_updates_kick_vcpus), which can end a blocked halt whose own
