@@ -61,7 +61,10 @@ const char *kvm_wakeup_path(char *buf, size_t len);
  * clocksource hpet). On 7.2 they come at once from the loading vCPU (at
  * most 10 per second), so only while some vCPU of the VM runs and moves. Such a kick also wakes a vCPU whose own
  * wakeup KVM lost, which then shows as a delay, not as a lost wakeup. On
- * such a host, says so in a diagnostic and returns true.
+ * such a host, says so in a diagnostic and returns true. Ask after the
+ * vCPUs have run: KVM turns the master clock on when a vCPU enters after
+ * they were all created with matching TSCs, so before that it is off
+ * everywhere.
  */
 bool vm_clock_updates_kick_vcpus(struct vm *vm);
 

@@ -942,7 +942,6 @@ static void setup_case(struct wake_case *wc, const struct wake_scenario *sc)
 	s->quirk_irq_twice = host_has_quirk(HOST_QUIRK_IRQ_DELIVERED_TWICE);
 	s->quirk_hlt_without_cause = host_has_quirk(HOST_QUIRK_HLT_WAKES_WITHOUT_CAUSE);
 	test_diag("wakeup path: %s", kvm_wakeup_path(desc, sizeof(desc)));
-	vm_clock_updates_kick_vcpus(wc->vm);
 
 	wc->sender = vcpu_add(wc->vm, SENDER_ID, guest_sender, s);
 	for (i = 0; i < wc->nr_halters; i++) {
@@ -1173,6 +1172,7 @@ void wake_scenario_run(const struct wake_scenario *sc, const struct wake_options
 
 	diag_mode_counts(wc);
 	diag_host_clocksource();
+	vm_clock_updates_kick_vcpus(wc->vm);
 	for (p = 0; p < NR_LAT; p++)
 		tsc_samples_diag(latency_names[p], &s->latency[p], s->tsc_khz);
 	check_halt_stats(wc);
