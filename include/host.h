@@ -20,7 +20,7 @@
  * gets it from its kernel command line) takes quirks away from this host,
  * so their anomalies fail here too: for a run whose KVM is changed to show
  * one of them on purpose (lib/tests/kvm-windows/). Names: irq_delivered_twice,
- * irq_in_sti_shadow, hlt_wakes_without_cause.
+ * irq_in_sti_shadow, hlt_wakes_without_cause, cpu_stall.
  */
 #ifndef KVMTEST_HOST_H
 #define KVMTEST_HOST_H
@@ -36,6 +36,8 @@ enum host_quirk {
 	HOST_QUIRK_IRQ_IN_STI_SHADOW,
 	/* HLT returns although no interrupt, NMI or timer handler ran. */
 	HOST_QUIRK_HLT_WAKES_WITHOUT_CAUSE,
+	/* A CPU runs nothing, its timers included, for seconds. */
+	HOST_QUIRK_CPU_STALL,
 	NR_HOST_QUIRKS
 };
 

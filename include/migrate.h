@@ -67,10 +67,12 @@ struct competitor *competitor_start(int cpu, uint64_t busy_us_max, uint64_t slee
 				    uint64_t stream);
 /* Stop and join; returns the number of busy/sleep rounds it ran. */
 uint64_t competitor_stop(struct competitor *c);
-/* While it runs: its CPU, and the rounds done so far. A competitor whose
- * rounds stand still ran no thread and took no timer on its CPU. */
+/* While it runs: its CPU, the rounds done so far and when the last one
+ * ended (now_ns(); its start before the first). A competitor whose rounds
+ * stand still ran no thread and took no timer on its CPU. */
 int competitor_cpu(const struct competitor *c);
 uint64_t competitor_rounds(const struct competitor *c);
+uint64_t competitor_last_round_ns(const struct competitor *c);
 /* Pin thread i to the host's CPU i (round robin when there are fewer CPUs)
  * and start a competitor on each CPU used (streams stream, stream + 1, ...);
  * out[i] is NULL for a thread that shares its CPU with an earlier one. */

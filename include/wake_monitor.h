@@ -24,6 +24,15 @@
  * stays pending and is reported one bound of watching later; the pauses
  * are counted in a diagnostic when the monitor stops.
  *
+ * Nor does it blame KVM for time in which the vCPU's CPU ran nothing. Where
+ * a vCPU is pinned with a competitor, the competitor's rounds show whether
+ * its CPU ran: when the last one ended less than the bound after the event
+ * was first seen pending, the CPU stalled (neither KVM's timers nor its
+ * wakeups could run there). Where the platform is known to stall its CPUs
+ * (include/host.h, HOST_QUIRK_CPU_STALL) the event's clock starts again and
+ * a diagnostic names the quirk when the monitor stops; anywhere else the
+ * test fails with "a stalled CPU, not a wakeup KVM lost".
+ *
  *   struct wake_channel ch[] = { { .sent = &h->sent, .handled = &h->handled,
  *           .halts = &h->halts, .wakes = &h->wakes, .vcpu = vcpu,
  *           .describe = describe_wake, .ctx = h } };
@@ -66,6 +75,10 @@ struct wake_monitor;
  * monitor. */
 struct wake_monitor *wake_monitor_start(const struct wake_channel *ch, unsigned int n,
 					const struct wake_monitor_opts *opts);
+/* How often the clocks of pending events started again so far (pauses of
+ * the monitor, stalled CPUs): a caller's own bound on the same events
+ * should start again too. */
+unsigned int wake_monitor_restarts(struct wake_monitor *m);
 /* Stop and join. */
 void wake_monitor_stop(struct wake_monitor *m);
 

@@ -242,6 +242,7 @@ struct competitor {
 	uint64_t busy_us_max, sleep_us_max;
 	struct test_rng rng;
 	uint64_t rounds;
+	uint64_t last_round_ns;
 	pthread_t thread;
 	atomic_bool stop;
 	atomic_bool pinned;
@@ -254,6 +255,7 @@ static void *competitor_main(void *arg)
 
 	c->pin_error = thread_pin(gettid(), c->cpu);
 	prctl(PR_SET_TIMERSLACK, 1UL);
+	__atomic_store_n(&c->last_round_ns, now_ns(), __ATOMIC_RELAXED);
 	atomic_store(&c->pinned, true);
 	while (!atomic_load(&c->stop)) {
 		uint64_t until = now_ns() + test_rng_below(&c->rng, c->busy_us_max + 1) * 1000;
@@ -262,6 +264,7 @@ static void *competitor_main(void *arg)
 			;
 		sleep_us(test_rng_below(&c->rng, c->sleep_us_max + 1));
 		__atomic_add_fetch(&c->rounds, 1, __ATOMIC_RELAXED);     /* read by reports */
+		__atomic_store_n(&c->last_round_ns, now_ns(), __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -294,6 +297,11 @@ int competitor_cpu(const struct competitor *c)
 uint64_t competitor_rounds(const struct competitor *c)
 {
 	return __atomic_load_n(&c->rounds, __ATOMIC_RELAXED);
+}
+
+uint64_t competitor_last_round_ns(const struct competitor *c)
+{
+	return __atomic_load_n(&c->last_round_ns, __ATOMIC_RELAXED);
 }
 
 uint64_t competitor_stop(struct competitor *c)

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "ktest.h"
 #include "stats.h"
 #include "wake_monitor.h"
@@ -29,6 +30,11 @@ struct wake_monitor {
 	/* Gaps in the monitor's own scans of a quarter of the bound or more. */
 	unsigned int pauses;
 	uint64_t longest_pause_ns;
+	/* Bounds passed while the CPU of the event's vCPU ran nothing (a
+	 * platform's quirk): the first such CPU and what ran on it. */
+	unsigned int stalls;
+	int stall_cpu;
+	char stall_threads[96];
 	atomic_bool stop;
 	pthread_t thread;
 };
@@ -44,6 +50,64 @@ static int pinned_cpu(pid_t tid)
 	for (cpu = 0; !CPU_ISSET(cpu, &set); cpu++)
 		;
 	return cpu;
+}
+
+/* The competitor on the one CPU v's thread is pinned to, and that CPU; NULL
+ * when there is none. */
+static struct competitor *cpu_competitor(struct wake_monitor *m, struct vcpu *v, int *cpu)
+{
+	unsigned int i;
+
+	*cpu = pinned_cpu(v->tid);
+	for (i = 0; *cpu >= 0 && i < m->opts.nr_competitors; i++) {
+		struct competitor *c = m->opts.competitors[i];
+
+		if (c && competitor_cpu(c) == *cpu)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * Whether the CPU the event's vCPU is pinned to ran for less than the bound
+ * while the event was pending, as far as its competitor shows: that thread
+ * sleeps on the CPU's timers between short busy spells, so when its last
+ * round ended less than the bound after the event was first seen pending,
+ * the CPU has run nothing since, neither that thread nor KVM's timers and
+ * wakeups, and the time says nothing about KVM. *quiet_ms: since when.
+ */
+static bool cpu_stalled(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
+			uint64_t now, int *cpu, uint64_t *quiet_ms)
+{
+	struct competitor *c = cpu_competitor(m, v, cpu);
+	uint64_t last;
+
+	if (!c)
+		return false;
+	last = competitor_last_round_ns(c);
+	*quiet_ms = now > last ? (now - last) / 1000000 : 0;
+	return last < w->since_ns + m->opts.bound_ms * 1000000;
+}
+
+/* "vCPU 1 S, vCPU 3 R": the tracked vCPUs whose threads are pinned to cpu. */
+static void threads_on_cpu(struct wake_monitor *m, int cpu, char *buf, size_t len)
+{
+	uint64_t listed = 0;
+	size_t n = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < m->nr_channels && n < len; i++) {
+		struct vcpu *v = m->ch[i].vcpu;
+		char state = '?';
+		int where = -1;
+
+		if (v->id >= 64 || (listed & (1ull << v->id)) || pinned_cpu(v->tid) != cpu)
+			continue;
+		listed |= 1ull << v->id;
+		thread_where(v->tid, &where, &state);
+		n += (size_t)snprintf(buf + n, len - n, "%svCPU %u %c", n ? ", " : "", v->id, state);
+	}
 }
 
 /* A vCPU thread pinned with competitors: where, and whether the competitor
@@ -113,16 +177,25 @@ void report_lost_wakeup(struct wake_monitor *m, struct wake_channel *c, struct p
 	uint64_t blocked_ms = (now - w->halts_seen_ns) / 1000000;
 	bool halted = *c->halts > *c->wakes;
 	char move[200], what[64], state = '?';
-	int cpu = -1;
+	uint64_t quiet_ms = 0;
+	int cpu = -1, pinned = -1;
+	bool stalled;
 
 	c->describe(c, what, sizeof(what));
+	stalled = cpu_stalled(m, v, w, now, &pinned, &quiet_ms);
 	thread_where(v->tid, &cpu, &state);
 	__vcpu_stat(v, "blocking", &blocking);
 	describe_move(m, v, w, move, sizeof(move));
-	test_diag("lost wakeup: vCPU %u, %s; guest %s (HLT #%" PRIu64 ", its HLT count last "
-		  "moved %" PRIu64 " ms ago); KVM 'blocking' = %" PRIu64 "; host thread %d in "
-		  "state %c on CPU %d; %s", v->id, what, halted ? "halted" : "not halted",
-		  *c->halts, blocked_ms, blocking, v->tid, state, cpu, move);
+	test_diag("%s: vCPU %u, %s; guest %s (HLT #%" PRIu64 ", its HLT count last moved %" PRIu64
+		  " ms ago); KVM 'blocking' = %" PRIu64 "; host thread %d in state %c on CPU %d; %s",
+		  stalled ? "stalled CPU" : "lost wakeup", v->id, what,
+		  halted ? "halted" : "not halted", *c->halts, blocked_ms, blocking, v->tid, state,
+		  cpu, move);
+	if (stalled)
+		test_fail("vCPU %u did not handle %s within %" PRIu64 " ms, but CPU %d, where its "
+			  "thread is pinned, has run nothing for the last %" PRIu64 " ms (its "
+			  "competing thread's last round): a stalled CPU, not a wakeup KVM lost",
+			  v->id, what, pending_ms, pinned, quiet_ms);
 	test_fail("lost wakeup: vCPU %u did not handle %s within %" PRIu64 " ms (%s for >= %"
 		  PRIu64 " ms); %s", v->id, what, pending_ms, halted ? "blocked" : "running",
 		  blocked_ms, move);
@@ -135,7 +208,8 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 	struct pending_watch *w = &m->watch[i];
 	uint64_t handled = __atomic_load_n(c->handled, __ATOMIC_ACQUIRE);
 	uint64_t sent = __atomic_load_n(c->sent, __ATOMIC_ACQUIRE);
-	uint64_t halts = *c->halts;
+	uint64_t halts = *c->halts, quiet_ms;
+	int cpu;
 
 	if (halts != w->halts || !w->halts_seen_ns) {
 		w->halts = halts;
@@ -156,14 +230,24 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 				w->rounds[k] = competitor_rounds(m->opts.competitors[k]);
 		return;
 	}
-	if (now - w->since_ns > m->opts.bound_ms * 1000000)
-		report_lost_wakeup(m, c, w, now);
+	if (now - w->since_ns <= m->opts.bound_ms * 1000000)
+		return;
+	if (host_has_quirk(HOST_QUIRK_CPU_STALL) && cpu_stalled(m, c->vcpu, w, now, &cpu, &quiet_ms)) {
+		/* Counted from now, once the CPU runs again. */
+		if (!__atomic_fetch_add(&m->stalls, 1, __ATOMIC_RELAXED)) {
+			m->stall_cpu = cpu;
+			threads_on_cpu(m, cpu, m->stall_threads, sizeof(m->stall_threads));
+		}
+		w->since_ns = 0;
+		return;
+	}
+	report_lost_wakeup(m, c, w, now);
 }
 
 /* The monitor did not run for a while: what it did not watch does not count. */
 static void restart_clocks(struct wake_monitor *m, uint64_t now, uint64_t gap)
 {
-	m->pauses++;
+	__atomic_add_fetch(&m->pauses, 1, __ATOMIC_RELAXED);
 	if (gap > m->longest_pause_ns)
 		m->longest_pause_ns = gap;
 	for (unsigned int i = 0; i < m->nr_channels; i++)
@@ -207,6 +291,12 @@ struct wake_monitor *wake_monitor_start(const struct wake_channel *ch, unsigned 
 	return m;
 }
 
+unsigned int wake_monitor_restarts(struct wake_monitor *m)
+{
+	return __atomic_load_n(&m->pauses, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&m->stalls, __ATOMIC_RELAXED);
+}
+
 void wake_monitor_stop(struct wake_monitor *m)
 {
 	atomic_store(&m->stop, true);
@@ -215,5 +305,10 @@ void wake_monitor_stop(struct wake_monitor *m)
 		test_diag("lost-wakeup monitor: its scans paused %u time(s), the longest %" PRIu64
 			  " ms (the process or the VM not run); each time the clock of pending "
 			  "events started again", m->pauses, m->longest_pause_ns / 1000000);
+	expect_no_anomaly(HOST_QUIRK_CPU_STALL, m->stalls, "an event pending for longer than the "
+			  "bound on a vCPU whose CPU ran for less than the bound meanwhile (its "
+			  "competing thread's rounds stopped), %u time(s), the first on CPU %d "
+			  "(threads there: %s); each time its clock started again", m->stalls,
+			  m->stall_cpu, m->stall_threads);
 	free(m);
 }

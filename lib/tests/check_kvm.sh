@@ -2,8 +2,8 @@
 # The project's self-tests that need a KVM that runs guests: the harness's
 # negative controls (check_harness.sh), the command-line contract's KVM part
 # (check_cli_kvm.sh), the suite's negative-control table
-# (check_negative_controls.sh) and the lost-wakeup monitor's rule for a stopped
-# process (check_monitor_pause.sh). `make check` runs this on the host when its
+# (check_negative_controls.sh) and the lost-wakeup monitor's rules for a stopped
+# process (check_monitor_pause.sh) and a stalled CPU (check_cpu_stall.sh). `make check` runs this on the host when its
 # /dev/kvm is usable and, always, inside the QEMU VM (make vm_kvm_selftests),
 # where the Hyper-V and nested rows can be shown.
 #
@@ -37,7 +37,7 @@ fi
 echo "TAP version 13"
 echo "# host: $(uname -n), kernel: $(uname -r)"
 [ -z "${scale:-}" ] || echo "# time scale: $scale, $(cat "$tmp/scale")"
-echo "1..4"
+echo "1..5"
 n=0; passed=0; failed=0; skipped=0; status=0
 # report TITLE OUT RC SECONDS: a part's TAP (in OUT), indented, and its line.
 report() {
@@ -73,5 +73,7 @@ part "negative controls make their cases fail" "$here/check_negative_controls.sh
 wait "$pause_pid"
 read -r rc secs <"$tmp/pause.rc" || { rc=1 secs=0; echo "# the part ended without a status" >>"$tmp/pause"; }
 report "the lost-wakeup monitor counts only the time it watched" "$tmp/pause" "$rc" "$secs"
+# After the others: it takes a CPU from everything for 3 s.
+part "the lost-wakeup monitor tells a stalled CPU from a lost wakeup" "$here/check_cpu_stall.sh" "$dir"
 echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -6,7 +6,7 @@
 #   "collection:test seconds" line per test, as each binary reports it),
 #   DIR/lava/ (the LAVA test definition, its runner and KTAP parser),
 #   plus the self-tests that need a KVM: check_kvm.sh and what it runs
-#   (lib/tests/), with lib/tests/harness_negative.
+#   (lib/tests/), with lib/tests/harness_negative and lib/tests/cpu_hog.
 # usage: install.sh BUILD_DIR INSTALL_PATH collection/test...
 set -eu
 [ $# -ge 2 ] || { echo "usage: install.sh BUILD_DIR INSTALL_PATH collection/test..." >&2; exit 2; }
@@ -36,11 +36,12 @@ for f in kvm-regress-lava ktap-to-lava kvm-regress.yaml; do
 done
 # The self-tests that need a KVM (check_kvm.sh), so they can run where the
 # suite runs, e.g. in the VM runner.
-for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh check_monitor_pause.sh tap.sh; do
+for f in check_kvm.sh check_harness.sh check_cli_kvm.sh check_negative_controls.sh check_monitor_pause.sh \
+	check_cpu_stall.sh tap.sh; do
 	cp "$here/../../lib/tests/$f" "$dest/"
 done
 mkdir -p "$dest/lib/tests"
-cp "$build/lib/tests/harness_negative" "$dest/lib/tests/"
+cp "$build/lib/tests/harness_negative" "$build/lib/tests/cpu_hog" "$dest/lib/tests/"
 # Which source the install was built from, for the results (vm-run puts it
 # into the KTAP header and the JSON).
 git -C "$here/../.." describe --tags --always --dirty 2>/dev/null >"$dest/suite-version.txt" ||

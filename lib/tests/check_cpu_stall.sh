@@ -1,0 +1,120 @@
+#!/bin/sh
+# The lost-wakeup monitor blames KVM only for time in which the vCPU's CPU
+# ran (include/wake_monitor.h): in pi/wakeup:timer_preempted, whose threads
+# are pinned, an event pending while the CPU of its vCPU ran nothing at all,
+# the competing thread pinned there included, is a stalled CPU, not a
+# wakeup KVM lost. Where the platform is known to stall its CPUs (QEMU 7.2
+# TCG: include/host.h, cpu_stall) the case passes and names that quirk;
+# with the allowance taken away (KTEST_DENY_QUIRKS=cpu_stall), and on any
+# other platform, it fails, saying the CPU stalled. The stall is made by a
+# real-time thread spinning on the first halter's CPU for longer than the
+# bound (lib/tests/cpu_hog), with the kernel's real-time throttling off and,
+# from Linux 6.12, that CPU's fair server (the 50 ms a second it keeps for
+# ordinary threads, in debugfs) set to nothing.
+#
+#   check_cpu_stall.sh [DIR]   DIR: a build directory or an installed suite
+#                              (default: this script's directory when installed)
+#
+# POSIX sh: runs on the host and inside the VM runner's busybox. Needs root
+# (the throttling, the real-time priority); skips without it.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+dir=${1:-}
+if [ -z "$dir" ]; then
+	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
+fi
+. "$here/tap.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cpu_stall.XXXXXX")
+rt=/proc/sys/kernel/sched_rt_runtime_us
+rt_was=$(cat "$rt" 2>/dev/null)
+fair='' fair_was=''
+restore() {
+	[ -z "$rt_was" ] || echo "$rt_was" >"$rt" 2>/dev/null
+	[ -z "$fair_was" ] || echo "$fair_was" >"$fair" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap restore EXIT
+trap 'exit 130' INT TERM
+
+echo "TAP version 13"
+what="a pinned vCPU whose CPU ran nothing for longer than the bound is no lost wakeup"
+if [ -z "$rt_was" ] || ! echo -1 >"$rt" 2>/dev/null; then
+	skip_check "$what: cannot turn the kernel's real-time throttling off ($rt; not root?)"
+	done_testing
+fi
+# The first halter's CPU: the first this process may run on, as the case
+# pins it (lib/migrate.c, competitors_start); the case's other threads go to
+# the next one, so that the monitor keeps watching.
+cpus=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+cpu=$(echo "$cpus" | awk '{ split($1, a, "[-,]"); print a[1] }')
+other=$(echo "$cpus" | awk '{ n = split($1, r, ","); for (i = 1; i <= n; i++) {
+	split(r[i], a, "-"); for (c = a[1]; c <= (a[2] == "" ? a[1] : a[2]); c++) if (c != first) { print c; exit }
+} }' first="$cpu")
+if [ -z "$other" ]; then
+	skip_check "$what: needs two CPUs ($cpus)"
+	done_testing
+fi
+debugfs=/sys/kernel/debug
+[ -d "$debugfs/sched" ] || mount -t debugfs none "$debugfs" 2>/dev/null
+if [ -e "$debugfs/sched/fair_server/cpu$cpu/runtime" ]; then
+	fair=$debugfs/sched/fair_server/cpu$cpu/runtime
+	fair_was=$(cat "$fair")
+	if ! echo 0 >"$fair" 2>/dev/null; then
+		fair_was=
+		skip_check "$what: cannot take CPU $cpu's fair server away ($fair)"
+		done_testing
+	fi
+fi
+# run OUT [VAR=VALUE]: the case with a 2 s bound, its first halter's CPU
+# taken for 3 s once it runs (its set-up has said which wakeup path it
+# uses; the threads are pinned half a second later on any host).
+run() {
+	out=$1; shift
+	env "$@" "$dir/pi/wakeup" -t timer_preempted --duration 5 --lost-wakeup-ms 2000 >"$out" 2>&1 &
+	pid=$!
+	tries=0
+	while ! grep -q '^# wakeup path:' "$out" && [ "$tries" -lt 300 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1; tries=$((tries + 1))
+	done
+	sleep 0.5
+	# The case's threads that are not pinned (the monitor, the main
+	# thread), in the binary and the child it runs the case in.
+	for p in $pid $(awk -v p="$pid" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
+		for t in /proc/"$p"/task/*; do
+			grep -Eq "^Cpus_allowed_list:[[:space:]]+$cpu\$" "$t/status" 2>/dev/null ||
+				taskset -p -c "$other" "${t##*/}" >/dev/null 2>&1
+		done
+	done
+	"$dir/lib/tests/cpu_hog" --cpu "$cpu" --ms 3000 >"$out.hog" 2>&1
+	echo $? >"$out.hog.rc"
+	wait "$pid"
+	echo $? >"$out.rc"
+}
+run "$tmp/allowed"
+run "$tmp/denied" KTEST_DENY_QUIRKS=cpu_stall
+why=$(sed -n 's/^1\.\.0 # SKIP //p; s/^ok 1 .* # SKIP //p' "$tmp/allowed" "$tmp/allowed.hog")
+if [ -n "$why" ]; then
+	skip_check "$what: $why"
+	done_testing
+fi
+quirk_host() { grep -q '^# host profile: .*; quirks of .*a CPU that runs nothing' "$tmp/allowed"; }
+stall_failure='a stalled CPU, not a wakeup KVM lost'
+passed() { [ "$(cat "$tmp/allowed.rc")" = 0 ] && grep -q '^ok 1 ' "$tmp/allowed"; }
+fails_as_stall() {
+	[ "$(cat "$1.rc")" = 1 ] && grep -q "^not ok 1 " "$1" && grep -q "$stall_failure" "$1" &&
+		! grep -q 'lost wakeup: vCPU' "$1"
+}
+check "the hog held the CPU for its 3 s" [ "$(cat "$tmp/allowed.hog.rc")" = 0 ]
+if quirk_host; then
+	check "$what (this platform's cpu_stall quirk)" passed
+	check "... and the case names the quirk" grep -q 'a known quirk of .*: a CPU that runs nothing' "$tmp/allowed"
+else
+	check "$what: where no quirk allows it, it fails as a stalled CPU" fails_as_stall "$tmp/allowed"
+fi
+check "with the allowance taken away (KTEST_DENY_QUIRKS=cpu_stall) it fails as a stalled CPU" \
+	fails_as_stall "$tmp/denied"
+for f in allowed denied; do
+	echo "# --- $f:"
+	grep -vE "^# (vCPU [0-9]: interrupts|  )" "$tmp/$f" | sed "s/^/# /"
+done
+done_testing
