@@ -246,14 +246,36 @@ static uint64_t stress_kicks_sent(struct stress *st)
 	return sent;
 }
 
-/* With the kicker stopped: the guests return (halters need an interrupt to
- * see it), and every kick still queued is answered on the way out. */
+static bool stress_kick_queued(struct stress *st)
+{
+	bool queued = false;
+
+	for (unsigned int i = 0; i < st->n && !queued; i++) {
+		pthread_mutex_lock(&st->v[i].lock);
+		queued = st->v[i].pending;
+		pthread_mutex_unlock(&st->v[i].lock);
+	}
+	return queued;
+}
+
+/*
+ * With the kicker stopped: first every kick still queued is answered on
+ * its own, within the bound (the finish's wakeup interrupts would end a
+ * halt that a lost kick left blocked, and its EINTR would then pass for
+ * an answer); then the guests return (halters need an interrupt to see
+ * it).
+ */
 static void stress_finish(struct stress *st)
 {
 	uint64_t limit_ms = host_limit_ms(STRESS_FINISH_NATIVE_MS);
-	uint64_t deadline = now_ns() + limit_ms * 1000000ull;
+	uint64_t deadline;
 	unsigned int i;
 
+	while (stress_kick_queued(st)) {
+		stress_check_bound(st);
+		usleep(STRESS_MONITOR_MS * 1000);
+	}
+	deadline = now_ns() + limit_ms * 1000000ull;
 	st->s->finish = 1;
 	for (i = 0; i < st->n; i++)
 		if (st->v[i].w->halter)
