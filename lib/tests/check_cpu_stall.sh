@@ -19,11 +19,8 @@
 # (the throttling, the real-time priority); skips without it.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-dir=${1:-}
-if [ -z "$dir" ]; then
-	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
-fi
 . "$here/tap.sh"
+dir=$(suite_dir "$here" "${1:-}")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cpu_stall.XXXXXX")
 rt=/proc/sys/kernel/sched_rt_runtime_us
 rt_was=$(cat "$rt" 2>/dev/null)
@@ -38,6 +35,11 @@ trap 'exit 130' INT TERM
 
 echo "TAP version 13"
 what="a pinned vCPU whose CPU ran nothing for longer than the bound is no lost wakeup"
+# Nothing of the host's is changed where the case cannot run anyway.
+if ! { [ -c /dev/kvm ] && (: <>/dev/kvm); } 2>/dev/null; then
+	skip_check "$what: cannot open /dev/kvm read-write"
+	done_testing
+fi
 if [ -z "$rt_was" ] || ! echo -1 >"$rt" 2>/dev/null; then
 	skip_check "$what: cannot turn the kernel's real-time throttling off ($rt; not root?)"
 	done_testing
@@ -58,8 +60,8 @@ debugfs=/sys/kernel/debug
 [ -d "$debugfs/sched" ] || mount -t debugfs none "$debugfs" 2>/dev/null
 if [ -e "$debugfs/sched/fair_server/cpu$cpu/runtime" ]; then
 	fair=$debugfs/sched/fair_server/cpu$cpu/runtime
-	fair_was=$(cat "$fair")
-	if ! echo 0 >"$fair" 2>/dev/null; then
+	fair_was=$(cat "$fair" 2>/dev/null)
+	if [ -z "$fair_was" ] || ! echo 0 >"$fair" 2>/dev/null; then
 		fair_was=
 		skip_check "$what: cannot take CPU $cpu's fair server away ($fair)"
 		done_testing

@@ -15,10 +15,8 @@
 # when nothing failed. POSIX sh: runs on the host and in the VM's busybox.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-dir=${1:-}
-if [ -z "$dir" ]; then
-	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
-fi
+. "$here/tap.sh"
+dir=$(suite_dir "$here" "${1:-}")
 [ -d "$dir" ] || { echo "check_kvm.sh: no test directory '$dir'" >&2; exit 2; }
 # Without a KVM to run guests there is nothing to show: say so, as a binary
 # does. (The open is tried on a device node only: "<>" creates a missing file.)

@@ -17,11 +17,8 @@
 # POSIX sh: runs on the host and inside the VM runner's busybox.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-dir=${1:-}
-if [ -z "$dir" ]; then
-	if [ -f "$here/kselftest-list.txt" ]; then dir=$here; else dir=$here/../../build; fi
-fi
 . "$here/tap.sh"
+dir=$(suite_dir "$here" "${1:-}")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/monitor_pause.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
 
 echo "TAP version 13"

@@ -4,6 +4,8 @@
 #   check WHAT CMD...     "ok N - WHAT" when CMD succeeds, else "not ok N - WHAT"
 #   skip_check WHY        "ok N # SKIP WHY"
 #   done_testing          the plan line; exits 1 when a check failed
+#   suite_dir HERE [DIR]  the binaries' directory: DIR, else HERE when it is an
+#                         installed suite, else the build directory
 tap_n=0
 tap_fail=0
 check() {
@@ -15,3 +17,8 @@ skip_check() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $1"; }
 done_testing() { echo "1..$tap_n"; exit "$tap_fail"; }
 quiet_prove() { prove -Q "$@" >/dev/null 2>&1; }
 prove_rejects() { ! quiet_prove "$@"; }
+suite_dir() {
+	if [ -n "${2:-}" ]; then echo "$2"
+	elif [ -f "$1/kselftest-list.txt" ]; then echo "$1"
+	else echo "$1/../../build"; fi
+}
