@@ -52,9 +52,9 @@ static int pinned_cpu(pid_t tid)
 	return cpu;
 }
 
-/* The competitor on the one CPU v's thread is pinned to, and that CPU; NULL
- * when there is none. */
-static struct competitor *cpu_competitor(struct wake_monitor *m, struct vcpu *v, int *cpu)
+/* The index of the competitor on the one CPU v's thread is pinned to (*cpu,
+ * -1 when not pinned), or -1 when there is none. */
+static int cpu_competitor(struct wake_monitor *m, struct vcpu *v, int *cpu)
 {
 	unsigned int i;
 
@@ -63,9 +63,9 @@ static struct competitor *cpu_competitor(struct wake_monitor *m, struct vcpu *v,
 		struct competitor *c = m->opts.competitors[i];
 
 		if (c && competitor_cpu(c) == *cpu)
-			return c;
+			return (int)i;
 	}
-	return NULL;
+	return -1;
 }
 
 /*
@@ -79,12 +79,12 @@ static struct competitor *cpu_competitor(struct wake_monitor *m, struct vcpu *v,
 static bool cpu_stalled(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
 			uint64_t now, int *cpu, uint64_t *quiet_ms)
 {
-	struct competitor *c = cpu_competitor(m, v, cpu);
+	int k = cpu_competitor(m, v, cpu);
 	uint64_t last;
 
-	if (!c)
+	if (k < 0)
 		return false;
-	last = competitor_last_round_ns(c);
+	last = competitor_last_round_ns(m->opts.competitors[k]);
 	*quiet_ms = now > last ? (now - last) / 1000000 : 0;
 	return last < w->since_ns + m->opts.bound_ms * 1000000;
 }
@@ -115,26 +115,18 @@ static void threads_on_cpu(struct wake_monitor *m, int cpu, char *buf, size_t le
 static void describe_competition(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
 				 char *buf, size_t len)
 {
-	int cpu = pinned_cpu(v->tid);
-	unsigned int i;
+	int cpu, k = cpu_competitor(m, v, &cpu);
 
-	if (cpu < 0) {
+	/* The competitor's rounds sleep in timers on that CPU: none means the
+	 * CPU ran neither that thread nor its timers. */
+	if (cpu < 0)
 		snprintf(buf, len, "its thread is not pinned");
-		return;
-	}
-	for (i = 0; i < m->opts.nr_competitors; i++) {
-		struct competitor *c = m->opts.competitors[i];
-
-		if (!c || competitor_cpu(c) != cpu)
-			continue;
-		/* Its rounds sleep in timers on that CPU: none means the CPU ran
-		 * neither that thread nor its timers. */
+	else if (k < 0)
+		snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread", cpu);
+	else
 		snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread, which "
 			 "ran %" PRIu64 " rounds (each a timed sleep on that CPU) while the event "
-			 "was pending", cpu, competitor_rounds(c) - w->rounds[i]);
-		return;
-	}
-	snprintf(buf, len, "its thread is pinned to CPU %d with a competing thread", cpu);
+			 "was pending", cpu, competitor_rounds(m->opts.competitors[k]) - w->rounds[k]);
 }
 
 static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
