@@ -67,25 +67,32 @@ if [ -e "$debugfs/sched/fair_server/cpu$cpu/runtime" ]; then
 		done_testing
 	fi
 fi
+# The threads of the binary PID and of the child it runs the case in.
+case_threads() {
+	for p in $1 $(awk -v p="$1" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
+		for t in /proc/"$p"/task/*; do [ -d "$t" ] && echo "$t"; done
+	done
+}
+pinned_to_cpu() { grep -Eq "^Cpus_allowed_list:[[:space:]]+$cpu\$" "$1/status" 2>/dev/null; }
 # run OUT [VAR=VALUE]: the case with a 2 s bound, its first halter's CPU
-# taken for 3 s once it runs (its set-up has said which wakeup path it
-# uses; the threads are pinned half a second later on any host).
+# taken for 3 s once its threads are pinned (its set-up has said which
+# wakeup path it uses, then a thread of it is pinned there; 30 s at most).
 run() {
 	out=$1; shift
 	env "$@" "$dir/pi/wakeup" -t timer_preempted --duration 5 --lost-wakeup-ms 2000 >"$out" 2>&1 &
 	pid=$!
-	tries=0
-	while ! grep -q '^# wakeup path:' "$out" && [ "$tries" -lt 300 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1; tries=$((tries + 1))
+	tries=0 pinned=
+	while [ -z "$pinned" ] && [ "$tries" -lt 300 ] && kill -0 "$pid" 2>/dev/null; do
+		if grep -q '^# wakeup path:' "$out"; then
+			for t in $(case_threads "$pid"); do pinned_to_cpu "$t" && pinned=1 && break; done
+		fi
+		[ -n "$pinned" ] || sleep 0.1
+		tries=$((tries + 1))
 	done
-	sleep 0.5
-	# The case's threads that are not pinned (the monitor, the main
-	# thread), in the binary and the child it runs the case in.
-	for p in $pid $(awk -v p="$pid" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
-		for t in /proc/"$p"/task/*; do
-			grep -Eq "^Cpus_allowed_list:[[:space:]]+$cpu\$" "$t/status" 2>/dev/null ||
-				taskset -p -c "$other" "${t##*/}" >/dev/null 2>&1
-		done
+	# The case's threads that are not pinned there (the monitor, the
+	# main thread) go to the other CPU, so that the monitor keeps watching.
+	for t in $(case_threads "$pid"); do
+		pinned_to_cpu "$t" || taskset -p -c "$other" "${t##*/}" >/dev/null 2>&1
 	done
 	"$dir/lib/tests/cpu_hog" --cpu "$cpu" --ms 3000 >"$out.hog" 2>&1
 	echo $? >"$out.hog.rc"
