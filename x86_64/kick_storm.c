@@ -188,10 +188,12 @@ static void stress_vcpu_thread(struct vcpu *vcpu)
 	atomic_store(&sv->done, true);
 }
 
-/* Every queued kick must end KVM_RUN within the bound. */
-static void stress_check_bound(struct stress *st)
+/* Every queued kick must end KVM_RUN within the bound; whether one is
+ * still queued. */
+static bool stress_check_bound(struct stress *st)
 {
 	uint64_t now = now_ns();
+	bool queued = false;
 	unsigned int i;
 
 	for (i = 0; i < st->n; i++) {
@@ -204,12 +206,14 @@ static void stress_check_bound(struct stress *st)
 			age = now - sv->pending_since;
 		kind = sv->pending_kind;
 		sent = sv->sent;
+		queued |= sv->pending;
 		pthread_mutex_unlock(&sv->lock);
 		TEST_ASSERT(age <= kick_bound_ms * 1000000ull, "vCPU %u: a %s sent %" PRIu64 " ms ago "
 			    "has not ended KVM_RUN (bound %" PRIu64 " ms; thread %s KVM_RUN; %" PRIu64
 			    " kicks sent to it)", i, kick_kind_name[kind], age / 1000000, kick_bound_ms,
 			    vcpu_in_run(sv->vcpu) ? "inside" : "outside", sent);
 	}
+	return queued;
 }
 
 /* At the end of a progress window: every vCPU made guest progress in it,
@@ -246,18 +250,6 @@ static uint64_t stress_kicks_sent(struct stress *st)
 	return sent;
 }
 
-static bool stress_kick_queued(struct stress *st)
-{
-	bool queued = false;
-
-	for (unsigned int i = 0; i < st->n && !queued; i++) {
-		pthread_mutex_lock(&st->v[i].lock);
-		queued = st->v[i].pending;
-		pthread_mutex_unlock(&st->v[i].lock);
-	}
-	return queued;
-}
-
 /*
  * With the kicker stopped: first every kick still queued is answered on
  * its own, within the bound (the finish's wakeup interrupts would end a
@@ -271,10 +263,8 @@ static void stress_finish(struct stress *st)
 	uint64_t deadline;
 	unsigned int i;
 
-	while (stress_kick_queued(st)) {
-		stress_check_bound(st);
+	while (stress_check_bound(st))
 		usleep(STRESS_MONITOR_MS * 1000);
-	}
 	deadline = now_ns() + limit_ms * 1000000ull;
 	st->s->finish = 1;
 	for (i = 0; i < st->n; i++)
