@@ -36,7 +36,7 @@ trap 'exit 130' INT TERM
 echo "TAP version 13"
 what="a pinned vCPU whose CPU ran nothing for longer than the bound is no lost wakeup"
 # Nothing of the host's is changed where the case cannot run anyway.
-if ! { [ -c /dev/kvm ] && (: <>/dev/kvm); } 2>/dev/null; then
+if ! kvm_usable; then
 	skip_check "$what: cannot open /dev/kvm read-write"
 	done_testing
 fi
