@@ -17,6 +17,10 @@
  * relative to the overall median is printed (per mille), and a figure whose
  * spread exceeds STABLE_SPREAD_X1000 is marked unstable.
  *
+ * Figure 6 is about the host, not the library: how late a host thread's
+ * short sleep ends while vCPUs run, which sets the pace of every stress
+ * case that sleeps between its steps.
+ *
  * All arithmetic is integer (the suite is built with -mgeneral-regs-only):
  * times in ns, ratios and spreads in thousandths.
  */
@@ -25,6 +29,7 @@
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "apic.h"
 #include "cpuid.h"
@@ -863,4 +868,88 @@ TEST_CASE(ipi_running, "IPI to a running vCPU until its handler runs (x2APIC), f
 	  .timeout = 60, .stress = true)
 {
 	wakeup_case(true, false, "ipi.running", "4c. IPI to a running vCPU (x2APIC, reference)");
+}
+
+/* ---- 6. a host thread's short sleep beside spinning vCPUs ------------------ */
+
+/*
+ * How late a host thread wakes from a short sleep while vCPUs run guest
+ * code: alone, beside one vCPU spinning on its CPU, and with a vCPU
+ * spinning on every CPU. Natively the scheduler decides; under QEMU's
+ * single-threaded TCG it is the emulator's round robin of its vCPUs: a
+ * timer interrupt that finds its CPU with interrupts off can wait until
+ * another busy CPU next exits (docs/emulators.md, "Timers under
+ * single-threaded TCG"). Every sleep, kick pause and host-side wait of the
+ * stress cases pays this, so it sets how much work they do per second.
+ * No floor: the first figure is the reference for the other two.
+ */
+#define SLEEP_US                100
+#define SLEEP_ITERATIONS        1000
+#define SLEEP_BUDGET_S          5
+#define SLEEP_MAX_SPINNERS      8
+
+struct spinner_shared {                 /* guest memory: one counter per vCPU */
+	volatile uint64_t counter[SLEEP_MAX_SPINNERS];
+};
+
+static void guest_spin_own_counter(void *arg)
+{
+	struct spinner_shared *s = arg;
+
+	for (;;)
+		s->counter[guest_vcpu_id()]++;
+}
+
+/* KVM_RUN until the process ends; the guest never exits on its own. */
+static void spinner_thread(struct vcpu *vcpu)
+{
+	for (;;)
+		vcpu_run(vcpu);
+}
+
+static void spinner_start(struct vm *vm, struct spinner_shared *s, int id, int cpu)
+{
+	struct vcpu *vcpu = vcpu_add(vm, id, guest_spin_own_counter, s);
+	uint64_t deadline = now_ns() + STEP_TIMEOUT_NS;
+
+	vcpu_thread_start(vcpu, spinner_thread);
+	TEST_ASSERT(!thread_pin(vcpu->tid, cpu), "cannot pin vCPU %d's thread to CPU %d", id, cpu);
+	while (!s->counter[id])
+		TEST_ASSERT(now_ns() < deadline, "vCPU %d never ran guest code", id);
+}
+
+static void sleep_figure(const char *id, const char *what)
+{
+	struct series sleeps;
+	struct loop lp;
+
+	loop_init(&lp, SLEEP_ITERATIONS, SLEEP_BUDGET_S);
+	series_init(&sleeps, lp.target);
+	while (loop_next(&lp)) {
+		uint64_t t0 = now_ns();
+
+		usleep(SLEEP_US);
+		series_add(&sleeps, now_ns() - t0);
+	}
+	report_figure(id, what, &sleeps, NULL, NULL);
+}
+
+TEST_CASE(sleep_beside_vcpus, "a host thread's 100 us sleep: alone, beside a spinning vCPU on "
+	  "its CPU, and with a spinning vCPU on every CPU", .timeout = 60, .stress = true)
+{
+	int cpus[SLEEP_MAX_SPINNERS], n = host_cpus(cpus, SLEEP_MAX_SPINNERS), i;
+	struct vm *vm = vm_create(NULL);
+	struct spinner_shared *s = vm_alloc(vm, sizeof(*s));
+
+	TEST_REQUIRE(n >= 2, "needs two CPUs, this process may use %d", n);
+	prctl(PR_SET_TIMERSLACK, 1UL);
+	TEST_ASSERT(!thread_pin(0, cpus[0]), "cannot pin the sleeper to CPU %d", cpus[0]);
+	sleep_figure("sleep.alone", "6a. 100 us sleep of a host thread, no vCPU running");
+	spinner_start(vm, s, 0, cpus[0]);
+	sleep_figure("sleep.one_vcpu", "6b. the same, a vCPU spinning on its CPU");
+	for (i = 1; i < n; i++)
+		spinner_start(vm, s, i, cpus[i]);
+	sleep_figure("sleep.every_cpu", "6c. the same, a vCPU spinning on every CPU (at most 8)");
+	/* The vCPU threads never leave KVM_RUN: the case's process group ends them. */
+	_exit(KSFT_PASS);
 }
