@@ -136,12 +136,22 @@ else
 	fail "... is in the next initramfs, not the kept one" "$(cat "$tmp/k3/suite/run_tests.sh")"
 fi
 mkdir "$tmp/suite2" && cp "$tmp/suite/run_tests.sh" "$tmp/suite2/"
+# The lock of a build killed hours ago, its part never written.
+touch -d '2 hours ago' "$INITRAMFS_CACHE/0123456789abcdef0123456789abcdef.cpio.lock"
 expect "another suite, with INITRAMFS_KEEP=1" 0 env INITRAMFS_KEEP=1 "$scripts/vm/mkinitramfs" --out "$tmp/k4.gz" \
 	--suite "$tmp/suite2" ::
 if [ "$(kept_parts)" -eq 1 ]; then
 	pass "... only the newest part is kept"
 else
 	fail "... only the newest part is kept" "kept parts: $(kept_parts)"
+fi
+# Each part has a lock file beside it; a pruned part's goes with it, and
+# so does a killed build's old one.
+locks=$(find "$INITRAMFS_CACHE" -maxdepth 1 -name '*.lock' | wc -l)
+if [ "$locks" -eq 1 ]; then
+	pass "... and only its lock file"
+else
+	fail "... and only its lock file" "lock files: $locks" "$(ls "$INITRAMFS_CACHE")"
 fi
 # Where the cache cannot be written (/proc/self: there, but no files can be
 # made in it), the initramfs is built for the run alone, without a word.
