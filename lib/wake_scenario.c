@@ -118,7 +118,12 @@ struct halter {
 struct wake_shared {
 	struct halter h[WAKE_MAX_HALTERS];
 	struct halter snd;                  /* the sender vCPU, halting for acks */
+	/* Acks per halter: expected (the sender, at each IPI it sends), sent
+	 * (the halter, once it has handled the IPI), handled (the sender). The
+	 * ack channels watch sent: an ack is not in flight before the IPI it
+	 * answers was handled, so a lost IPI is the halter's, not the sender's. */
 	volatile uint64_t ack_expected[WAKE_MAX_HALTERS];
+	volatile uint64_t ack_sent[WAKE_MAX_HALTERS];
 	volatile uint64_t ack_handled[WAKE_MAX_HALTERS];
 	uint32_t nr_halters;
 	uint32_t mode;                      /* enum halter_mode */
@@ -238,8 +243,12 @@ static void wake_irq_handler(struct ex_regs *regs)
 		tsc_samples_add(&s->latency[kind], now > h->sent_tsc ? now - h->sent_tsc : 0);
 	}
 	apic_eoi();
-	if (count_wake(h, path, regs) && (path == PATH_IPI_PHYSICAL || path == PATH_IPI_LOGICAL))
-		apic_send_ipi(SENDER_ID, ACK_VECTOR_BASE + (guest_vcpu_id() - FIRST_HALTER_ID));
+	if (count_wake(h, path, regs) && (path == PATH_IPI_PHYSICAL || path == PATH_IPI_LOGICAL)) {
+		uint32_t i = guest_vcpu_id() - FIRST_HALTER_ID;
+
+		s->ack_sent[i]++;
+		apic_send_ipi(SENDER_ID, ACK_VECTOR_BASE + i);
+	}
 }
 
 static void ack_handler(struct ex_regs *regs)
@@ -249,7 +258,7 @@ static void ack_handler(struct ex_regs *regs)
 
 	check_sti_shadow(snd, regs);
 	apic_eoi();
-	if (is_duplicate(snd, &s->ack_expected[regs->vector - ACK_VECTOR_BASE],
+	if (is_duplicate(snd, &s->ack_sent[regs->vector - ACK_VECTOR_BASE],
 			 &s->ack_handled[regs->vector - ACK_VECTOR_BASE], PATH_ACK, regs))
 		return;
 	s->ack_handled[regs->vector - ACK_VECTOR_BASE]++;
@@ -962,7 +971,7 @@ static void setup_case(struct wake_case *wc, const struct wake_scenario *sc)
 		wc->tv[wc->nr_tracked] = wc->sender;
 		wc->th[wc->nr_tracked++] = &s->snd;
 		for (i = 0; i < wc->nr_halters; i++)
-			add_channel(wc, &s->ack_expected[i], &s->ack_handled[i], &s->snd,
+			add_channel(wc, &s->ack_sent[i], &s->ack_handled[i], &s->snd,
 				    wc->sender, (int)(FIRST_HALTER_ID + i));
 	}
 	for (p = 0; p < NR_PATHS; p++)
