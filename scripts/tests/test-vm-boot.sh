@@ -43,7 +43,31 @@ vm() { vm_in "$tmp/results" "$@"; }
 # The hung and the silent guest mostly wait for their limits: started first,
 # in VMs of their own (their own results folders), while the others run.
 start hang vm_in "$tmp/results-hang" --timeout 20 x86_64/fake_hang
-start stop vm_in "$tmp/results-stop" --timeout 3600 --watchdog-margin 5 x86_64/fake_stop
+# Its state file (what runs now, which console-check rewrites in place at
+# every suite line) is emptied 3 s into the case, as a read that meets such
+# a rewrite finds it: the watchdog must go on with what it read before. (A
+# watchdog that died on such a read left make check waiting for the
+# overall limit; 300 s here keeps this file's run bounded if it does.)
+mkdir "$tmp/vmtmp"
+empty_state_in_case() {
+	local i f
+	for ((i = 0; i < 3000; i++)); do
+		for f in "$tmp"/vmtmp/kvm-regress-vm.*/state; do
+			if [ -f "$f" ] && grep -q '^binary' "$f"; then
+				sleep 3
+				: >"$f"
+				echo "emptied $f"
+				return
+			fi
+		done
+		sleep 0.1
+	done
+	echo "never saw the case run"
+}
+start stop env TMPDIR="$tmp/vmtmp" "$scripts/vm/vm-run" --kernel "$kernel" --suite "$suite" \
+	--results "$tmp/results-stop" --timeout 300 --watchdog-margin 5 x86_64/fake_stop
+empty_state_in_case >"$tmp/emptier.log" 2>&1 &
+emptier=$!
 
 # clearcpuid=monitor: the option reaches the kernel, which then keeps MWAIT
 # from KVM (X86_DISABLE_EXITS without bit 0: 14 = HLT|PAUSE|CSTATE here).
@@ -88,19 +112,25 @@ expect_started "a hung VM is killed at the time limit and fails" 1 hang :: \
 	'^vm-run: FAIL: the VM did not finish within 20 s and was killed$' \
 	'^vm-run: FAIL: the (KTAP stream was cut off|test suite never started)' \
 	"^vm-run: $kernel \(.*\): FAIL$"
-# The watchdog, not the overall limit (an hour here), ends a silent guest:
+# The watchdog, not the overall limit (300 s here), ends a silent guest:
 # within the binary's 5 s limit + a 5 s margin (+ its 2 s polling) of the
-# last console line. The margin is short (the runner's default is 60 s
+# state file's last change. The margin is short (the runner's default is 60 s
 # under TCG) because this guest's wait bounds the file's run time.
 expect_started "a silent guest is caught by the watchdog within its binary's limit + margin" 1 stop :: \
-	'^vm-run: overall time limit: 3600 s; no-output watchdog: a binary.s time limit \+ 5 s$' \
+	'^vm-run: overall time limit: 300 s; no-output watchdog: a binary.s time limit \+ 5 s$' \
 	'^vm-run: FAIL: the guest is hung: no output from the suite \(kernel messages aside\) for (1[0-4]) s while x86_64/fake_stop case 1 ran \(its time limit 5 s \+ margin 5 s\); QEMU killed$' \
 	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: last console lines:$' \
 	'^    # x86_64/fake_stop \(time limit 5s\)$' "^vm-run: $kernel \(.*\): FAIL$"
 ran=$(sed -n 's/^vm-run: .*: VM ran \([0-9]*\) s.*/\1/p' "$tmp/out")
 if [ -n "$ran" ] && [ "$ran" -lt 150 ]; then
-	pass "... after ${ran} s in all (boot included), not after the overall 3600 s"
+	pass "... after ${ran} s in all (boot included), not after the overall 300 s"
 else
-	fail "... after ${ran:-?} s in all (boot included), not after the overall 3600 s" "$(tail -n 5 "$tmp/out")"
+	fail "... after ${ran:-?} s in all (boot included), not after the overall 300 s" "$(tail -n 5 "$tmp/out")"
+fi
+wait "$emptier"
+if grep -q '^emptied ' "$tmp/emptier.log"; then
+	pass "... although its state file was emptied 3 s into the case"
+else
+	fail "... although its state file was emptied 3 s into the case" "$(cat "$tmp/emptier.log")"
 fi
 done_testing
