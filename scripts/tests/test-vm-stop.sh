@@ -37,8 +37,14 @@ stop_vm_when_running() {
 	done
 	sleep 4
 	if ! pid=$(pgrep -f "^[^ ]*qemu-system-x86_64 .*$marker"); then
+		# QEMU gone: vm-run may still be saving the results (the "no
+		# QEMU" of the run below, with vm-run alive; 2026-12-05).
+		for ((i = 0; i < 300; i++)); do
+			kill -0 "$(cat "$tmp/vm.pid")" 2>/dev/null || break
+			sleep 0.1
+		done
 		if kill -0 "$(cat "$tmp/vm.pid")" 2>/dev/null; then
-			echo "no QEMU with $marker"
+			echo "no QEMU with $marker, and vm-run still runs 30 s later"
 		else
 			# Gone early: the guest's clock (this machine's TSC) went on
 			# while this machine's own stood still, as when its host stops
