@@ -120,7 +120,16 @@ expect_started "a silent guest is caught by the watchdog within its binary's lim
 	'^vm-run: overall time limit: 300 s; no-output watchdog: a binary.s time limit \+ 5 s$' \
 	'^vm-run: FAIL: the guest is hung: no output from the suite \(kernel messages aside\) for (1[0-4]) s while x86_64/fake_stop case 1 ran \(its time limit 5 s \+ margin 5 s\); QEMU killed$' \
 	'^vm-run: FAIL: the KTAP stream was cut off' '^vm-run: last console lines:$' \
-	'^    # x86_64/fake_stop \(time limit 5s\)$' "^vm-run: $kernel \(.*\): FAIL$"
+	'^    # x86_64/fake_stop \(time limit 5s\)$' "^vm-run: $kernel \(.*\): FAIL$" \
+	"^vm-run: the CPUs' registers and local APICs at the hang: .*/results-stop/vm-$kernel\.hang\.txt$"
+# Its CPUs wait with nothing pending, as an idle guest's do: not the
+# emulator's hang (scripts/tests/test-hang-dump.sh has one).
+no_line "... whose CPUs are not said to wait for the emulator" '^vm-run: emulator: CPU' "$tmp/out"
+if grep -q '^info lapic 0$' "$tmp/results-stop/vm-$kernel.hang.txt" 2>/dev/null; then
+	pass "... and the dump has the local APICs"
+else
+	fail "... and the dump has the local APICs" "$(ls "$tmp/results-stop")"
+fi
 ran=$(sed -n 's/^vm-run: .*: VM ran \([0-9]*\) s.*/\1/p' "$tmp/out")
 if [ -n "$ran" ] && [ "$ran" -lt 150 ]; then
 	pass "... after ${ran} s in all (boot included), not after the overall 300 s"
