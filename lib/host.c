@@ -70,6 +70,11 @@ static const char *const quirk_names[NR_HOST_QUIRKS] = {
  * threads migrate, the migrator's IPIs end such a stop at once. Seen
  * 2026-12-05 in one make check and in two of five runs of the case once
  * nothing else could wake its halters at its end (docs/emulators.md).
+ * Caught the same evening with both CPUs stopped for 11 minutes: each was
+ * halted with interrupts enabled and its timer's vector pending in its
+ * local APIC, above the processor priority, but QEMU held no interrupt
+ * request for it; raising one from a debugger woke the VM at once
+ * (docs/emulators.md, "A pending interrupt nothing delivers").
  *
  * Bochs 3.0 with kvm_intel showed the STI-shadow symptom too (pi/wakeup's
  * timer cases): a Bochs bug, its SMP loop counting an instruction of CPU 1
