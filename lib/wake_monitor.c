@@ -160,21 +160,20 @@ static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending
 		 (sent_ns - mv.when_ns) / 1000, mv.state, now.seq - mv.seq);
 }
 
+/* stalled_cpu >= 0: the CPU the vCPU is pinned to ran nothing for the last
+ * quiet_ms (cpu_stalled()), so the report blames that CPU, not KVM. */
 static __attribute__((noreturn))
 void report_lost_wakeup(struct wake_monitor *m, struct wake_channel *c, struct pending_watch *w,
-			uint64_t now)
+			uint64_t now, int stalled_cpu, uint64_t quiet_ms)
 {
 	struct vcpu *v = c->vcpu;
 	uint64_t blocking = 0, pending_ms = (now - w->since_ns) / 1000000;
 	uint64_t blocked_ms = (now - w->halts_seen_ns) / 1000000;
-	bool halted = *c->halts > *c->wakes;
+	bool halted = *c->halts > *c->wakes, stalled = stalled_cpu >= 0;
 	char move[200], what[64], state = '?';
-	uint64_t quiet_ms = 0;
-	int cpu = -1, pinned = -1;
-	bool stalled;
+	int cpu = -1;
 
 	c->describe(c, what, sizeof(what));
-	stalled = cpu_stalled(m, v, w, now, &pinned, &quiet_ms);
 	thread_where(v->tid, &cpu, &state);
 	__vcpu_stat(v, "blocking", &blocking);
 	describe_move(m, v, w, move, sizeof(move));
@@ -187,7 +186,7 @@ void report_lost_wakeup(struct wake_monitor *m, struct wake_channel *c, struct p
 		test_fail("vCPU %u did not handle %s within %" PRIu64 " ms, but CPU %d, where its "
 			  "thread is pinned, has run nothing for the last %" PRIu64 " ms (its "
 			  "competing thread's last round): a stalled CPU, not a wakeup KVM lost",
-			  v->id, what, pending_ms, pinned, quiet_ms);
+			  v->id, what, pending_ms, stalled_cpu, quiet_ms);
 	test_fail("lost wakeup: vCPU %u did not handle %s within %" PRIu64 " ms (%s for >= %"
 		  PRIu64 " ms); %s", v->id, what, pending_ms, halted ? "blocked" : "running",
 		  blocked_ms, move);
@@ -200,8 +199,8 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 	struct pending_watch *w = &m->watch[i];
 	uint64_t handled = __atomic_load_n(c->handled, __ATOMIC_ACQUIRE);
 	uint64_t sent = __atomic_load_n(c->sent, __ATOMIC_ACQUIRE);
-	uint64_t halts = *c->halts, quiet_ms;
-	int cpu;
+	uint64_t halts = *c->halts, quiet_ms = 0;
+	int cpu = -1;
 
 	if (halts != w->halts || !w->halts_seen_ns) {
 		w->halts = halts;
@@ -224,16 +223,17 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 	}
 	if (now - w->since_ns <= m->opts.bound_ms * 1000000)
 		return;
-	if (host_has_quirk(HOST_QUIRK_CPU_STALL) && cpu_stalled(m, c->vcpu, w, now, &cpu, &quiet_ms)) {
-		/* Counted from now, once the CPU runs again. */
-		if (!__atomic_fetch_add(&m->stalls, 1, __ATOMIC_RELAXED)) {
-			m->stall_cpu = cpu;
-			threads_on_cpu(m, cpu, m->stall_threads, sizeof(m->stall_threads));
-		}
-		w->since_ns = 0;
-		return;
+	if (!cpu_stalled(m, c->vcpu, w, now, &cpu, &quiet_ms))
+		report_lost_wakeup(m, c, w, now, -1, 0);
+	if (!host_has_quirk(HOST_QUIRK_CPU_STALL))
+		report_lost_wakeup(m, c, w, now, cpu, quiet_ms);
+	/* A platform known to stall its CPUs: counted from now, once the CPU
+	 * runs again. */
+	if (!__atomic_fetch_add(&m->stalls, 1, __ATOMIC_RELAXED)) {
+		m->stall_cpu = cpu;
+		threads_on_cpu(m, cpu, m->stall_threads, sizeof(m->stall_threads));
 	}
-	report_lost_wakeup(m, c, w, now);
+	w->since_ns = 0;
 }
 
 /* The monitor did not run for a while: what it did not watch does not count. */
