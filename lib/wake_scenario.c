@@ -883,15 +883,17 @@ static void wait_sender_done(struct wake_case *wc)
 /* Bounded like the monitor's watch: a stalled CPU's time does not count. */
 static void wait_halters_done(struct wake_case *wc, struct wake_monitor *monitor)
 {
-	uint64_t deadline = now_ns() + opt->lost_wakeup_ms * 1000000 * 2;
+	uint64_t bound_ns = opt->lost_wakeup_ms * 1000000 * 2, deadline = now_ns() + bound_ns;
 	unsigned int restarts = wake_monitor_restarts(monitor);
 	uint32_t i;
 
 	for (i = 0; i < wc->nr_halters; i++) {
 		while (!wc->s->h[i].done) {
-			if (wake_monitor_restarts(monitor) != restarts) {
-				restarts = wake_monitor_restarts(monitor);
-				deadline = now_ns() + opt->lost_wakeup_ms * 1000000 * 2;
+			unsigned int now_restarts = wake_monitor_restarts(monitor);
+
+			if (now_restarts != restarts) {
+				restarts = now_restarts;
+				deadline = now_ns() + bound_ns;
 			}
 			TEST_ASSERT(now_ns() < deadline, "vCPU %u did not finish within %" PRIu64
 				    " ms of the stop request (%" PRIu64 " of %" PRIu64 " wakes "
