@@ -34,6 +34,7 @@
 #include "apic.h"
 #include "cpuid.h"
 #include "threads.h"
+#include "vcpu_runner.h"
 #include "vm.h"
 
 #define STABILITY_BLOCKS        5
@@ -910,12 +911,12 @@ static void spinner_thread(struct vcpu *vcpu)
 static void spinner_start(struct vm *vm, struct spinner_shared *s, int id, int cpu)
 {
 	struct vcpu *vcpu = vcpu_add(vm, id, guest_spin_own_counter, s);
-	uint64_t deadline = now_ns() + STEP_TIMEOUT_NS;
+	char what[32];
 
 	vcpu_thread_start(vcpu, spinner_thread);
 	TEST_ASSERT(!thread_pin(vcpu->tid, cpu), "cannot pin vCPU %d's thread to CPU %d", id, cpu);
-	while (!s->counter[id])
-		TEST_ASSERT(now_ns() < deadline, "vCPU %d never ran guest code", id);
+	snprintf(what, sizeof(what), "spinning vCPU %d", id);
+	wait_guest_progress(&s->counter[id], 0, STEP_TIMEOUT_NS / NS_PER_MS, what);
 }
 
 static void sleep_figure(const char *id, const char *what)
