@@ -1,6 +1,7 @@
 #!/bin/bash
 # fetch-kernel takes a recent look-up again without asking the archive
-# (FETCH_KERNEL_MAX_AGE), and refuses a bad age with one line. Offline: a
+# (FETCH_KERNEL_MAX_AGE), waits for a look-up of the same release that is
+# under way, and refuses a bad age with one line. Offline: a
 # cache made here, with no apt state in it.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -18,6 +19,21 @@ fk() { "$scripts/vm/fetch-kernel" --cache "$cache" sid; }
 expect "a look-up 30 s old is taken again, saying how old" 0 fk :: \
 	"^fetch-kernel: sid: Debian kernel 7\.0\.0-1-amd64, the newest 3[0-9] s ago \(FETCH_KERNEL_MAX_AGE=900\), in $kdir\$" \
 	"^$kdir\$"
+if [ -e "$cache/apt/sid/state" ]; then
+	fail "... without apt" "the private apt state was made: $(ls "$cache/apt/sid")"
+else
+	pass "... without apt"
+fi
+# Two look-ups of one release at once: the second waits for the first and
+# takes what it found (side by side, they removed each other's download).
+echo "$(($(date +%s) - 2000)) $kdir" >"$cache/apt/sid/last-lookup"
+lock=$cache/kernels/sid/.lookup.lock
+flock "$lock" sh -c 'sleep 1; echo "$(date +%s) $1" >"$2"' - "$kdir" "$cache/apt/sid/last-lookup" &
+holder=$!
+until ! flock -n "$lock" true; do sleep 0.05; done   # the other look-up is under way
+expect "a look-up while another runs waits for it and takes its answer" 0 fk :: \
+	"^fetch-kernel: sid: Debian kernel 7\.0\.0-1-amd64, the newest [0-2] s ago " "^$kdir\$"
+wait "$holder"
 if [ -e "$cache/apt/sid/state" ]; then
 	fail "... without apt" "the private apt state was made: $(ls "$cache/apt/sid")"
 else
