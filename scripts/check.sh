@@ -199,10 +199,12 @@ part_patch() {
 	run_part "the suite against KVM broken on purpose (sid)" make -C "$top" \
 		--no-print-directory broken_kvm_controls BROKEN_KVM_FLAGS="--results $results/broken-kvm --suite $build/check-suite"
 }
-# What the VM parts share, made once: the static suite, and the kernel
-# looked up once (two updates of one private apt state at once would
-# collide on apt's lock).
+# What the VM parts share, made once: the VM runner's packages, the static
+# suite, and the kernel looked up once (two updates of one private apt state
+# at once would collide on apt's lock). The packages come first: the look-up
+# needs depmod (kmod), which a fresh machine may not have.
 vm_setup() {
+	"$top/scripts/deps.sh" build vm || return 1
 	"$top/scripts/vm/build-suite" "$build/check-suite" || return 1
 	case ${KERNEL:-sid} in
 	bookworm|trixie|sid) "$top/scripts/vm/fetch-kernel" "${KERNEL:-sid}" >"$tmpd/kdir" || return 1 ;;
