@@ -5,7 +5,7 @@
 #       on this host's /dev/kvm: prints a table, writes results/bench.json
 #       and results/bench.md. BENCH_SUITE=0 leaves out the whole-suite
 #       figures (a clean build and make run_tests), which take longest.
-#   make bench_wall    the wall time of vm_run_tests, check and matrix (below)
+#   make bench_wall    the wall time of vm_run_tests, check (warm and cold) and matrix (below)
 #   make vm_bench [KERNEL=sid|bookworm|trixie|PATH] [BENCH_ARGS=...] [VM_BENCH_FLAGS=--with-suite]
 #       the same binary inside a QEMU VM through scripts/vm/vm-run: writes
 #       results/bench-vm-<kernel>-<version>.json and .md.
@@ -30,9 +30,11 @@ vm_bench:
 .PHONY: bench vm_bench
 
 # The wall time of make vm_run_tests (one VM, VMs side by side, a one-line
-# KVM patch), make check and make matrix, one after another in one run:
+# KVM patch), make check (warm, and cold: a fresh clone with empty caches)
+# and make matrix, one after another in one run:
 #   make bench_wall [KERNEL=sid] [BENCH_WALL_ARGS="--only single,sharded"]
-# results/bench-wall.md (scripts/bench/wall-times). Runs make check: minutes.
+# results/bench-wall.md (scripts/bench/wall-times). About 25 minutes, the
+# cold make check 12-15 of them.
 BENCH_WALL_ARGS ?=
 bench_wall:
 	@scripts/bench/wall-times --kernel $(or $(KERNEL),sid) $(BENCH_WALL_ARGS)
