@@ -28,9 +28,13 @@ fi
 # takes what it found (side by side, they removed each other's download).
 echo "$(($(date +%s) - 2000)) $kdir" >"$cache/apt/sid/last-lookup"
 lock=$cache/kernels/sid/.lookup.lock
+# shellcheck disable=SC2016 # the inner sh expands them
 flock "$lock" sh -c 'sleep 1; echo "$(date +%s) $1" >"$2"' - "$kdir" "$cache/apt/sid/last-lookup" &
 holder=$!
-until ! flock -n "$lock" true; do sleep 0.05; done   # the other look-up is under way
+# Until the other look-up holds the lock (bounded: a holder that came and
+# went unseen would make the check below prove nothing).
+tries=0
+while flock -n "$lock" true && [ "$tries" -lt 200 ]; do sleep 0.05; tries=$((tries + 1)); done
 expect "a look-up while another runs waits for it and takes its answer" 0 fk :: \
 	"^fetch-kernel: sid: Debian kernel 7\.0\.0-1-amd64, the newest [0-2] s ago " "^$kdir\$"
 wait "$holder"
