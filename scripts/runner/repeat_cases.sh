@@ -5,7 +5,11 @@
 #   scripts/vm/vm-run --run repeat_cases.sh [--trace EVENTS] \
 #       collection/binary:case[,case...] [-- key=value...]
 #
-#   secs=S     keep going for S seconds (default 120)
+#   secs=S     keep going for S seconds (default 120). The VM's overall
+#              limit still applies: vm-run derives it from the binary's own
+#              time limit (x86_64/kick's gives 540 s under TCG), so give
+#              vm-run a --timeout above S for longer runs, or the VM is
+#              killed and the run reported as a failure
 #   dur=D      --duration D for each case run (default 1)
 #   match=ERE  a case run "matches" when a line of its output does
 #              (default: "not ok"); use e.g. match=SHUTDOWN
