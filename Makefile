@@ -81,9 +81,17 @@ $(OBJ)/%.S.o: %.S $(HEADERS) $(OBJ)/.compile | $(O)/.deps-build
 	$(quiet) "  AS      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@.$$$$.tmp $< && mv -f $@.$$$$.tmp $@
 
+# Likewise the link: binaries linked another way are linked again, so that
+# "make STATIC=1 install" after a plain build installs static binaries
+# (the VM runner refuses dynamic ones) instead of the up-to-date dynamic ones.
+LINK_CMD    := $(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+ifneq ($(LINK_CMD),$(shell cat $(O)/.link 2>/dev/null))
+$(shell mkdir -p $(O) && printf '%s\n' '$(LINK_CMD)' >$(O)/.link.$$$$ && mv -f $(O)/.link.$$$$ $(O)/.link)
+endif
+
 # The library is linked as whole objects, not pulled from the archive on
 # demand: guest entry stubs and the libc overrides must always be present.
-$(O)/%: $(OBJ)/%.c.o $(LIB_OBJS) | $(O)/.deps-build
+$(O)/%: $(OBJ)/%.c.o $(LIB_OBJS) $(O)/.link | $(O)/.deps-build
 	@mkdir -p $(dir $@)
 	$(quiet) "  CCLD    $@"
 	$(Q)$(LINK) $(CC) $(CFLAGS) $(LDFLAGS) -o $@.$$$$.tmp $< $(LIB_OBJS) $(LDLIBS) && mv -f $@.$$$$.tmp $@

@@ -123,4 +123,13 @@ expect "a static build takes the ordinary build's objects: a link, no compile" 0
 	make -n -C "$repo" --no-print-directory STATIC=1 O="$tmp/static" OBJ="$repo/build" "$tmp/static/x86_64/smoke" :: \
 	'CCLD +'"$tmp"'/static/x86_64/smoke'
 no_line "... no compile" '(^| |")CC  ' "$tmp/out"
+# The advice in vm-run's refusal above: a tree built plainly and then with
+# STATIC=1 links its binaries again, statically, rather than calling the
+# dynamic ones up to date.
+make -s -C "$repo" --no-print-directory O="$tmp/relink" OBJ="$repo/build" "$tmp/relink/x86_64/smoke" >/dev/null 2>&1
+expect "after a plain build, STATIC=1 links the binary again" 0 \
+	make -C "$repo" --no-print-directory STATIC=1 O="$tmp/relink" OBJ="$repo/build" "$tmp/relink/x86_64/smoke" :: \
+	'CCLD +'"$tmp"'/relink/x86_64/smoke'
+expect "... statically: no program interpreter" 1 \
+	sh -c 'readelf -l "$1" | grep -q "program interpreter"' sh "$tmp/relink/x86_64/smoke" ::
 done_testing
