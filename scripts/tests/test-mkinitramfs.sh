@@ -153,6 +153,21 @@ if [ "$locks" -eq 1 ]; then
 else
 	fail "... and only its lock file" "lock files: $locks" "$(ls "$INITRAMFS_CACHE")"
 fi
+# Two VMs build their parts side by side and prune side by side: here the
+# other VM's prune removes a part after this build's glob and before its
+# ls (an ls that removes the first part it is given, then lists).
+mkdir "$tmp/racing-ls" "$tmp/suite-race" && cp "$tmp/suite/run_tests.sh" "$tmp/suite-race/" && echo 3 >"$tmp/suite-race/three"
+printf '#!/bin/sh\nfor a; do case $a in *.cpio) rm -f "$a"; break ;; esac; done\nexec %s "$@"\n' \
+	"$(type -P ls)" >"$tmp/racing-ls/ls"
+chmod +x "$tmp/racing-ls/ls"
+touch -d '1 hour ago' "$INITRAMFS_CACHE/fedcba9876543210fedcba9876543210.cpio"
+expect "a part pruned by the other VM while this build prunes" 0 env PATH="$tmp/racing-ls:$PATH" \
+	INITRAMFS_KEEP=1 "$scripts/vm/mkinitramfs" --out "$tmp/k-race.gz" --suite "$tmp/suite-race" ::
+if [ "$(kept_parts)" -eq 1 ]; then
+	pass "... and this build's prune is done"
+else
+	fail "... and this build's prune is done" "kept parts: $(kept_parts)" "$(ls "$INITRAMFS_CACHE")"
+fi
 # Where the cache cannot be written (/proc/self: there, but no files can be
 # made in it), the initramfs is built for the run alone, without a word.
 expect "a cache that cannot be written: built anyway" 0 env INITRAMFS_CACHE=/proc/self \
