@@ -59,6 +59,12 @@ void migrator_get_stats(struct migrator *m, struct migrator_stats *out);
 /* Stop and join, say in a diagnostic how many moves (across nodes, of
  * blocked threads) and kicks there were; fail if no thread was moved. */
 void migrator_stop_report(struct migrator *m);
+/* While it runs: how long past the end of its current sleep between moves
+ * it is at now (now_ns()), 0 when not, and the CPU it went to sleep on
+ * (*cpu; -1 before its first move). It sleeps on that CPU's timers, so a
+ * migrator overdue by far more than a timer's slack shows that CPU ran
+ * nothing meanwhile. */
+uint64_t migrator_overdue_ns(struct migrator *m, uint64_t now, int *cpu);
 
 struct competitor;
 /* A thread pinned to cpu that busy-waits for up to busy_us_max, then sleeps

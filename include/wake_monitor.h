@@ -24,11 +24,15 @@
  * stays pending and is reported one bound of watching later; the pauses
  * are counted in a diagnostic when the monitor stops.
  *
- * Nor does it blame KVM for time in which the vCPU's CPU ran nothing. Where
- * a vCPU is pinned with a competitor, the competitor's rounds show whether
- * its CPU ran: when the last one ended less than the bound after the event
- * was first seen pending, the CPU stalled (neither KVM's timers nor its
- * wakeups could run there). Where the platform is known to stall its CPUs
+ * Nor does it blame KVM for time in which a CPU the event needs ran
+ * nothing. Where a vCPU is pinned with a competitor, the competitor's rounds
+ * show whether its CPU ran: when the last one ended less than the bound
+ * after the event was first seen pending, the CPU stalled (neither KVM's
+ * timers nor its wakeups could run there). Where a migrator moves the
+ * threads, its own sleeps between moves show it: a migrator overdue by half
+ * the bound slept on a CPU that ran nothing, and nothing moved the threads
+ * meanwhile (a vCPU timer left on that CPU waits with it). Where the
+ * platform is known to stall its CPUs
  * (include/host.h, HOST_QUIRK_CPU_STALL) the event's clock starts again and
  * a diagnostic names the quirk when the monitor stops; anywhere else the
  * test fails with "a stalled CPU, not a wakeup KVM lost".

@@ -95,6 +95,9 @@ struct migrator {
 	pthread_mutex_t lock;
 	pthread_t thread;
 	atomic_bool stop;
+	/* migrator_overdue_ns(): when its sleep ends, and on which CPU. */
+	_Atomic uint64_t wake_due_ns;
+	atomic_int sleep_cpu;
 };
 
 static void node_cpuset(struct migrator *m, int node, cpu_set_t *set)
@@ -159,11 +162,16 @@ static void migrate_one(struct migrator *m)
 static void *migrator_main(void *arg)
 {
 	struct migrator *m = arg;
+	uint64_t us;
 
 	prctl(PR_SET_TIMERSLACK, 1UL);
+	prctl(PR_SET_NAME, "migrator");
 	while (!atomic_load(&m->stop)) {
 		migrate_one(m);
-		sleep_us(test_rng_below(&m->rng, 2 * m->opts.interval_us + 1));
+		us = test_rng_below(&m->rng, 2 * m->opts.interval_us + 1);
+		atomic_store(&m->sleep_cpu, sched_getcpu());
+		atomic_store(&m->wake_due_ns, now_ns() + us * 1000);
+		sleep_us(us);
 	}
 	return NULL;
 }
@@ -189,6 +197,8 @@ struct migrator *migrator_start(const pid_t *tids, int n, const struct migrator_
 	}
 	test_rng_init(&m->rng, opts->stream);
 	pthread_mutex_init(&m->lock, NULL);
+	atomic_store(&m->sleep_cpu, -1);
+	atomic_store(&m->wake_due_ns, now_ns());
 	r = pthread_create(&m->thread, NULL, migrator_main, m);
 	TEST_ASSERT(!r, "pthread_create: %s", strerror(r));
 	return m;
@@ -223,6 +233,14 @@ bool migrator_last(struct migrator *m, pid_t tid, struct migration *out)
 	}
 	pthread_mutex_unlock(&m->lock);
 	return found;
+}
+
+uint64_t migrator_overdue_ns(struct migrator *m, uint64_t now, int *cpu)
+{
+	uint64_t due = atomic_load(&m->wake_due_ns);
+
+	*cpu = atomic_load(&m->sleep_cpu);
+	return now > due ? now - due : 0;
 }
 
 void migrator_get_stats(struct migrator *m, struct migrator_stats *out)

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "threads.h"
@@ -20,6 +21,12 @@ static void *vcpu_thread_main(void *p)
 	struct thread_start *start = p;
 	struct vcpu *vcpu = start->vcpu;
 
+	char name[16];
+
+	/* Named for ps -L and for scripts that find a case's threads
+	 * (lib/tests/check_cpu_stall.sh). */
+	snprintf(name, sizeof(name), "vcpu %u", vcpu->id);
+	prctl(PR_SET_NAME, name);
 	vcpu->tid = gettid();
 	atomic_store(&start->ready, 1);
 	vcpu->thread_fn(vcpu);

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -68,28 +69,58 @@ static int cpu_competitor(struct wake_monitor *m, struct vcpu *v, int *cpu)
 	return -1;
 }
 
+/* What showed that a CPU ran nothing, in the failure's words. */
+struct stall_witness {
+	const char *where;              /* "where its thread is pinned" */
+	const char *evidence;           /* "its competing thread's last round" */
+};
+
+static const struct stall_witness competitor_witness = {
+	"where its thread is pinned", "its competing thread's last round",
+};
+static const struct stall_witness migrator_witness = {
+	"where the migrator sleeps",
+	"the migrator's overdue wakeup; nothing moved the case's threads meanwhile",
+};
+
 /*
- * Whether the CPU the event's vCPU is pinned to ran for less than the bound
- * while the event was pending, as far as its competitor shows: that thread
- * sleeps on the CPU's timers between short busy spells, so when its last
- * round ended less than the bound after the event was first seen pending,
- * the CPU has run nothing since, neither that thread nor KVM's timers and
- * wakeups, and the time says nothing about KVM. *quiet_ms: since when.
+ * Whether a CPU the event depends on ran nothing for long enough that the
+ * time says nothing about KVM: *cpu which, *quiet_ms for how long, *witness
+ * what showed it (for the report). Two witnesses, each a thread of the
+ * case that sleeps on one CPU's timers, apart from any vCPU's wakeup:
+ * - the competitor pinned with the event's vCPU thread: it sleeps between
+ *   short busy spells, so when its last round ended less than the bound
+ *   after the event was first seen pending, the CPU has run nothing since,
+ *   neither that thread nor KVM's timers and wakeups;
+ * - the migrator, where threads migrate: its sleeps between moves last a
+ *   fraction of a millisecond (a few under TCG), so one overdue by half
+ *   the bound means the CPU it sleeps on ran nothing for that long, and
+ *   that nothing moved the case's threads, whose moves' IPIs end such a
+ *   stall (a vCPU timer waiting on that CPU did not fire either, in the
+ *   case seen: docs/emulators.md, "In a migrating case").
  */
 static bool cpu_stalled(struct wake_monitor *m, struct vcpu *v, struct pending_watch *w,
-			uint64_t now, int *cpu, uint64_t *quiet_ms)
+			uint64_t now, int *cpu, uint64_t *quiet_ms,
+			const struct stall_witness **witness)
 {
 	int k = cpu_competitor(m, v, cpu);
-	uint64_t last;
+	uint64_t last, overdue;
 
-	if (k < 0)
+	if (k >= 0) {
+		last = competitor_last_round_ns(m->opts.competitors[k]);
+		*quiet_ms = now > last ? (now - last) / 1000000 : 0;
+		*witness = &competitor_witness;
+		return last < w->since_ns + m->opts.bound_ms * 1000000;
+	}
+	if (m->opts.nr_competitors || !m->opts.migrator)
 		return false;
-	last = competitor_last_round_ns(m->opts.competitors[k]);
-	*quiet_ms = now > last ? (now - last) / 1000000 : 0;
-	return last < w->since_ns + m->opts.bound_ms * 1000000;
+	overdue = migrator_overdue_ns(m->opts.migrator, now, cpu);
+	*quiet_ms = overdue / 1000000;
+	*witness = &migrator_witness;
+	return *cpu >= 0 && overdue >= m->opts.bound_ms * 1000000 / 2;
 }
 
-/* "vCPU 1 S, vCPU 3 R": the tracked vCPUs whose threads are pinned to cpu. */
+/* "vCPU 1 S, vCPU 3 R": the tracked vCPUs whose threads last ran on cpu. */
 static void threads_on_cpu(struct wake_monitor *m, int cpu, char *buf, size_t len)
 {
 	uint64_t listed = 0;
@@ -102,10 +133,10 @@ static void threads_on_cpu(struct wake_monitor *m, int cpu, char *buf, size_t le
 		char state = '?';
 		int where = -1;
 
-		if (v->id >= 64 || (listed & (1ull << v->id)) || pinned_cpu(v->tid) != cpu)
+		if (v->id >= 64 || (listed & (1ull << v->id)) ||
+		    thread_where(v->tid, &where, &state) || where != cpu)
 			continue;
 		listed |= 1ull << v->id;
-		thread_where(v->tid, &where, &state);
 		n += (size_t)snprintf(buf + n, len - n, "%svCPU %u %c", n ? ", " : "", v->id, state);
 	}
 }
@@ -160,11 +191,12 @@ static void describe_move(struct wake_monitor *m, struct vcpu *v, struct pending
 		 (sent_ns - mv.when_ns) / 1000, mv.state, now.seq - mv.seq);
 }
 
-/* stalled_cpu >= 0: the CPU the vCPU is pinned to ran nothing for the last
- * quiet_ms (cpu_stalled()), so the report blames that CPU, not KVM. */
+/* stalled_cpu >= 0: that CPU ran nothing for the last quiet_ms, as witness
+ * (cpu_stalled()) says, so the report blames that CPU, not KVM. */
 static __attribute__((noreturn))
 void report_lost_wakeup(struct wake_monitor *m, struct wake_channel *c, struct pending_watch *w,
-			uint64_t now, int stalled_cpu, uint64_t quiet_ms)
+			uint64_t now, int stalled_cpu, uint64_t quiet_ms,
+			const struct stall_witness *witness)
 {
 	struct vcpu *v = c->vcpu;
 	uint64_t blocking = 0, pending_ms = (now - w->since_ns) / 1000000;
@@ -183,10 +215,10 @@ void report_lost_wakeup(struct wake_monitor *m, struct wake_channel *c, struct p
 		  halted ? "halted" : "not halted", *c->halts, blocked_ms, blocking, v->tid, state,
 		  cpu, move);
 	if (stalled)
-		test_fail("vCPU %u did not handle %s within %" PRIu64 " ms, but CPU %d, where its "
-			  "thread is pinned, has run nothing for the last %" PRIu64 " ms (its "
-			  "competing thread's last round): a stalled CPU, not a wakeup KVM lost",
-			  v->id, what, pending_ms, stalled_cpu, quiet_ms);
+		test_fail("vCPU %u did not handle %s within %" PRIu64 " ms, but CPU %d, %s, has "
+			  "run nothing for the last %" PRIu64 " ms (%s): a stalled CPU, not a wakeup "
+			  "KVM lost", v->id, what, pending_ms, stalled_cpu, witness->where,
+			  quiet_ms, witness->evidence);
 	test_fail("lost wakeup: vCPU %u did not handle %s within %" PRIu64 " ms (%s for >= %"
 		  PRIu64 " ms); %s", v->id, what, pending_ms, halted ? "blocked" : "running",
 		  blocked_ms, move);
@@ -200,6 +232,7 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 	uint64_t handled = __atomic_load_n(c->handled, __ATOMIC_ACQUIRE);
 	uint64_t sent = __atomic_load_n(c->sent, __ATOMIC_ACQUIRE);
 	uint64_t halts = *c->halts, quiet_ms = 0;
+	const struct stall_witness *witness = NULL;
 	int cpu = -1;
 
 	if (halts != w->halts || !w->halts_seen_ns) {
@@ -223,10 +256,10 @@ static void watch_channel(struct wake_monitor *m, unsigned int i, uint64_t now)
 	}
 	if (now - w->since_ns <= m->opts.bound_ms * 1000000)
 		return;
-	if (!cpu_stalled(m, c->vcpu, w, now, &cpu, &quiet_ms))
-		report_lost_wakeup(m, c, w, now, -1, 0);
+	if (!cpu_stalled(m, c->vcpu, w, now, &cpu, &quiet_ms, &witness))
+		report_lost_wakeup(m, c, w, now, -1, 0, NULL);
 	if (!host_has_quirk(HOST_QUIRK_CPU_STALL))
-		report_lost_wakeup(m, c, w, now, cpu, quiet_ms);
+		report_lost_wakeup(m, c, w, now, cpu, quiet_ms, witness);
 	/* A platform known to stall its CPUs: counted from now, once the CPU
 	 * runs again. */
 	if (!__atomic_fetch_add(&m->stalls, 1, __ATOMIC_RELAXED)) {
@@ -252,6 +285,8 @@ static void *monitor_main(void *arg)
 	struct wake_monitor *m = arg;
 	uint64_t last = now_ns(), pause_ns = m->opts.bound_ms * 1000000 / 4;
 	unsigned int i;
+
+	prctl(PR_SET_NAME, "wake-monitor");
 
 	while (!atomic_load(&m->stop)) {
 		uint64_t now = now_ns();
@@ -298,9 +333,9 @@ void wake_monitor_stop(struct wake_monitor *m)
 			  " ms (the process or the VM not run); each time the clock of pending "
 			  "events started again", m->pauses, m->longest_pause_ns / 1000000);
 	expect_no_anomaly(HOST_QUIRK_CPU_STALL, m->stalls, "an event pending for longer than the "
-			  "bound on a vCPU whose CPU ran for less than the bound meanwhile (its "
-			  "competing thread's rounds stopped), %u time(s), the first on CPU %d "
-			  "(threads there: %s); each time its clock started again", m->stalls,
+			  "bound while a CPU ran nothing (the competing thread pinned with the "
+			  "vCPU, or the migrator, stopped), %u time(s), the first on CPU %d "
+			  "(vCPU threads there: %s); each time its clock started again", m->stalls,
 			  m->stall_cpu, m->stall_threads);
 	free(m);
 }

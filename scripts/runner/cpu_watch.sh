@@ -11,7 +11,8 @@
 # clock event from a task that does not run: that CPU's hrtimer queue and
 # clock event device (/proc/timer_list: an expired timer with next_event
 # after it), the runqueues (debugfs sched/debug), and the state, CPU, wchan
-# and kernel stack of every thread named COMM. Runs until killed.
+# and kernel stack of every thread of the processes named COMM. Runs until
+# killed.
 #
 # A CPU with nothing to do may go without timer interrupts for seconds
 # (NOHZ), so the interrupt check means something only while the case keeps
@@ -49,13 +50,17 @@ dump() {  # dump CPU
 		/^Per CPU device: / { t = ($4 == c) }
 		(p && /^ #|clock/) || t { print }' /proc/timer_list 2>/dev/null | head -n 60
 	grep -E '^cpu#|^ *R ' /sys/kernel/debug/sched/debug 2>/dev/null | head -n 30
+	# Every thread of each process named COMM, by the thread's own name
+	# (the suite names its vCPU threads, the migrator and the monitor).
 	for comm in "$@"; do
-		for d in /proc/[0-9]*/task/[0-9]*; do
-			[ "$(cat "$d/comm" 2>/dev/null)" = "$comm" ] || continue
-			st=$(cat "$d/stat" 2>/dev/null) || continue
-			# After "(comm) ": field 3 is the state, field 39 the CPU.
-			echo "thread ${d##*/} ($comm) $(echo "${st##*) }" | awk '{ print "state " $1 " on CPU " $37 }'), wchan $(cat "$d/wchan" 2>/dev/null)"
-			sed 's/^/    /' "$d/stack" 2>/dev/null | head -n 12
+		for p in /proc/[0-9]*; do
+			[ "$(cat "$p/comm" 2>/dev/null)" = "$comm" ] || continue
+			for d in "$p"/task/[0-9]*; do
+				st=$(cat "$d/stat" 2>/dev/null) || continue
+				# After "(comm) ": field 3 is the state, field 39 the CPU.
+				echo "thread ${d##*/} ($(cat "$d/comm" 2>/dev/null)) $(echo "${st##*) }" | awk '{ print "state " $1 " on CPU " $37 }'), wchan $(cat "$d/wchan" 2>/dev/null)"
+				sed 's/^/    /' "$d/stack" 2>/dev/null | head -n 12
+			done
 		done
 	done
 	echo "cpu-watch-dump-end"
