@@ -42,14 +42,17 @@ SELFTEST_SRCS := $(wildcard lib/tests/*.c)
 SELFTEST_BINS := $(patsubst lib/tests/%.c,$(O)/lib/tests/%,$(SELFTEST_SRCS))
 HEADERS     := $(wildcard include/*.h)
 
+# keep_stamp FILE,TEXT: FILE holds TEXT, rewritten (under a temporary name,
+# then renamed) only when TEXT changed; run as the Makefile is read, so that
+# make -q sees it too.
+keep_stamp = $(shell mkdir -p $(dir $(1)) && { [ "$$(cat $(1) 2>/dev/null)" = '$(2)' ] || \
+	{ printf '%s\n' '$(2)' >$(1).$$$$ && mv -f $(1).$$$$ $(1); }; })
+
 # A build that shares OBJ must not link objects compiled another way: the
-# compile command is kept in OBJ/.compile, rewritten when it changes (here,
-# as the Makefile is read, so that make -q sees it too), and every object
-# depends on it.
+# compile command is kept in OBJ/.compile, rewritten when it changes, and
+# every object depends on it.
 COMPILE     := $(CC) $(CFLAGS)
-ifneq ($(COMPILE),$(shell cat $(OBJ)/.compile 2>/dev/null))
-$(shell mkdir -p $(OBJ) && printf '%s\n' '$(COMPILE)' >$(OBJ)/.compile.$$$$ && mv -f $(OBJ)/.compile.$$$$ $(OBJ)/.compile)
-endif
+$(call keep_stamp,$(OBJ)/.compile,$(COMPILE))
 
 all: $(O)/.deps-build $(TEST_BINS) $(SELFTEST_BINS)
 
@@ -85,9 +88,7 @@ $(OBJ)/%.S.o: %.S $(HEADERS) $(OBJ)/.compile | $(O)/.deps-build
 # "make STATIC=1 install" after a plain build installs static binaries
 # (the VM runner refuses dynamic ones) instead of the up-to-date dynamic ones.
 LINK_CMD    := $(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
-ifneq ($(LINK_CMD),$(shell cat $(O)/.link 2>/dev/null))
-$(shell mkdir -p $(O) && printf '%s\n' '$(LINK_CMD)' >$(O)/.link.$$$$ && mv -f $(O)/.link.$$$$ $(O)/.link)
-endif
+$(call keep_stamp,$(O)/.link,$(LINK_CMD))
 
 # The library is linked as whole objects, not pulled from the archive on
 # demand: guest entry stubs and the libc overrides must always be present.
