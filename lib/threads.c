@@ -20,7 +20,6 @@ static void *vcpu_thread_main(void *p)
 {
 	struct thread_start *start = p;
 	struct vcpu *vcpu = start->vcpu;
-
 	char name[16];
 
 	/* Named for ps -L and for scripts that find a case's threads
