@@ -80,4 +80,39 @@ no_line "... and nothing else is said" '^(vm-shard|\[VM)' "$tmp/out"
 # --trace is vm-run's, passed on to each VM (which checks it before a boot).
 expect "vm-shard --trace goes to vm-run: bad events are vm-run's usage error" 2 \
 	"$vs" --jobs 1 --trace kvm_exit :: "^vm-run: --trace 'kvm_exit': comma-separated tracefs events"
+
+# What each VM's run keeps beside its report reaches the merged results
+# under the VM's number: VM 2's CPUs at its hang, VM 1's trace (a stand-in
+# vm-run leaves them; its VM 2 hangs). A file of an earlier run goes first.
+cat >"$tmp/vm-run" <<'SH'
+#!/bin/bash
+[ "$1" = --check-usage ] && exit 0
+while [ "$1" != -- ]; do [ "$1" = --results ] && results=$2; shift; done
+shift
+mkdir -p "$results"
+printf 'KTAP version 1\n1..0\n' >"$results/vm-test.ktap"
+echo "console of $*" >"$results/vm-test.console.log"
+case " $* " in
+*" x/other "*) echo "CPU 0: halted" >"$results/vm-test.hang.txt"; exit 1 ;;
+*) echo trace | gzip >"$results/vm-test.trace.gz" ;;
+esac
+SH
+chmod +x "$tmp/vm-run"
+mkdir -p "$tmp/res"
+echo "an earlier run's" >"$tmp/res/vm-test.vm2.trace.gz"
+expect "vm-shard: a VM's hang dump and trace are kept beside the merged report" 1 \
+	env VM_SHARD_VM_RUN="$tmp/vm-run" "$vs" --jobs 2 --weights "$d/weights" --kernel "$tmp/no-kernel" \
+	--suite "$tmp/suite" --results "$tmp/res" -- x/small x/big x/other :: \
+	"^vm-shard: VM 2's hang.txt: $tmp/res/vm-test.vm2.hang.txt$" "^vm-shard: VM 1's trace.gz: $tmp/res/vm-test.vm1.trace.gz$"
+if [ "$(cat "$tmp/res/vm-test.vm2.hang.txt" 2>&1)" = "CPU 0: halted" ] &&
+	[ "$(gzip -dc "$tmp/res/vm-test.vm1.trace.gz" 2>&1)" = trace ]; then
+	pass "... with what the VMs wrote"
+else
+	fail "... with what the VMs wrote" "$(ls "$tmp/res")"
+fi
+if [ ! -e "$tmp/res/vm-test.vm2.trace.gz" ]; then
+	pass "... and no earlier run's file beside them"
+else
+	fail "... and no earlier run's file beside them" "$(ls "$tmp/res")"
+fi
 done_testing
