@@ -1,46 +1,17 @@
 #!/bin/bash
-# scripts/vm/hang-dump against a made-up QEMU monitor that answers with the
-# state of a real hang (data/hang-dump/: a sid VM under QEMU 7.2 TCG,
-# 2026-12-05, both CPUs halted with the timer's vector 236 in their IRR):
+# scripts/vm/hang-dump against a made-up QEMU monitor (fake-qemu) that
+# answers with the state of a real hang (both CPUs halted with the timer's
+# vector 236 in their IRR):
 # it must name each CPU that waits for a wakeup only the emulator can give,
 # and no CPU whose interrupts are off or whose IRR is empty.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# fake_monitor SOCKET RFL IRR: serves "info cpus", "info registers -a" and
-# "info lapic N" as QEMU's human monitor does (each command echoed, then
-# its answer, then the prompt), with CPU 0's and 1's flags and IRR replaced.
+# fake_monitor SOCKET RFL IRR [WHEN]: the made-up monitor of fake-qemu,
+# with CPU 0's and 1's flags and IRR replaced; WHEN the CPUs leave that
+# state: "key", "second" or never (fake-qemu says more).
 fake_monitor() {
-	python3 - "$1" "$data/hang-dump" "$2" "$3" <<'PY' &
-import os, re, socket, sys
-path, data, rfl, irr = sys.argv[1:5]
-def read(name):
-    text = open(os.path.join(data, name)).read()
-    text = re.sub(r"RFL=[0-9a-f]+", "RFL=" + rfl, text)
-    return re.sub(r"^IRR\t.*$", "IRR\t " + irr, text, flags=re.M)
-answers = {
-    "info cpus": "* CPU #0: thread_id=1\n  CPU #1: thread_id=1\n",
-    "info registers -a": "\nCPU#0\n" + read("regs0.txt") + "\nCPU#1\n" + read("regs1.txt"),
-    "info lapic 0": read("lapic0.txt"),
-    "info lapic 1": read("lapic1.txt"),
-}
-server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-server.bind(path)
-server.listen(1)
-conn, _ = server.accept()
-conn.sendall(b"QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) ")
-buf = b""
-while True:
-    chunk = conn.recv(4096)
-    if not chunk:
-        break
-    buf += chunk
-    while b"\n" in buf:
-        line, buf = buf.split(b"\n", 1)
-        command = line.decode().strip()
-        answer = answers.get(command, "unknown command: '%s'\n" % command)
-        conn.sendall((command + "\r\n" + answer.replace("\n", "\r\n") + "(qemu) ").encode())
-PY
+	FAKE_QEMU_RFL=$2 FAKE_QEMU_IRR=$3 FAKE_QEMU_WAKES=${4:-never} "$tests/fake-qemu" --monitor "$1" &
 	for _ in $(seq 50); do [ -S "$1" ] && return; sleep 0.1; done
 }
 
@@ -69,4 +40,39 @@ wait
 expect "no monitor to ask: one line, exit 1" 1 "$scripts/vm/hang-dump" "$tmp/none.sock" "$tmp/none.txt" :: \
 	'^hang-dump: cannot ask the emulator.s monitor'
 [ "$(wc -l <"$tmp/out")" -eq 1 ] && pass "... one line" || fail "... one line" "$(cat "$tmp/out")"
+
+# --wake, as vm-run's watchdog asks it while a silent VM's emulator runs
+# nothing: a key is pressed only when every CPU waits, twice in a row.
+fake_monitor "$tmp/w.sock" 00000282 "236 " key
+expect "--wake: every CPU waits; the key wakes them: exit 3, said" 3 \
+	"$scripts/vm/hang-dump" --wake "$tmp/w.sock" "$tmp/w.txt" :: \
+	'^CPU 0: halted with interrupts enabled while its local APIC holds vector 236 .*a wakeup only the emulator can give$' \
+	'^CPU 1: halted .* vector 236 ' '^a key pressed on the VM.s keyboard woke it'
+if [ "$(grep -c '^info cpus$' "$tmp/w.sock.log")" -ge 2 ] && grep -q '^sendkey ctrl$' "$tmp/w.sock.log" &&
+	grep -q 'HLT=1' "$tmp/w.txt"; then
+	pass "... after two looks; the state before the key is kept"
+else
+	fail "... after two looks; the state before the key is kept" "$(cat "$tmp/w.sock.log")"
+fi
+wait
+
+fake_monitor "$tmp/s.sock" 00000282 "236 "
+expect "--wake: the key does not wake them: exit 4, said" 4 \
+	"$scripts/vm/hang-dump" --wake "$tmp/s.sock" "$tmp/s.txt" :: \
+	'^a key pressed on the VM.s keyboard did not wake it: every CPU still waits after 3 s$'
+wait
+
+fake_monitor "$tmp/c.sock" 00000282 "236 " second
+expect "--wake: a CPU that takes its interrupt by itself (the second look): nothing done, exit 0" 0 \
+	"$scripts/vm/hang-dump" --wake "$tmp/c.sock" "$tmp/c.txt" ::
+no_line "... nothing said" '^' "$tmp/out"
+no_line "... no key pressed" '^sendkey' "$tmp/c.sock.log"
+[ ! -e "$tmp/c.txt" ] && pass "... nothing written" || fail "... nothing written"
+wait
+
+fake_monitor "$tmp/i.sock" 00000082 "236 "
+expect "--wake: halted with interrupts off: nothing done, exit 0" 0 \
+	"$scripts/vm/hang-dump" --wake "$tmp/i.sock" "$tmp/i.txt" ::
+no_line "... no key pressed" '^sendkey' "$tmp/i.sock.log"
+wait
 done_testing
