@@ -1,0 +1,69 @@
+#!/bin/bash
+# vm-run's watchdog and a VM that the emulator stopped as a whole: every CPU
+# halted with an interrupt its local APIC would deliver (QEMU 7.2 TCG,
+# docs/emulators.md, "A pending interrupt nothing delivers"). A stand-in QEMU
+# (fake-qemu) prints a run's console up to its test binary, then nothing,
+# using no CPU, with its monitor in that state. The watchdog must find it
+# within seconds, not at the binary's limit: a VM that a key wakes goes on
+# to its verdict, one that stays stuck is killed at once.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+suite=$tmp/suite
+mkdir -p "$suite/x86_64"
+cp "$scripts/runner/run_tests.sh" "$suite/"
+echo "fake-suite 1.0" >"$suite/suite-version.txt"
+echo "x86_64:fake_pass" >"$suite/kselftest-list.txt"
+printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\necho "KTAP version 1"\n' >"$suite/x86_64/fake_pass"
+chmod +x "$suite/x86_64/fake_pass"
+: >"$tmp/vmlinuz"
+cat >"$tmp/console.log" <<'LOG'
+kvm-regress: kernel fake-qemu's
+### kvm-regress ktap-begin ###
+KTAP version 1
+1..1
+# x86_64/fake_pass (time limit 10s)
+    KTAP version 1
+    1..1
+    ok 1 it ran
+    # Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0
+ok 1 x86_64/fake_pass # 0s
+### kvm-regress ktap-end ###
+kvm-regress: uptime at suite start 1.00 s, at end 2.00 s
+kvm-regress: taint before=0 after=0 new=0
+### kvm-regress status=0 ###
+LOG
+# run WAKES: vm-run with fake-qemu as its QEMU, its CPUs leaving the hung
+# state as WAKES says; the seconds it took in $tmp/seconds.
+run() {
+	local t0=$SECONDS rc=0
+	FAKE_QEMU_CONSOLE=$tmp/console.log FAKE_QEMU_WAKES=$1 QEMU=$tests/fake-qemu \
+		"$scripts/vm/vm-run" --kernel "$tmp/vmlinuz" --suite "$suite" --results "$tmp/results-$1" \
+		-- x86_64/fake_pass || rc=$?
+	echo $((SECONDS - t0)) >"$tmp/seconds"
+	return "$rc"
+}
+
+expect "stopped in its test binary, woken by a key: the run goes on and passes" 0 run key :: \
+	'^vm-run: emulator: the VM ran nothing for the last [0-9]+ s or more: the guest silent, the emulator idle$' \
+	'^vm-run: emulator: CPU 0: halted with interrupts enabled while its local APIC holds vector 236 ' \
+	'^vm-run: emulator: a key pressed on the VM.s keyboard woke it' \
+	"^vm-run: the CPUs' registers and local APICs before the key: $tmp/results-key/vm-custom.lost-wakeup-1.txt$" \
+	'^vm-run: emulator: every CPU waited for a wakeup only the emulator could give, 1 time\(s\); a key woke the VM each time' \
+	'^vm-run: custom \(.*\): PASS$'
+no_line "... not as a hang" 'hung' "$tmp/out"
+if grep -q 'HLT=1' "$tmp/results-key/vm-custom.lost-wakeup-1.txt" 2>/dev/null; then
+	pass "... the CPUs' state before the key is kept"
+else
+	fail "... the CPUs' state before the key is kept" "$(ls "$tmp/results-key")"
+fi
+[ "$(cat "$tmp/seconds")" -le 30 ] && pass "... within 30 s" || fail "... within 30 s" "$(cat "$tmp/seconds") s"
+
+expect "stopped, and the key does not wake it: killed at once, a failure" 1 run never :: \
+	'^vm-run: emulator: a key pressed on the VM.s keyboard did not wake it: every CPU still waits after 3 s$' \
+	'^vm-run: FAIL: the guest is hung: no output from the suite \(kernel messages aside\) for [0-9]+ s while x86_64/fake_pass case 1 ran .*\(every CPU waits for a wakeup only the emulator can give, and a key did not wake it: killed at once\)' \
+	"^vm-run: the CPUs' registers and local APICs at the hang: $tmp/results-never/vm-custom.hang.txt$" \
+	'^vm-run: custom \(.*\): FAIL$'
+[ "$(cat "$tmp/seconds")" -le 40 ] && pass "... within 40 s, not at the binary's limit" ||
+	fail "... within 40 s, not at the binary's limit" "$(cat "$tmp/seconds") s"
+done_testing
