@@ -84,6 +84,18 @@ no_line() {
 	if grep -qE -- "$2" "$3"; then fail "$1" "$(grep -E -- "$2" "$3" | head -n 5)"; else pass "$1"; fi
 }
 
+# has_line WHAT ERE FILE: passes when a line of FILE matches ERE; else fails,
+# showing FILE's first lines (or that there is no FILE).
+has_line() {
+	if grep -qE -- "$2" "$3" 2>/dev/null; then
+		pass "$1"
+	elif [ -e "$3" ]; then
+		fail "$1" "no line of $3 matches /$2/; its first lines:" "$(head -n 20 "$3")"
+	else
+		fail "$1" "no file $3"
+	fi
+}
+
 # same WHAT EXPECTED_FILE ACTUAL_FILE
 same() {
 	if diff -u "$2" "$3" >"$tmp/diff"; then pass "$1"; else fail "$1" "$(cat "$tmp/diff")"; fi

@@ -130,11 +130,7 @@ touch -r "$tmp/stamp" "$tmp/suite/run_tests.sh"
 expect "a suite file changed (same size and time)" 0 "$scripts/vm/mkinitramfs" --out "$tmp/k3.gz" \
 	--suite "$tmp/suite" ::
 extract "$tmp/k3.gz" "$tmp/k3"
-if grep -q 'KTAP version 2' "$tmp/k3/suite/run_tests.sh"; then
-	pass "... is in the next initramfs, not the kept one"
-else
-	fail "... is in the next initramfs, not the kept one" "$(cat "$tmp/k3/suite/run_tests.sh")"
-fi
+has_line "... is in the next initramfs, not the kept one" 'KTAP version 2' "$tmp/k3/suite/run_tests.sh"
 mkdir "$tmp/suite2" && cp "$tmp/suite/run_tests.sh" "$tmp/suite2/"
 # The lock of a build killed hours ago, its part never written.
 touch -d '2 hours ago' "$INITRAMFS_CACHE/0123456789abcdef0123456789abcdef.cpio.lock"

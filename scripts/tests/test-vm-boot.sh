@@ -125,11 +125,7 @@ expect_started "a silent guest is caught by the watchdog within its binary's lim
 # Its CPUs wait with nothing pending, as an idle guest's do: not the
 # emulator's hang (scripts/tests/test-hang-dump.sh has one).
 no_line "... whose CPUs are not said to wait for the emulator" '^vm-run: emulator: CPU' "$tmp/out"
-if grep -q '^info lapic 0$' "$tmp/results-stop/vm-$kernel.hang.txt" 2>/dev/null; then
-	pass "... and the dump has the local APICs"
-else
-	fail "... and the dump has the local APICs" "$(ls "$tmp/results-stop")"
-fi
+has_line "... and the dump has the local APICs" '^info lapic 0$' "$tmp/results-stop/vm-$kernel.hang.txt"
 ran=$(sed -n 's/^vm-run: .*: VM ran \([0-9]*\) s.*/\1/p' "$tmp/out")
 if [ -n "$ran" ] && [ "$ran" -lt 150 ]; then
 	pass "... after ${ran} s in all (boot included), not after the overall 300 s"
@@ -137,9 +133,5 @@ else
 	fail "... after ${ran:-?} s in all (boot included), not after the overall 300 s" "$(tail -n 5 "$tmp/out")"
 fi
 wait "$emptier"
-if grep -q '^emptied ' "$tmp/emptier.log"; then
-	pass "... although its state file was emptied 3 s into the case"
-else
-	fail "... although its state file was emptied 3 s into the case" "$(cat "$tmp/emptier.log")"
-fi
+has_line "... although its state file was emptied 3 s into the case" '^emptied ' "$tmp/emptier.log"
 done_testing
