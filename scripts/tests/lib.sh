@@ -96,6 +96,18 @@ has_line() {
 	fi
 }
 
+# fake_suite DIR: a made-up suite of one shell "binary", x86_64/fake_pass,
+# for vm-run with scripts/tests/fake-qemu as its QEMU, whose console
+# (data/fake-qemu/console.log) is that binary's passing run.
+fake_suite() {
+	mkdir -p "$1/x86_64"
+	cp "$scripts/runner/run_tests.sh" "$1/"
+	echo "fake-suite 1.0" >"$1/suite-version.txt"
+	echo "x86_64:fake_pass" >"$1/kselftest-list.txt"
+	printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\necho "KTAP version 1"\n' >"$1/x86_64/fake_pass"
+	chmod +x "$1/x86_64/fake_pass"
+}
+
 # same WHAT EXPECTED_FILE ACTUAL_FILE
 same() {
 	if diff -u "$2" "$3" >"$tmp/diff"; then pass "$1"; else fail "$1" "$(cat "$tmp/diff")"; fi

@@ -10,34 +10,13 @@
 . "$(dirname "$0")/lib.sh"
 
 suite=$tmp/suite
-mkdir -p "$suite/x86_64"
-cp "$scripts/runner/run_tests.sh" "$suite/"
-echo "fake-suite 1.0" >"$suite/suite-version.txt"
-echo "x86_64:fake_pass" >"$suite/kselftest-list.txt"
-printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\necho "KTAP version 1"\n' >"$suite/x86_64/fake_pass"
-chmod +x "$suite/x86_64/fake_pass"
+fake_suite "$suite"
 : >"$tmp/vmlinuz"
-cat >"$tmp/console.log" <<'LOG'
-kvm-regress: kernel fake-qemu's
-### kvm-regress ktap-begin ###
-KTAP version 1
-1..1
-# x86_64/fake_pass (time limit 10s)
-    KTAP version 1
-    1..1
-    ok 1 it ran
-    # Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0
-ok 1 x86_64/fake_pass # 0s
-### kvm-regress ktap-end ###
-kvm-regress: uptime at suite start 1.00 s, at end 2.00 s
-kvm-regress: taint before=0 after=0 new=0
-### kvm-regress status=0 ###
-LOG
 # run WAKES: vm-run with fake-qemu as its QEMU, its CPUs leaving the hung
 # state as WAKES says; the seconds it took in $tmp/seconds.
 run() {
 	local t0=$SECONDS rc=0
-	FAKE_QEMU_CONSOLE=$tmp/console.log FAKE_QEMU_WAKES=$1 QEMU=$tests/fake-qemu \
+	FAKE_QEMU_WAKES=$1 QEMU=$tests/fake-qemu \
 		"$scripts/vm/vm-run" --kernel "$tmp/vmlinuz" --suite "$suite" --results "$tmp/results-$1" \
 		-- x86_64/fake_pass || rc=$?
 	echo $((SECONDS - t0)) >"$tmp/seconds"
