@@ -96,16 +96,24 @@ has_line() {
 	fi
 }
 
-# fake_suite DIR: a made-up suite of one shell "binary", x86_64/fake_pass,
-# for vm-run with scripts/tests/fake-qemu as its QEMU, whose console
-# (data/fake-qemu/console.log) is that binary's passing run.
-fake_suite() {
-	mkdir -p "$1/x86_64"
-	cp "$scripts/runner/run_tests.sh" "$1/"
-	echo "fake-suite 1.0" >"$1/suite-version.txt"
-	echo "x86_64:fake_pass" >"$1/kselftest-list.txt"
-	printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\necho "KTAP version 1"\n' >"$1/x86_64/fake_pass"
-	chmod +x "$1/x86_64/fake_pass"
+# fake_vm_run WAKES RESULTS: vm-run with scripts/tests/fake-qemu as its
+# QEMU (FAKE_QEMU_WAKES=WAKES: fake-qemu says what each means), an empty
+# kernel file and a made-up suite of one shell "binary", x86_64/fake_pass,
+# whose passing run is fake-qemu's console (data/fake-qemu/console.log);
+# its results into RESULTS.
+fake_vm_run() {
+	local suite=$tmp/fake-suite
+	if [ ! -d "$suite" ]; then
+		mkdir -p "$suite/x86_64"
+		cp "$scripts/runner/run_tests.sh" "$suite/"
+		echo "fake-suite 1.0" >"$suite/suite-version.txt"
+		echo "x86_64:fake_pass" >"$suite/kselftest-list.txt"
+		printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\necho "KTAP version 1"\n' >"$suite/x86_64/fake_pass"
+		chmod +x "$suite/x86_64/fake_pass"
+		: >"$tmp/fake-vmlinuz"
+	fi
+	FAKE_QEMU_WAKES=$1 QEMU=$tests/fake-qemu "$scripts/vm/vm-run" --kernel "$tmp/fake-vmlinuz" \
+		--suite "$suite" --results "$2" -- x86_64/fake_pass
 }
 
 # same WHAT EXPECTED_FILE ACTUAL_FILE

@@ -9,16 +9,11 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-suite=$tmp/suite
-fake_suite "$suite"
-: >"$tmp/vmlinuz"
 # run WAKES: vm-run with fake-qemu as its QEMU, its CPUs leaving the hung
 # state as WAKES says; the seconds it took in $tmp/seconds.
 run() {
 	local t0=$SECONDS rc=0
-	FAKE_QEMU_WAKES=$1 QEMU=$tests/fake-qemu \
-		"$scripts/vm/vm-run" --kernel "$tmp/vmlinuz" --suite "$suite" --results "$tmp/results-$1" \
-		-- x86_64/fake_pass || rc=$?
+	fake_vm_run "$1" "$tmp/results-$1" || rc=$?
 	echo $((SECONDS - t0)) >"$tmp/seconds"
 	return "$rc"
 }

@@ -9,10 +9,6 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-suite=$tmp/suite
-fake_suite "$suite"
-: >"$tmp/vmlinuz"
-
 # writers PIPE: the processes that have PIPE (pipe:[N]) open for writing
 # (found by find, without a process per descriptor: quick enough to see a
 # sleep that has a second left).
@@ -37,9 +33,7 @@ python3_direct "$tmp/bin"
 # The run, its stderr through a process substitution and its stdout through
 # a pipe, as vm-shard reads them (in a pipeline, bash hands the process
 # substitution's descriptor down too).
-FAKE_QEMU_WAKES=start QEMU=$tests/fake-qemu \
-	"$scripts/vm/vm-run" --kernel "$tmp/vmlinuz" --suite "$suite" --results "$tmp/results" -- x86_64/fake_pass \
-	2> >(readlink /proc/self/fd/0 >"$tmp/pipe"; cat >"$tmp/err") | cat >"$tmp/out"
+fake_vm_run start "$tmp/results" 2> >(readlink /proc/self/fd/0 >"$tmp/pipe"; cat >"$tmp/err") | cat >"$tmp/out"
 rc=${PIPESTATUS[0]}
 left=$(writers "$(cat "$tmp/pipe")")
 if [ "$rc" -eq 0 ] && [ -z "$left" ]; then
