@@ -28,6 +28,15 @@ expect "stopped in its test binary, woken by a key: the run goes on and passes" 
 no_line "... not as a hang" 'hung' "$tmp/out"
 has_line "... the CPUs' state before the key is kept" 'HLT=1' "$tmp/results-key/vm-custom.lost-wakeup-1.txt"
 [ "$(cat "$tmp/seconds")" -le 30 ] && pass "... within 30 s" || fail "... within 30 s" "$(cat "$tmp/seconds") s"
+# The results say it with the case that ran through the stop: the KTAP
+# inside its block, the JSON in its record.
+awk '/^    # case: it_runs$/ { getline; print; exit }' "$tmp/results-key/vm-custom.ktap" >"$tmp/after-case"
+has_line "... the KTAP says so inside the case that was running" \
+	'^    # emulator: the VM stopped while x86_64/fake_pass case 1 ran: every CPU waited for a wakeup only the emulator could give, and a key on its keyboard woke it \(their state before the key: vm-custom\.lost-wakeup-1\.txt\); the times of the running case include the stop$' \
+	"$tmp/after-case"
+python3 -c 'import json, sys; print(*json.load(open(sys.argv[1]))["results"][0]["vm_events"], sep="\n")' \
+	"$tmp/results-key/vm-custom.json" >"$tmp/events" 2>&1 || true
+has_line "... and the JSON, in the case's vm_events" '^emulator: the VM stopped while x86_64/fake_pass case 1 ran: .*lost-wakeup-1\.txt' "$tmp/events"
 
 expect "stopped, and the key does not wake it: killed at once, a failure" 1 run never :: \
 	'^vm-run: emulator: a key pressed on the VM.s keyboard did not wake it: every CPU still waits after 3 s$' \
@@ -36,4 +45,5 @@ expect "stopped, and the key does not wake it: killed at once, a failure" 1 run 
 	'^vm-run: custom \(.*\): FAIL$'
 [ "$(cat "$tmp/seconds")" -le 40 ] && pass "... within 40 s, not at the binary's limit" ||
 	fail "... within 40 s, not at the binary's limit" "$(cat "$tmp/seconds") s"
+no_line "... and the KTAP does not say a key woke it" '^ *# emulator:' "$tmp/results-never/vm-custom.ktap"
 done_testing
