@@ -84,6 +84,20 @@ no_line() {
 	if grep -qE -- "$2" "$3"; then fail "$1" "$(grep -E -- "$2" "$3" | head -n 5)"; else pass "$1"; fi
 }
 
+# usage WHAT PATTERN CMD...: CMD rejects its input as the runner's scripts
+# do: exit status 2 and one line of output, matching PATTERN
+usage() {
+	local what=$1 pattern=$2 rc=0
+	shift 2
+	"$@" >"$tmp/out" 2>&1 || rc=$?
+	if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -qE -- "$pattern" "$tmp/out"; then
+		pass "$what"
+	else
+		fail "$what" "exit status $rc (expected 2); output (expected one line matching /$pattern/):" \
+			"$(cat "$tmp/out")"
+	fi
+}
+
 # has_line WHAT ERE FILE: passes when a line of FILE matches ERE; else fails,
 # showing FILE's first lines (or that there is no FILE).
 has_line() {

@@ -52,18 +52,6 @@ expect "--kvm-modules without the kernel's modules is an error" 1 mk --kvm-modul
 expect "--kvm-modules with no modules in it is an error" 1 mk --modules "$mods" --kvm-modules "$tmp/suite" :: \
 	'^mkinitramfs: no \*.ko in --kvm-modules'
 
-# usage WHAT PATTERN CMD...: status 2 and one line of output, matching PATTERN
-usage() {
-	local what=$1 pattern=$2 rc=0
-	shift 2
-	"$@" >"$tmp/out" 2>&1 || rc=$?
-	if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -qE -- "$pattern" "$tmp/out"; then
-		pass "$what"
-	else
-		fail "$what" "exit status $rc (expected 2); output (expected one line matching /$pattern/):" \
-			"$(cat "$tmp/out")"
-	fi
-}
 : >"$tmp/bzImage"
 mkdir -p "$tmp/empty"
 usage "vm-run: --patches that is not there" "^vm-run: --patches '$tmp/nowhere': no such file or directory$" \

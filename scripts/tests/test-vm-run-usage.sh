@@ -4,18 +4,6 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# usage WHAT PATTERN CMD...: status 2 and one line of output, matching PATTERN
-usage() {
-	local what=$1 pattern=$2 rc=0
-	shift 2
-	"$@" >"$tmp/out" 2>&1 || rc=$?
-	if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -qE -- "$pattern" "$tmp/out"; then
-		pass "$what"
-	else
-		fail "$what" "exit status $rc (expected 2); output (expected one line matching /$pattern/):" \
-			"$(cat "$tmp/out")"
-	fi
-}
 run=$scripts/vm/vm-run
 : >"$tmp/bzImage"
 
