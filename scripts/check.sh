@@ -39,9 +39,13 @@ python3_direct "$tmpd/bin"
 
 lanes=${CHECK_LANES:-auto}
 if [ "$lanes" = auto ]; then
-	avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || echo 0)
-	lanes=1
-	[ "$(nproc)" -ge 2 ] && [ "${avail:-0}" -ge 6144 ] && lanes=2
+	# As many as there are cores and memory for VMs, at most 2. The parts'
+	# VMs have vm-run's default 2048 MB; each lane is given 512 MB more for
+	# the builds that run beside the other lane's VM (6144 MB for two).
+	# shellcheck source=vm/vm-capacity
+	. "$top/scripts/vm/vm-capacity"
+	lanes=$(vm_capacity 2560)
+	[ "$lanes" -le 2 ] || lanes=2
 fi
 buffered=0
 
