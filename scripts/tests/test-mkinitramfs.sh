@@ -48,10 +48,10 @@ if [ -z "$bad" ]; then pass "modules are decompressed (.xz, .zst, .gz, plain)"; 
 printf '%s\n' x86_64/smoke -- --duration "5 s" >"$tmp/args.expected"
 same "the run_tests.sh arguments, one per line, spaces kept" "$tmp/args.expected" "$tmp/root/kvm-regress.args"
 missing=
-for f in init bin/busybox bin/sh bin/kvm-caps suite/run_tests.sh; do
+for f in init bin/busybox bin/sh bin/kvm-caps bin/cpu-poke suite/run_tests.sh; do
 	[ -x "$tmp/root/$f" ] || missing="$missing $f"
 done
-if [ -z "$missing" ]; then pass "init, busybox, kvm-caps and the suite are there"; else fail "init, busybox, kvm-caps and the suite are there" "missing:$missing"; fi
+if [ -z "$missing" ]; then pass "init, busybox, its helpers and the suite are there"; else fail "init, busybox, its helpers and the suite are there" "missing:$missing"; fi
 
 if [ ! -e "$tmp/root/kvm-regress.run" ]; then pass "without --run init runs run_tests.sh (no /kvm-regress.run)"; else fail "without --run there is no /kvm-regress.run" "$(cat "$tmp/root/kvm-regress.run")"; fi
 cp "$tmp/suite/run_tests.sh" "$tmp/suite/other.sh"
@@ -80,17 +80,17 @@ expect "a modules directory without modules.dep is an error" 1 "$scripts/vm/mkin
 expect "an argument with a newline is refused" 1 "$scripts/vm/mkinitramfs" \
 	--out "$tmp/x.gz" --suite "$tmp/suite" -- $'a\nb' :: '^mkinitramfs: arguments with a newline'
 
-# kvm-caps is compiled once per source and compiler, then taken from the
+# The init's helpers are compiled once per source and compiler, then taken from the
 # cache: a "compiler" that gives cc's version but compiles nothing shows it.
 printf '#!/bin/sh\n[ "$1" = --version ] && exec cc --version\nexit 1\n' >"$tmp/no-cc"
 chmod +x "$tmp/no-cc"
-expect "kvm-caps is compiled when the cache has none" 0 env XDG_CACHE_HOME="$tmp/cache" \
+expect "the helpers are compiled when the cache has none" 0 env XDG_CACHE_HOME="$tmp/cache" \
 	INITRAMFS_CACHE="$tmp/cache/initramfs" "$scripts/vm/mkinitramfs" --out "$tmp/c1.gz" --suite "$tmp/suite" ::
 expect "... and taken from the cache after that: the next build compiles nothing" 0 \
 	env XDG_CACHE_HOME="$tmp/cache" INITRAMFS_CACHE="$tmp/cache/initramfs-2" CC="$tmp/no-cc" \
 	"$scripts/vm/mkinitramfs" --out "$tmp/c2.gz" --suite "$tmp/suite" ::
-same "... the very same kvm-caps" <(gzip -dc "$tmp/c1.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps) | sha256sum) \
-	<(gzip -dc "$tmp/c2.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps) | sha256sum)
+same "... the very same helpers" <(gzip -dc "$tmp/c1.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps bin/cpu-poke) | sha256sum) \
+	<(gzip -dc "$tmp/c2.gz" | (cd "$tmp" && cpio -i --quiet --to-stdout bin/kvm-caps bin/cpu-poke) | sha256sum)
 expect "... and where nothing is cached, a compiler that fails is an error" 1 \
 	env XDG_CACHE_HOME="$tmp/cache-empty" INITRAMFS_CACHE="$tmp/cache-empty/initramfs" CC="$tmp/no-cc" "$scripts/vm/mkinitramfs" --out "$tmp/c3.gz" --suite "$tmp/suite" :: \
 	'^mkinitramfs: cannot build kvm-caps with .*/no-cc'
@@ -151,9 +151,10 @@ else
 fi
 # Two VMs build their parts side by side and prune side by side: here the
 # other VM's prune removes a part after this build's glob and before its
-# ls (an ls that removes the first part it is given, then lists).
+# ls (an ls that removes the old part below when it is given it, then
+# lists; not this build's own part, which no prune takes: it is the newest).
 mkdir "$tmp/racing-ls" "$tmp/suite-race" && cp "$tmp/suite/run_tests.sh" "$tmp/suite-race/" && echo 3 >"$tmp/suite-race/three"
-printf '#!/bin/sh\nfor a; do case $a in *.cpio) rm -f "$a"; break ;; esac; done\nexec %s "$@"\n' \
+printf '#!/bin/sh\nfor a; do case $a in */fedcba9876543210fedcba9876543210.cpio) rm -f "$a"; break ;; esac; done\nexec %s "$@"\n' \
 	"$(type -P ls)" >"$tmp/racing-ls/ls"
 chmod +x "$tmp/racing-ls/ls"
 touch -d '1 hour ago' "$INITRAMFS_CACHE/fedcba9876543210fedcba9876543210.cpio"

@@ -1,0 +1,49 @@
+#!/bin/bash
+# cpu-poke, which the VM's init runs under QEMU 7.2's single-threaded TCG:
+# each CPU's thread must be woken by the CPU before it once a second (the
+# wakeup is what sends that CPU an IPI), and a CPU whose thread could not
+# run for a second or more must be named in its log. Here on the host, with
+# the process stopped for 2.5 s as the CPU that ran nothing.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+poke=$tmp/cpu-poke
+expect "it builds as mkinitramfs builds it" 0 "${CC:-cc}" -static -pthread -O2 -Wall -o "$poke" \
+	"$scripts/vm/cpu-poke.c" ::
+expect "a bad option is refused with one line" 2 "$poke" --bogus :: '^usage: cpu-poke \[--log FILE\]$'
+
+if [ "$(nproc)" -lt 2 ]; then
+	pass "each CPU's thread is woken by the one before it # SKIP one CPU here"
+	pass "a stopped CPU is named, with how late its wait ended # SKIP one CPU here"
+	done_testing
+	exit
+fi
+
+# Each thread sleeps until its next second, so alone it would wake about
+# once a second; the pokes of the CPU before it wake it once more.
+"$poke" --log "$tmp/late.log" >"$tmp/out" 2>&1 &
+pid=$!
+sleep 4.5
+woken=
+for task in /proc/"$pid"/task/*; do
+	grep -q '^Cpus_allowed_list:[[:space:]]*[0-9]*$' "$task/status" || continue   # the main thread
+	woken="$woken $(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "$task/status")"
+done
+bad=
+for n in $woken; do [ "$n" -ge 8 ] || bad="$bad $n"; done
+if [ -n "$woken" ] && [ -z "$bad" ]; then
+	pass "each CPU's thread is woken by the one before it (wakeups in 4.5 s:$woken)"
+else
+	fail "each CPU's thread is woken by the one before it" "wakeups in 4.5 s:${woken:- none} (its own timer alone gives 5)"
+fi
+
+kill -STOP "$pid"
+sleep 2.5
+kill -CONT "$pid"
+sleep 0.5
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+has_line "a stopped CPU is named, with how late its wait ended" \
+	'^kvm-regress: cpu-poke: CPU [0-9]+: a 1000 ms wait ended (1[0-9]|2[0-9])[0-9]{2} ms late: the CPU ran nothing until then, or other work held it$' \
+	"$tmp/late.log"
+done_testing
