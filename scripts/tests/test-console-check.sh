@@ -31,6 +31,13 @@ else
 	pass "kernel messages are kept out of the KTAP, test output is not"
 fi
 
+expect "cpu-poke's late CPU does not fail a run" 0 check cpu-poke :: '^vm-run: suite: 2 passed'
+awk '/^    ok 1 / { getline; print; exit }' "$tmp/ktap" >"$tmp/after-ok-1"
+has_line "... and is said in the KTAP, inside the case that was running" \
+	'^    # cpu-poke: CPU 1: a 1000 ms wait ended 2500 ms late: the CPU ran nothing until then, or other work held it \(while x86_64/smoke case 2 ran\)$' \
+	"$tmp/after-ok-1"
+no_line "... and cpu-poke's start, before the stream, is not" 'each of the 2 CPUs' "$tmp/ktap"
+
 expect "an oops during the run fails it and is shown" 1 check oops :: \
 	'^vm-run: FAIL: kernel problem reported on the console:$' \
 	'^    \[ *4\.400200\] Oops: 0000' '^    \[ *4\.400400\] Call Trace:' \

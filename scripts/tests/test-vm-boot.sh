@@ -95,6 +95,17 @@ if grep -q '^ok 1 x86_64/fake_pass' "$tmp/results/vm-$kernel.ktap" &&
 else
 	fail "the KTAP and the console log are saved" "$(ls -l "$tmp/results")"
 fi
+# Under QEMU 7.2's single-threaded TCG the init runs cpu-poke for the VM's
+# whole life, and the results say so; under any other emulator it does not.
+if grep -q '^# tested: emulator: QEMU 7\.2\..*accel tcg,thread=single' "$tmp/results/vm-$kernel.ktap"; then
+	has_line "... with cpu-poke, as under QEMU 7.2's single-threaded TCG" \
+		'\] kvm-regress: cpu-poke: each of the 2 CPUs is poked by the one before it once a second$' \
+		"$tmp/results/vm-$kernel.console.log"
+	has_line "... which the results say" '^# tested: emulator: .*; every CPU poked once a second \(cpu-poke\)$' \
+		"$tmp/results/vm-$kernel.ktap"
+else
+	no_line "... without cpu-poke, as under any other emulator" 'cpu-poke' "$tmp/results/vm-$kernel.console.log"
+fi
 # The bzImage's own set-up code prints this before it decompresses the kernel.
 no_line "... and QEMU started the kernel at its PVH entry: the bzImage's set-up code did not run" \
 	'Probing EDD' "$tmp/results/vm-$kernel.console.log"
