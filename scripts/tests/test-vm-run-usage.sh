@@ -120,4 +120,9 @@ expect "after a plain build, STATIC=1 links the binary again" 0 \
 	'CCLD +'"$tmp"'/relink/x86_64/smoke'
 expect "... statically: no program interpreter" 1 \
 	sh -c 'readelf -l "$1" | grep -q "program interpreter"' sh "$tmp/relink/x86_64/smoke" ::
+# stall-cpus (QEMU 7.2's fault on purpose) refuses bad input before gdb.
+usage "stall-cpus without a process" '^stall-cpus: the QEMU process: a PID' "$scripts/vm/stall-cpus"
+usage "stall-cpus with a bad CPU" "^stall-cpus: --cpu 'x': a CPU number$" "$scripts/vm/stall-cpus" --cpu x 1
+usage "stall-cpus with a process that is not a QEMU" '^stall-cpus: .* does not export cpu_interrupt: cannot stall its CPUs$' \
+	"$scripts/vm/stall-cpus" $$
 done_testing
