@@ -23,18 +23,18 @@ fi
 # once a second; the pokes of the CPU before it wake it once more.
 "$poke" --log "$tmp/late.log" >"$tmp/out" 2>&1 &
 pid=$!
-sleep 4.5
+sleep 6.5
 woken=
 for task in /proc/"$pid"/task/*; do
 	grep -q '^Cpus_allowed_list:[[:space:]]*[0-9]*$' "$task/status" || continue   # the main thread
 	woken="$woken $(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "$task/status")"
 done
 bad=
-for n in $woken; do [ "$n" -ge 8 ] || bad="$bad $n"; done
+for n in $woken; do [ "$n" -ge 10 ] || bad="$bad $n"; done
 if [ -n "$woken" ] && [ -z "$bad" ]; then
-	pass "each CPU's thread is woken by the one before it (wakeups in 4.5 s:$woken)"
+	pass "each CPU's thread is woken by the one before it (wakeups in 6.5 s:$woken)"
 else
-	fail "each CPU's thread is woken by the one before it" "wakeups in 4.5 s:${woken:- none} (its own timer alone gives 5)"
+	fail "each CPU's thread is woken by the one before it" "wakeups in 6.5 s:${woken:- none} (its own timer alone gives about 7)"
 fi
 
 kill -STOP "$pid"
@@ -44,6 +44,6 @@ sleep 0.5
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 has_line "a stopped CPU is named, with how late its wait ended" \
-	'^kvm-regress: cpu-poke: CPU [0-9]+: a 1000 ms wait ended (1[0-9]|2[0-9])[0-9]{2} ms late: the CPU ran nothing until then, or other work held it$' \
+	'^kvm-regress: cpu-poke: CPU [0-9]+: a 1000 ms wait ended [1-9][0-9]{3} ms late: the CPU ran nothing until then, or other work held it$' \
 	"$tmp/late.log"
 done_testing
