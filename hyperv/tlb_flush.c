@@ -75,6 +75,13 @@ TEST_NEGATIVE_CONTROLS("1: change PTEs but skip the flush hypercalls (flush case
 		       "(fails where the tlb_flush statistic is exact per entry); "
 		       "3: the host counts two parked bursts as one (fails wherever the count is exact)");
 enum { NC_NONE, NC_SKIP_FLUSH, NC_ONE_ENTRY_SHORT, NC_TWO_BURSTS_AS_ONE };
+/* Control NC_SKIP_FLUSH, which every flushing case has: without the flush
+ * hypercalls, reads see the old translation or KVM processed no flush. */
+#define FLUSHES_LEFT_OUT_CONTROL(case_id, extra_args)                          \
+	TEST_CONTROL(case_id, NC_SKIP_FLUSH, "passes", extra_args,             \
+		     "the flush hypercalls are left out",                      \
+		     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|" \
+		     "tlb_flush statistic did not move: it processed no flush at all)")
 /* Where controls 2 and 3 can be shown (include/hv_flush_stat.h). */
 HV_FLUSH_STAT_PER_ENTRY_PROBE();
 TEST_CONTROL_PROBE(exact_stat, "hyperv/tlb_flush", "list_each_gva", "-",
@@ -387,46 +394,23 @@ static void run_call_form(enum hv_flush_call call, bool fast)
 
 /* Each call in each form, through every target scenario. */
 #define CALL_FORM_CASE(ident, call, fast, sentence)                            \
+	FLUSHES_LEFT_OUT_CONTROL(ident, "--yield-spins 0");                    \
 	TEST_CASE(ident, sentence, .timeout = HV_CASE_NATIVE_S) { run_call_form(call, fast); }
 
-TEST_CONTROL(space_slow, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(space_slow, HV_FLUSH_SPACE, false,
 	       "HvFlushVirtualAddressSpace (memory input) flushes every VP it targets")
-TEST_CONTROL(space_fast, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(space_fast, HV_FLUSH_SPACE, true,
 	       "HvFlushVirtualAddressSpace (XMM fast input) flushes every VP it targets")
-TEST_CONTROL(list_slow, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(list_slow, HV_FLUSH_LIST, false,
 	       "HvFlushVirtualAddressList (memory input) flushes every VP it targets")
-TEST_CONTROL(list_fast, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(list_fast, HV_FLUSH_LIST, true,
 	       "HvFlushVirtualAddressList (XMM fast input) flushes every VP it targets")
-TEST_CONTROL(space_ex_slow, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(space_ex_slow, HV_FLUSH_SPACE_EX, false,
 	       "HvFlushVirtualAddressSpaceEx (memory input) flushes every VP of its sparse set")
-TEST_CONTROL(space_ex_fast, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(space_ex_fast, HV_FLUSH_SPACE_EX, true,
 	       "HvFlushVirtualAddressSpaceEx (XMM fast input) flushes every VP of its sparse set")
-TEST_CONTROL(list_ex_slow, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(list_ex_slow, HV_FLUSH_LIST_EX, false,
 	       "HvFlushVirtualAddressListEx (memory input) flushes every VP of its sparse set")
-TEST_CONTROL(list_ex_fast, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
 CALL_FORM_CASE(list_ex_fast, HV_FLUSH_LIST_EX, true,
 	       "HvFlushVirtualAddressListEx (XMM fast input) flushes every VP of its sparse set")
 
@@ -514,9 +498,7 @@ static void burst_vm_destroy(struct flush_vm *fv)
 #define EACH_GVA_LISTED 4
 static const uint32_t each_gva_pages[EACH_GVA_LISTED] = { 2, 9, 17, 30 };
 
-TEST_CONTROL(list_each_gva, NC_SKIP_FLUSH, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
+FLUSHES_LEFT_OUT_CONTROL(list_each_gva, "--yield-spins 0");
 TEST_CONTROL(list_each_gva, NC_ONE_ENTRY_SHORT, "per_entry_stat", "-",
 	     "the parked target's List names 3 GVAs, the host counts 4",
 	     "List of 4 GVAs to a parked target: expected the target's tlb_flush statistic to move by 4 .*, it moved by 3$");
@@ -577,9 +559,7 @@ TEST_CASE(list_each_gva, "each GVA of a List call is flushed, one entry at a tim
 	burst_vm_destroy(&fv);
 }
 
-TEST_CONTROL(list_over_15, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
+FLUSHES_LEFT_OUT_CONTROL(list_over_15, "--yield-spins 0");
 TEST_CASE(list_over_15, "a List call with more than 15 GVAs (a flush-all FIFO entry) flushes all of them",
 	  .timeout = HV_CASE_NATIVE_S)
 {
@@ -617,9 +597,7 @@ TEST_CASE(list_over_15, "a List call with more than 15 GVAs (a flush-all FIFO en
 	burst_vm_destroy(&fv);
 }
 
-TEST_CONTROL(fifo_overflow, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
+FLUSHES_LEFT_OUT_CONTROL(fifo_overflow, "--yield-spins 0");
 TEST_CASE(fifo_overflow, "back-to-back List calls that overflow a parked target's 16-entry FIFO still flush every GVA",
 	  .timeout = HV_CASE_NATIVE_S)
 {
@@ -664,9 +642,7 @@ static void list_ranges(struct flush_shared *s, struct flush_desc *d)
 	list_pages(s->tc, d, 20, 5);
 }
 
-TEST_CONTROL(gva_ranges, 1, "passes", "--yield-spins 0",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
+FLUSHES_LEFT_OUT_CONTROL(gva_ranges, "--yield-spins 0");
 TEST_CASE(gva_ranges, "List entries with additional pages flush the whole range",
 	  .timeout = HV_CASE_NATIVE_S)
 {
@@ -939,9 +915,7 @@ static void run_stress_sender(struct vcpu *vcpu)
 #define STRESS_DEFAULT_SECONDS 5
 #define STRESS_POLL_US 10000
 
-TEST_CONTROL(stress, 1, "passes", "--yield-spins 0 --duration 2",
-	     "the flush hypercalls are left out",
-	     "(: [0-9]+ of [0-9]+ reads after .* returned saw the old translation|tlb_flush statistic did not move: it processed no flush at all)");
+FLUSHES_LEFT_OUT_CONTROL(stress, "--yield-spins 0 --duration 2");
 TEST_CASE(stress, "random flush calls, forms and targets racing two workers leave no stale reads",
 	  .timeout = HV_CASE_NATIVE_S, .wait_s = STRESS_DEFAULT_SECONDS, .stress = true)
 {
