@@ -248,6 +248,19 @@ static uint64_t msg_out_end(struct vcpu *vcpu)
 	return rip + len;
 }
 
+/* vCPU 0 running GUEST_FN, stopped at its first message (SYNC_READY); *out_end
+ * is where that message's OUT ends. */
+static struct vcpu *vcpu_at_ready(struct vm *vm, void (*guest_fn)(void *), struct dbg_shared *s,
+				  uint64_t *out_end)
+{
+	struct vcpu *vcpu = vcpu_add(vm, 0, guest_fn, s);
+
+	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
+	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
+	*out_end = msg_out_end(vcpu);
+	return vcpu;
+}
+
 /* One return from KVM_RUN, as userspace sees it. */
 struct stop {
 	struct guest_msg *msg;          /* the guest's message, or NULL */
@@ -388,17 +401,15 @@ static enum flag_probe probe_exit_userspace(char *why, size_t len)
 {
 	struct vm *vm = irqchip_vm();
 	struct dbg_shared *s = dbg_shared(vm);
-	struct vcpu *vcpu = vcpu_add(vm, 0, guest_skipped_instructions, s);
 	uint32_t mask = guest_debug_valid_mask();
 	enum flag_probe result;
+	struct vcpu *vcpu;
 	uint64_t out_end;
 	struct stop st;
 	int r;
 
 	s->hlt_wake_ticks = s->wake_ticks;      /* no need to wait long here */
-	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
-	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
-	out_end = msg_out_end(vcpu);
+	vcpu = vcpu_at_ready(vm, guest_skipped_instructions, s, &out_end);
 	r = __vcpu_set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);
 	if (r) {
 		snprintf(why, len, "KVM_SET_GUEST_DEBUG(ENABLE|EXIT_USERSPACE) failed with %s",
@@ -510,10 +521,7 @@ TEST_CASE(exits_after_skipped_instructions,
 	require_exit_userspace();
 	vm = irqchip_vm();
 	s = dbg_shared(vm);
-	vcpu = vcpu_add(vm, 0, guest_skipped_instructions, s);
-	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
-	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
-	out_end = msg_out_end(vcpu);
+	vcpu = vcpu_at_ready(vm, guest_skipped_instructions, s, &out_end);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);
 	halt_exits = vcpu_stat(vcpu, "halt_exits");
 
@@ -545,10 +553,7 @@ TEST_CASE(clearing_flag_restores,
 	require_exit_userspace();
 	vm = irqchip_vm();
 	s = dbg_shared(vm);
-	vcpu = vcpu_add(vm, 0, guest_skipped_instructions, s);
-	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
-	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
-	out_end = msg_out_end(vcpu);
+	vcpu = vcpu_at_ready(vm, guest_skipped_instructions, s, &out_end);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);
 	expect_out_completion(vcpu, out_end);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE);
@@ -576,10 +581,7 @@ TEST_CASE(no_exit_for_hlt_in_guest,
 	vm = irqchip_vm();
 	TEST_ASSERT_EQ(__vm_disable_exits(vm, KVM_X86_DISABLE_EXITS_HLT), 0);
 	s = dbg_shared(vm);
-	vcpu = vcpu_add(vm, 0, guest_halt_rounds, s);
-	vcpu_set_msg_timeout(vcpu, host_limit_ms(MSG_NATIVE_MS));
-	TEST_ASSERT_EQ(vcpu_sync(vcpu), SYNC_READY);
-	out_end = msg_out_end(vcpu);
+	vcpu = vcpu_at_ready(vm, guest_halt_rounds, s, &out_end);
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_EXIT_USERSPACE);
 	halt_exits = vcpu_stat(vcpu, "halt_exits");
 	for (;;) {
