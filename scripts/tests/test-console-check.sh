@@ -37,6 +37,11 @@ has_line "... and is said in the KTAP, inside the case that was running" \
 	'^    # cpu-poke: CPU 1: a 1000 ms wait ended 2500 ms late: the CPU ran nothing until then, or other work held it \(while x86_64/smoke case 2 ran\)$' \
 	"$tmp/after-ok-1"
 no_line "... and cpu-poke's start, before the stream, is not" 'each of the 2 CPUs' "$tmp/ktap"
+# A --run script's output has no binary's start line: the line names the script.
+grep -v '(time limit' "$data/console/cpu-poke.log" >"$tmp/script.log"
+"$scripts/vm/console-check" --ktap "$tmp/ktap" --script check_kvm.sh <"$tmp/script.log" >/dev/null 2>&1 || true
+has_line "... and in a --run script's output it names the script" \
+	'^# cpu-poke: CPU 1: .* \(while the script check_kvm\.sh ran\)$' "$tmp/ktap"
 
 expect "an oops during the run fails it and is shown" 1 check oops :: \
 	'^vm-run: FAIL: kernel problem reported on the console:$' \
