@@ -78,6 +78,9 @@ case_threads() {
 		for t in /proc/"$p"/task/*; do [ -d "$t" ] && echo "$t"; done
 	done
 }
+# read_comm TASK: sets comm to TASK's name ("" once it is gone), with the
+# shell's own read: no process (see allowed_only).
+read_comm() { comm=; read -r comm 2>/dev/null <"$1/comm"; }
 # thread_named PID NAME: the tid of the case's thread NAME (the suite names
 # its vCPU threads, the migrator and the monitor), once it is there (30 s at
 # most).
@@ -85,8 +88,7 @@ thread_named() {
 	tries=0
 	while [ "$tries" -lt 300 ] && kill -0 "$1" 2>/dev/null; do
 		for t in $(case_threads "$1"); do
-			comm=
-			read -r comm 2>/dev/null <"$t/comm"
+			read_comm "$t"
 			[ "$comm" = "$2" ] && { echo "${t##*/}"; return 0; }
 		done
 		sleep 0.1
@@ -95,7 +97,7 @@ thread_named() {
 	return 1
 }
 # allowed_only TASK CPU: the task may run on CPU and nowhere else. Read
-# with the shell's own read, as comm above: a process per thread and pass
+# with the shell's own read, as read_comm: a process per thread and pass
 # (a grep) made the moves below take 3.7 s in a VM under TCG, whose CPUs
 # the case keeps busy, and more under load.
 allowed_only() {
@@ -123,7 +125,7 @@ monitor_placement() {
 hurry() { renice "$1" -p $$ >/dev/null 2>&1; }
 # note_time OUT EVENT: when EVENT of OUT's run came (seconds since boot),
 # for its timeline.
-note_time() { echo "$2 $(cut -d' ' -f1 /proc/uptime)" >>"$1.times"; }
+note_time() { read -r up _ </proc/uptime; echo "$2 $up" >>"$1.times"; }
 # timeline OUT: the run's events in seconds from its start.
 timeline() {
 	awk '{ what = $0; sub(/ [^ ]+$/, "", what) } NR == 1 { t0 = $NF }
@@ -193,7 +195,8 @@ run_migrating() {
 	taskset -p -c "$cpu" "$migrator" >/dev/null 2>&1
 	vcpus=
 	for t in $(case_threads "$pid"); do
-		case $(cat "$t/comm" 2>/dev/null) in
+		read_comm "$t"
+		case $comm in
 		migrator) ;;
 		"vcpu "*) vcpus="$vcpus ${t##*/}" ;;
 		*) taskset -p -c "$other" "${t##*/}" >/dev/null 2>&1 ;;
