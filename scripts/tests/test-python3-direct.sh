@@ -43,4 +43,24 @@ if [ -f "$tmp/after2" ]; then
 else
 	fail "a python3 that is the interpreter itself is left alone"
 fi
+# The look-up in the background: the same link, and PATH takes it only
+# at the end (a shim's answer is not waited for before then).
+(
+	PATH=$tmp/shims:$PATH
+	: >"$tmp/shim-calls"
+	python3_direct_begin "$tmp/direct3"
+	echo "$(command -v python3)" >"$tmp/during"
+	python3_direct_end "$tmp/direct3"
+	python3 -c 'pass'
+	echo "$(command -v python3) $(readlink "$tmp/direct3/python3")" >"$tmp/after3"
+)
+read -r during <"$tmp/during"
+read -r found target <"$tmp/after3"
+calls=$(wc -l <"$tmp/shim-calls")
+if [ "$during" = "$tmp/shims/python3" ] && [ "$found" = "$tmp/direct3/python3" ] && [ "$target" = "$real" ] && [ "$calls" -eq 1 ]; then
+	pass "looked up in the background, python3 is the shim until the end, then the link (the shim ran once)"
+else
+	fail "looked up in the background, python3 is the shim until the end, then the link (the shim ran once)" \
+		"during: $during; after: $found -> $target; the shim ran $calls times"
+fi
 done_testing
