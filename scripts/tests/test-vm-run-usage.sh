@@ -66,6 +66,19 @@ if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
 	no_line "... a static binary is not refused as dynamic" 'dynamically linked' "$tmp/out"
 	rm -f "$tmp/suite/x86_64/static"
 fi
+# Program headers that do not follow the ELF header (read apart): a
+# 64-byte header whose one header, 2 KiB in, is PT_INTERP naming the
+# 15-byte string after it.
+python3 - "$tmp/suite/x86_64/dynamic" <<'PY'
+import struct, sys
+interp = b"/lib/ld-far.so\0"
+ehdr = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 2048, 0, 0, 64, 56, 1, 0, 0, 0)
+phdr = struct.pack("<IIQQQQQQ", 3, 4, 2048 + 56, 0, 0, len(interp), len(interp), 1)
+open(sys.argv[1], "wb").write(ehdr + bytes(2048 - len(ehdr)) + phdr + interp)
+PY
+usage "... also where its program headers are far from the ELF header" \
+	"^vm-run: --suite '$tmp/suite': x86_64/dynamic is dynamically linked \(interpreter /lib/ld-far.so\)" \
+	"$run" --suite "$tmp/suite" x86_64/dynamic
 rm -f "$tmp/suite/x86_64/dynamic"
 usage "watchdog margin not a number" "^vm-run: --watchdog-margin '0': a number of seconds" \
 	"$run" --watchdog-margin 0
@@ -101,8 +114,21 @@ usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/
 # still its one line (make vm_run_tests TESTS=nosuch/x). The first build
 # here brings the objects up to date, if they were not.
 "$scripts/vm/build-suite" "$tmp/built" >/dev/null 2>&1
-expect "an up-to-date suite is installed again" 0 "$scripts/vm/build-suite" "$tmp/built" ::
+installed_at=$(stat -c %.9Y "$tmp/built/kselftest-list.txt")
+expect "an up-to-date suite is kept" 0 "$scripts/vm/build-suite" "$tmp/built" ::
 no_line "... without a word" '^' "$tmp/out"
+expect "... as it was installed (not installed again)" 0 test "$(stat -c %.9Y "$tmp/built/kselftest-list.txt")" = "$installed_at" ::
+# Kept only while the install and what it copies are as they were: its
+# stamp lists them (the runner, a binary, the install's own files).
+expect "... its stamp lists what the install copies and the install itself" 0 \
+	grep -c -e '/scripts/runner/run_tests.sh ' -e '/build/vm-static/pi/wakeup ' -e "^$tmp/built/x86_64/smoke " \
+	"$tmp/built.stamp" :: '^3$'
+rm "$tmp/built/x86_64/smoke"
+expect "an install with a file gone is made again" 0 "$scripts/vm/build-suite" "$tmp/built" ::
+expect "... and the file is back" 0 test -x "$tmp/built/x86_64/smoke" ::
+echo changed >>"$tmp/built.stamp"
+"$scripts/vm/build-suite" "$tmp/built" >/dev/null 2>&1
+expect "an install whose stamp differs is made again" 0 test "$(stat -c %.9Y "$tmp/built/kselftest-list.txt")" != "$installed_at" ::
 expect "... and it is there" 0 test -f "$tmp/built/kselftest-list.txt" ::
 # The static build links the ordinary build's objects (OBJ): with those up
 # to date, a static binary in a new tree is a link, no compile.
