@@ -139,6 +139,49 @@ check "the runner fails when a binary fails" rc_is 1
 check "the runner counts failed cases and missing binaries" sh -c "tail -n 1 $tmp/combined | grep -Eqx '2 passed, 3 failed, 1 skipped'"
 check "prove sees the failure in the combined stream" prove_rejects --exec cat "$tmp/combined"
 
+# The runner taking its items one at a time from a queue at the other end
+# of a terminal, as from the VM runner's serial port (scripts/vm/vm-shard):
+# here a pty whose other end hands out fake/pass, fake/skip, then "none"
+# (and gives up after 20 s without a request).
+if command -v python3 >/dev/null; then
+	python3 - "$tmp/pty" "$tmp/served" fake/pass fake/skip <<'PY' &
+import os, pty, select, sys
+master, slave = pty.openpty()
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(os.ttyname(slave))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+items, buf = sys.argv[3:], b""
+with open(sys.argv[2], "w") as log:
+    while True:
+        if not select.select([master], [], [], 20)[0]:
+            sys.exit(1)         # a runner that never asks
+        buf += os.read(master, 256)
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            log.write(line.decode(errors="replace") + "\n")
+            log.flush()
+            reply = items.pop(0) if items else "none"
+            os.write(master, reply.encode() + b"\n")
+            if reply == "none":
+                sys.exit(0)
+PY
+	server=$!
+	i=0
+	while [ ! -s "$tmp/pty" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	runner --queue "$(cat "$tmp/pty")"
+	wait "$server"
+	check "with --queue, the runner runs what the queue hands out and passes" rc_is 0
+	check "... asking once per item and once more (the answer none ends it)" \
+		sh -c "[ \"\$(cat $tmp/served)\" = \"\$(printf 'next\nnext\nnext')\" ]"
+	check "... the results in the order handed out, the plan last, then the counts" \
+		sh -c "grep -E '^(ok|not ok|1\.\.)' $tmp/combined | tr '\n' ' ' | grep -Fqx 'ok 1 fake/pass # 0s ok 2 fake/skip # SKIP nothing to do 1..2 '"
+	check "prove accepts the stream with its plan last" quiet_prove --exec cat "$tmp/combined"
+	runner --queue /dev/null fake/pass
+	check "--queue with items of its own: one error line, exit 2" sh -c "[ \$(cat $tmp/rc) = 2 ] && [ \$(wc -l <$tmp/combined) = 1 ]"
+else
+	skip_check "the runner's --queue: needs python3 for the queue's end of the terminal"
+fi
+
 "$top/scripts/runner/install.sh" "$build" "$tmp/install" x86_64/smoke >/dev/null 2>&1
 check "install writes the kselftest list" grep -qx 'x86_64:smoke' "$tmp/install/kselftest-list.txt"
 check "install writes the collection's time limit" grep -Eqx 'timeout=[0-9]+' "$tmp/install/x86_64/settings"

@@ -2,11 +2,17 @@
 # Run the suite's test binaries and print one KTAP stream.
 #
 #   run_tests.sh [-d DIR] [SELECTION...] [-- ARGS...]
+#   run_tests.sh [-d DIR] --queue TTY [-- ARGS...]
 #
 # SELECTION is "collection/binary", "collection/binary:case" or
 # "collection/binary:case,case" (several cases in one run of the binary);
 # several allowed, default every binary. ARGS go to every binary (e.g.
 # --duration 5).
+# --queue TTY: the selection comes one item at a time from whoever is at
+# the other end of TTY (a serial port: the VM runner's queue, which VMs
+# side by side share, scripts/vm/vm-shard): the runner writes "next" and
+# reads a line, an item or "none" (then it ends). The plan line comes
+# last, once the number of items is known.
 # Each binary's own KTAP output is nested (indented four spaces) under one
 # top-level result per binary; the last line counts the cases:
 #   N passed, N failed, N skipped
@@ -18,11 +24,13 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 dir=
-usage() { echo "usage: run_tests.sh [-d DIR] [collection/binary[:case]...] [-- ARGS...]" >&2; exit 2; }
+queue=
+usage() { echo "usage: run_tests.sh [-d DIR] [collection/binary[:case]... | --queue TTY] [-- ARGS...]" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-d) [ $# -ge 2 ] || usage; dir=$2; shift 2 ;;
+	--queue) [ $# -ge 2 ] || usage; queue=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) break ;;
 	-*) echo "run_tests.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -37,8 +45,15 @@ fi
 selection=
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do selection="$selection $1"; shift; done
 [ $# -gt 0 ] && shift   # drop "--"; what is left goes to every binary
+[ -z "$queue" ] || [ -z "$selection" ] || { echo "run_tests.sh: --queue takes the selection from the queue: give no items" >&2; exit 2; }
+if [ -n "$queue" ]; then
+	# Bytes as they are (no echo of the requests, no line editing); fd 3
+	# both ways.
+	stty -F "$queue" raw -echo 2>/dev/null
+	exec 3<>"$queue" || { echo "run_tests.sh: --queue '$queue': cannot open it" >&2; exit 2; }
+fi
 
-if [ -z "$selection" ]; then
+if [ -z "$selection" ] && [ -z "$queue" ]; then
 	if [ -f "$dir/kselftest-list.txt" ]; then
 		selection=$(sed -e 's#:#/#' "$dir/kselftest-list.txt")
 	else
@@ -71,9 +86,20 @@ if [ -z "${KTEST_TIME_SCALE:-}" ] && [ -x "$dir/x86_64/smoke" ] &&
 fi
 echo "KTAP version 1"
 echo "# host: $(uname -n), kernel: $(uname -r), kvm modules:${kvm_module:- none}"
-echo "1..$count"
+[ -n "$queue" ] || echo "1..$count"
 n=0; passed=0; failed=0; skipped=0
-for s in $selection; do
+# next_item: the next item into $s; fails when there is none.
+next_item() {
+	if [ -n "$queue" ]; then
+		printf 'next\n' >&3 && IFS= read -r s <&3 && [ "$s" != none ] && [ -n "$s" ]
+	else
+		set -- $selection
+		[ $# -gt "$n" ] || return 1
+		shift "$n"
+		s=$1
+	fi
+}
+while next_item; do
 	n=$((n + 1))
 	bin=${s%%:*}
 	case_args=
@@ -120,5 +146,6 @@ for s in $selection; do
 	   echo "not ok $n $s # exit=$rc" ;;
 	esac
 done
+[ -z "$queue" ] || echo "1..$n"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
