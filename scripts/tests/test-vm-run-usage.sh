@@ -108,6 +108,12 @@ usage "NUMA with Bochs" "^vm-run: --numa goes with QEMU; the Bochs VM has one no
 	"$run" --emulator bochs --numa
 usage "Bochs without xorriso" "^vm-run: /nonexistent/xorriso not found \(make vm_deps EMULATOR=bochs" \
 	env XORRISO=/nonexistent/xorriso "$run" --emulator bochs
+usage "a queue under Bochs" "^vm-run: --queue goes with QEMU \(its second serial port\)$" \
+	"$run" --emulator bochs --queue "$tmp/q"
+usage "a queue for another script" "^vm-run: --queue hands items to run_tests.sh, not to --run 'check_kvm.sh'$" \
+	"$run" --run check_kvm.sh --queue "$tmp/q"
+usage "a queue without its FIFOs" "^vm-run: --queue '$tmp/q': no FIFOs $tmp/q.in and $tmp/q.out$" \
+	"$run" --queue "$tmp/q"
 usage "matrix: unknown option" "^vm-matrix: unknown option '--bogus'" "$scripts/vm/vm-matrix" --bogus
 # vm-shard and vm-matrix build the suite before they check a selection:
 # with nothing to compile the build says nothing, so a bad selection is
