@@ -145,4 +145,24 @@ else
 fi
 wait "$emptier"
 has_line "... although its state file was emptied 3 s into the case" '^emptied ' "$tmp/emptier.log"
+
+# Two VMs that share one queue (vm-shard): each VM's run_tests.sh asks for
+# units over its second serial port. Every unit runs once, in one VM or the
+# other, and the report is one, in the selection's order.
+for q in 1 2 3; do fake "q$q" 10 'sleep 1; echo "ok 1 ran"'; done
+printf 'x86_64:%s\n' fake_q1 fake_q2 fake_q3 >>"$suite/kselftest-list.txt"
+printf 'x86_64/fake_q%s 1\n' 1 2 3 >"$tmp/weights"
+expect "two VMs share one queue: the report is one, every unit ran once" 0 \
+	"$scripts/vm/vm-shard" --jobs 2 --weights "$tmp/weights" --kernel "$kernel" --suite "$suite" \
+	--results "$tmp/results-queue" -- x86_64/fake_q1 x86_64/fake_q2 x86_64/fake_q3 :: \
+	'^ok 1 x86_64/fake_q1 # [0-9]+s$' '^ok 2 x86_64/fake_q2 # [0-9]+s$' '^ok 3 x86_64/fake_q3 # [0-9]+s$' \
+	'^vm-shard: 2 VMs side by side, one queue of 3 units' "^vm-shard: $kernel \(.*\): PASS$"
+ran=$(sed -n 's/^=== vm-shard: VM [12] of 2 ran: \(.*\) (vm-run exit 0)$/\1/p' "$tmp/results-queue/vm-$kernel.console.log" |
+	tr ' ' '\n' | grep . | sort | paste -sd ' ')
+if [ "$ran" = "x86_64/fake_q1 x86_64/fake_q2 x86_64/fake_q3" ]; then
+	pass "... each unit in one VM, both VMs' runs passing"
+else
+	fail "... each unit in one VM, both VMs' runs passing" \
+		"$(grep '^=== vm-shard' "$tmp/results-queue/vm-$kernel.console.log")"
+fi
 done_testing

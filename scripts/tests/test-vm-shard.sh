@@ -1,7 +1,8 @@
 #!/bin/bash
-# vm-shard's planning and merging (scripts/vm/shard-ktap) on canned KTAP of
-# two VMs, with a stand-in binary for a split binary's case order; and
-# vm-shard's own bad usage. The real two-VM run is in make check's suite part.
+# vm-shard's queue and merging (scripts/vm/shard-ktap) on canned KTAP of
+# two VMs, with a stand-in binary for a split binary's case order; the
+# queue served to stand-in VMs; and vm-shard's own bad usage. The real
+# two-VM run is in make check's suite part.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -15,15 +16,16 @@ cp "$tmp/suite/x/small" "$tmp/suite/x/other"
 chmod +x "$tmp/suite/x"/*
 touch "$tmp/suite/run_tests.sh"
 
-expect "plan: heaviest first to the least loaded VM; a split binary's cases on one VM are one item" 0 \
-	"$sk" plan --jobs 2 --weights "$d/weights" --suite "$tmp/suite" x/small x/big x/other :: \
-	$'^x/big:c1,c3\t8$' $'^x/small x/big:c2,c4 x/other\t6$'
-sed 's/^x\/other 1$/x\/other 100/' "$d/weights" >"$tmp/weights"
-expect "plan: a binary whose cases all land on one VM stays whole" 0 \
-	"$sk" plan --jobs 2 --weights "$tmp/weights" --suite "$tmp/suite" x/big x/other :: \
-	$'^x/big\t12$' $'^x/other\t100$'
-expect "plan: with one VM everything runs there, whole" 0 \
-	"$sk" plan --jobs 1 --weights "$d/weights" --suite "$tmp/suite" x/small x/big :: $'^x/small x/big\t13$'
+expect "queue: heaviest first; a binary given case by case in runs of consecutive cases of at most 9 s" 0 \
+	"$sk" queue --weights "$d/weights" --suite "$tmp/suite" x/small x/big x/other :: \
+	'^x/big:c1,c2$'
+same "... in this order: the runs, then the light binaries in the selection's order" \
+	<(printf '%s\n' x/big:c1,c2 x/big:c3,c4 x/small x/other) "$tmp/out"
+sed 's/^x\/big:c1 4$/x\/big:c1 10/' "$d/weights" >"$tmp/weights"
+expect "queue: a case heavier than a run is a run alone" 0 \
+	"$sk" queue --weights "$tmp/weights" --suite "$tmp/suite" x/big :: '^x/big:c1$' '^x/big:c2,c3,c4$'
+expect "queue: an item whose cases are given stays one unit" 0 \
+	"$sk" queue --weights "$d/weights" --suite "$tmp/suite" x/big:c2,c4 x/small :: '^x/big:c2,c4$'
 
 merge() {  # merge VM1_KTAP VM2_KTAP: the merged stream in $tmp/merged.ktap
 	"$sk" merge --suite "$tmp/suite" --out "$tmp/merged.ktap" x/small x/big x/other -- \
@@ -61,6 +63,25 @@ expect "merge: ... in the stream too" 0 cat "$tmp/merged.ktap" :: \
 	'^not ok 2 x/big # no result: VM 2 stopped before its part ended$' \
 	'^not ok 3 x/other # no result: VM 2 stopped before x/other ended$'
 
+# VMs fed from the queue: each took units as it became free (VM 1 two
+# parts of x/big and x/small between them), and prints its plan last.
+merge_queue() {  # merge_queue SPEC...: the merged stream in $tmp/merged.ktap
+	"$sk" merge --suite "$tmp/suite" --out "$tmp/merged.ktap" x/small x/big x/other -- "$@"
+}
+expect "merge: VMs fed from a queue (plan last, a binary's parts apart in one VM)" 0 \
+	merge_queue "$d/vm1-queue.ktap:x/big:c1 x/small x/big:c3" "$d/vm2-queue.ktap:x/big:c2,c4 x/other" :: \
+	'^4 passed, 0 failed, 2 skipped$'
+grep -vE '^# (sharded|VM [0-9]+ ran):' "$tmp/merged.ktap" | sed -E 's/\(time limit [0-9]+s\)/(time limit Ns)/' >"$tmp/got"
+same "... the stream one VM gives" "$tmp/want" "$tmp/got"
+# Every VM stopped before the queue was empty: what none took fails.
+expect "merge: units no VM took are not ok, saying so" 0 \
+	merge_queue "$d/vm1-queue.ktap:x/big:c1 x/small x/big:c3" ":x/big:c2,c4 x/other" :: \
+	'^x/big: the binary: not run: every VM stopped before it took a part$' \
+	'^x/other: not run: every VM stopped before it took it$' '^3 passed, 2 failed, 0 skipped$'
+expect "... in the stream too, and no VM is made of them" 0 cat "$tmp/merged.ktap" :: \
+	'^not ok 2 x/big # not run: every VM stopped before it took a part$' \
+	'^not ok 3 x/other # not run: every VM stopped before it took x/other$' '^# sharded: 1 VMs side by side'
+
 expect "weights: from a run's KTAP, a long binary case by case" 0 "$sk" weights "$d/single.ktap" :: \
 	'^x/small 1$' '^x/big:c1 4\.0$' '^x/other 0$'
 
@@ -81,21 +102,30 @@ no_line "... and nothing else is said" '^(vm-shard|\[VM)' "$tmp/out"
 expect "vm-shard --trace goes to vm-run: bad events are vm-run's usage error" 2 \
 	"$vs" --jobs 1 --trace kvm_exit :: "^vm-run: --trace 'kvm_exit': comma-separated tracefs events"
 
-# What each VM's run keeps beside its report reaches the merged results
-# under the VM's number: VM 2's CPUs at its hang, VM 1's trace (a stand-in
-# vm-run leaves them; its VM 2 hangs). A file of an earlier run goes first.
+# The queue with stand-in VMs (a stand-in vm-run that takes its units as
+# run_tests.sh --queue does: "next" out where the guest's output goes, the
+# answer in where its input comes from). VM 1 starts a second late; VM 2
+# takes the first unit and hangs in it, leaving its CPUs' state; VM 1 runs
+# the rest and leaves a trace. A file of an earlier run goes first.
 cat >"$tmp/vm-run" <<'SH'
 #!/bin/bash
 [ "$1" = --check-usage ] && exit 0
-while [ "$1" != -- ]; do [ "$1" = --results ] && results=$2; shift; done
-shift
+while [ "$1" != -- ]; do case $1 in --results) results=$2 ;; --queue) q=$2 ;; esac; shift; done
 mkdir -p "$results"
-printf 'KTAP version 1\n1..0\n' >"$results/vm-test.ktap"
-echo "console of $*" >"$results/vm-test.console.log"
-case " $* " in
-*" x/other "*) echo "CPU 0: halted" >"$results/vm-test.hang.txt"; exit 1 ;;
-*) echo trace | gzip >"$results/vm-test.trace.gz" ;;
-esac
+k=${results##*/}
+[ "$k" = 1 ] && sleep 1
+exec 3<>"$q.in" 4<>"$q.out"
+ktap=$results/vm-test.ktap
+echo 'KTAP version 1' >"$ktap"
+n=0
+while echo next >&4 && IFS= read -r unit <&3 && [ "$unit" != none ]; do
+	echo "VM $k took $unit" >>"$results/vm-test.console.log"
+	[ "$k" = 2 ] && { echo "CPU 0: halted" >"$results/vm-test.hang.txt"; exit 1; }
+	n=$((n + 1))
+	printf '# %s (time limit 5s)\n    KTAP version 1\n    1..1\n    ok 1 fine\nok %d %s # 0s\n' "$unit" "$n" "$unit" >>"$ktap"
+done
+printf '1..%d\n%d passed, 0 failed, 0 skipped\n' "$n" "$n" >>"$ktap"
+echo trace | gzip >"$results/vm-test.trace.gz"
 SH
 chmod +x "$tmp/vm-run"
 mkdir -p "$tmp/res"
@@ -114,5 +144,58 @@ if [ ! -e "$tmp/res/vm-test.vm2.trace.gz" ]; then
 	pass "... and no earlier run's file beside them"
 else
 	fail "... and no earlier run's file beside them" "$(ls "$tmp/res")"
+fi
+expect "vm-shard: the queue gave each unit once, heaviest first, to whichever VM asked" 0 \
+	grep '^=== vm-shard: VM' "$tmp/res/vm-test.console.log" :: \
+	'^=== vm-shard: VM 1 of 2 ran: x/big:c3,c4 x/small x/other \(vm-run exit 0\)$' \
+	'^=== vm-shard: VM 2 of 2 ran: x/big:c1,c2 \(vm-run exit 1\)$'
+expect "... the unit a VM took and did not finish fails as that VM's" 0 cat "$tmp/res/vm-test.ktap" :: \
+	'^not ok 2 x/big # no result: VM 2 stopped before its part ended$' '^ok 1 x/small # 0s$' '^ok 3 x/other # 0s$'
+# Runs that share slots (vm-matrix's VM_SLOTS, two here): each run's VMs
+# take their slots together. Three runs started at once, each with two
+# stand-in VMs that take a unit every 0.3 s: no other run's VM starts
+# between a run's two, and each run's queue is shared by both its VMs.
+# (Without the runs taking turns, 2 runs of this file in 7 failed so, a VM
+# of each of two runs taking the slots and the whole of its queue.)
+cat >"$tmp/vm-run-slow" <<'SH'
+#!/bin/bash
+[ "$1" = --check-usage ] && exit 0
+while [ "$1" != -- ]; do case $1 in --results) results=$2 ;; --queue) q=$2 ;; --kernel) run=${2##*/} ;; esac; shift; done
+mkdir -p "$results"
+k=${results##*/}
+echo "start $run-$k $(date +%s.%N)" >>"$LOG"
+exec 3<>"$q.in" 4<>"$q.out"
+ktap=$results/vm-test.ktap
+echo 'KTAP version 1' >"$ktap"
+n=0
+while echo next >&4 && IFS= read -r unit <&3 && [ "$unit" != none ]; do
+	echo "took $run-$k $unit" >>"$LOG"
+	sleep 0.3
+	n=$((n + 1))
+	printf '# %s (time limit 5s)\n    KTAP version 1\n    1..1\n    ok 1 fine\nok %d %s # 0s\n' "$unit" "$n" "$unit" >>"$ktap"
+done
+printf '1..%d\n%d passed, 0 failed, 0 skipped\n' "$n" "$n" >>"$ktap"
+SH
+chmod +x "$tmp/vm-run-slow"
+mkdir -p "$tmp/slots" "$tmp/slots/runs"
+: >"$tmp/slots/slot.1"
+: >"$tmp/slots/slot.2"
+mkfifo "$tmp/slots/wake"
+printf 'x/small 1\nx/big:c1 1\nx/big:c2 1\nx/big:c3 1\nx/big:c4 1\nx/other 1\n' >"$tmp/weights-even"
+for run in a b c; do
+	env VM_SLOTS="$tmp/slots" VM_SHARD_VM_RUN="$tmp/vm-run-slow" LOG="$tmp/slots.log" "$vs" --jobs 2 \
+		--weights "$tmp/weights-even" --kernel "$tmp/slots/runs/$run" --suite "$tmp/suite" \
+		--results "$tmp/res-$run" -- x/small x/big x/other >/dev/null 2>&1 &
+done
+wait
+order=$(grep '^start' "$tmp/slots.log" | sort -k3,3n | awk '{ sub(/-[0-9]+$/, "", $2); printf "%s", $2 }')
+took=$(grep '^took' "$tmp/slots.log" | awk '{ print $2 }' | sort -u | wc -l)
+case $order in aa* | bb* | cc*) paired=${order:2:2}${order:4:2} ;; *) paired=no ;; esac
+case $paired in aabb | aacc | bbaa | bbcc | ccaa | ccbb) paired=yes ;; esac
+if [ "$paired" = yes ] && [ "$took" -eq 6 ]; then
+	pass "runs sharing slots: each run's VMs start together and share its queue"
+else
+	fail "runs sharing slots: each run's VMs start together and share its queue" \
+		"the VMs started in the runs' order $order (want pairs); $took of 6 VMs took units" "$(cat "$tmp/slots.log")"
 fi
 done_testing
