@@ -146,23 +146,25 @@ fi
 wait "$emptier"
 has_line "... although its state file was emptied 3 s into the case" '^emptied ' "$tmp/emptier.log"
 
-# Two VMs that share one queue (vm-shard): each VM's run_tests.sh asks for
-# units over its second serial port. Every unit runs once, in one VM or the
-# other, and the report is one, in the selection's order.
-for q in 1 2 3; do fake "q$q" 10 'sleep 1; echo "ok 1 ran"'; done
+# A VM fed from a queue (vm-run --queue, as vm-shard feeds its VMs): its
+# run_tests.sh asks for units over the VM's second serial port; here a
+# loop answers with three units, then "none" (and gives up after 120 s
+# without a request). How vm-shard shares one queue among VMs is
+# test-vm-shard.sh's, with stand-in VMs.
+for q in 1 2 3; do fake "q$q" 10 'echo "ok 1 ran"'; done
 printf 'x86_64:%s\n' fake_q1 fake_q2 fake_q3 >>"$suite/kselftest-list.txt"
-printf 'x86_64/fake_q%s 1\n' 1 2 3 >"$tmp/weights"
-expect "two VMs share one queue: the report is one, every unit ran once" 0 \
-	"$scripts/vm/vm-shard" --jobs 2 --weights "$tmp/weights" --kernel "$kernel" --suite "$suite" \
-	--results "$tmp/results-queue" -- x86_64/fake_q1 x86_64/fake_q2 x86_64/fake_q3 :: \
-	'^ok 1 x86_64/fake_q1 # [0-9]+s$' '^ok 2 x86_64/fake_q2 # [0-9]+s$' '^ok 3 x86_64/fake_q3 # [0-9]+s$' \
-	'^vm-shard: 2 VMs side by side, one queue of 3 units' "^vm-shard: $kernel \(.*\): PASS$"
-ran=$(sed -n 's/^=== vm-shard: VM [12] of 2 ran: \(.*\) (vm-run exit 0)$/\1/p' "$tmp/results-queue/vm-$kernel.console.log" |
-	tr ' ' '\n' | grep . | sort | paste -sd ' ')
-if [ "$ran" = "x86_64/fake_q1 x86_64/fake_q2 x86_64/fake_q3" ]; then
-	pass "... each unit in one VM, both VMs' runs passing"
-else
-	fail "... each unit in one VM, both VMs' runs passing" \
-		"$(grep '^=== vm-shard' "$tmp/results-queue/vm-$kernel.console.log")"
-fi
+mkfifo "$tmp/q.in" "$tmp/q.out"
+(
+	exec 5<>"$tmp/q.out" 6<>"$tmp/q.in"
+	for answer in x86_64/fake_q2 x86_64/fake_q3 x86_64/fake_q1 none; do
+		IFS= read -r -t 120 req <&5 && echo "$req" >>"$tmp/q.asked" && echo "$answer" >&6
+	done
+) &
+server=$!
+expect "a VM fed from a queue runs what it is given, in that order, and passes" 0 \
+	vm --queue "$tmp/q" x86_64/fake_q1 x86_64/fake_q2 x86_64/fake_q3 :: \
+	'^ok 1 x86_64/fake_q2 # [0-9]+s$' '^ok 2 x86_64/fake_q3 # [0-9]+s$' '^ok 3 x86_64/fake_q1 # [0-9]+s$' \
+	'^1\.\.3$' "^vm-run: $kernel \(.*\): PASS$"
+wait "$server"
+expect "... asking once per unit and once more" 0 paste -sd ' ' "$tmp/q.asked" :: '^next next next next$'
 done_testing

@@ -153,7 +153,7 @@ expect "... the unit a VM took and did not finish fails as that VM's" 0 cat "$tm
 	'^not ok 2 x/big # no result: VM 2 stopped before its part ended$' '^ok 1 x/small # 0s$' '^ok 3 x/other # 0s$'
 # Runs that share slots (vm-matrix's VM_SLOTS, two here): each run's VMs
 # take their slots together. Three runs started at once, each with two
-# stand-in VMs that take a unit every 0.3 s: no other run's VM starts
+# stand-in VMs that take a unit every 0.2 s: no other run's VM starts
 # between a run's two, and each run's queue is shared by both its VMs.
 # (Without the runs taking turns, 2 runs of this file in 7 failed so, a VM
 # of each of two runs taking the slots and the whole of its queue.)
@@ -170,7 +170,7 @@ echo 'KTAP version 1' >"$ktap"
 n=0
 while echo next >&4 && IFS= read -r unit <&3 && [ "$unit" != none ]; do
 	echo "took $run-$k $unit" >>"$LOG"
-	sleep 0.3
+	sleep 0.2
 	n=$((n + 1))
 	printf '# %s (time limit 5s)\n    KTAP version 1\n    1..1\n    ok 1 fine\nok %d %s # 0s\n' "$unit" "$n" "$unit" >>"$ktap"
 done
