@@ -99,3 +99,14 @@ printf '%s\n' 'KTAP version 1' '1..2' '# pi/wakeup (time limit 60s)' '    1..3' 
 printf '%s\n' "pi/wakeup: 16400 of 24000 wakeups (68%) in 2 cases; the time bound ended 1 of them first" \
 	"x86_64/kick_storm: 10000 of 10000 kicks (100%) in 1 case; every case reached its count" |
 	diff -u - "$tmp/sum.txt"
+# A binary run in parts (a VM fed from a queue runs pi/wakeup:a, then
+# pi/wakeup:b,c): one line, its parts added up.
+printf '%s\n' 'KTAP version 1' '# pi/wakeup:a (time limit 60s)' '    1..1' '    # stress work: 4400 of 12000 wakeups' \
+	'    ok 1 a' 'ok 1 pi/wakeup:a # 4s' '# x86_64/kick_storm (time limit 60s)' '    1..1' \
+	'    # stress work: 10000 of 10000 kicks' '    ok 1 storm' 'ok 2 x86_64/kick_storm # 9s' \
+	'# pi/wakeup:b,c (time limit 60s)' '    1..2' '    # stress work: 12000 of 12000 wakeups' '    ok 1 b' \
+	'    # stress work: 100 of 12000 wakeups' '    ok 2 c' 'ok 3 pi/wakeup:b,c # 8s' '1..3' |
+	"$top/scripts/runner/ktap-results" --stress-work >"$tmp/parts.txt"
+printf '%s\n' "pi/wakeup: 16500 of 36000 wakeups (45%) in 3 cases; the time bound ended 2 of them first" \
+	"x86_64/kick_storm: 10000 of 10000 kicks (100%) in 1 case; every case reached its count" |
+	diff -u - "$tmp/parts.txt"
