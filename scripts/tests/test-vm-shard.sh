@@ -102,25 +102,28 @@ no_line "... and nothing else is said" '^(vm-shard|\[VM)' "$tmp/out"
 expect "vm-shard --trace goes to vm-run: bad events are vm-run's usage error" 2 \
 	"$vs" --jobs 1 --trace kvm_exit :: "^vm-run: --trace 'kvm_exit': comma-separated tracefs events"
 
-# The queue with stand-in VMs (a stand-in vm-run that takes its units as
-# run_tests.sh --queue does: "next" out where the guest's output goes, the
-# answer in where its input comes from). VM 1 starts a second late; VM 2
-# takes the first unit and hangs in it, leaving its CPUs' state; VM 1 runs
-# the rest and leaves a trace. A file of an earlier run goes first.
+# A stand-in vm-run: a VM that takes its units as run_tests.sh --queue
+# does ("next" out where the guest's output goes, the answer in where its
+# input comes from) and "runs" each. STANDIN_LATE=K: VM K starts a second
+# late; STANDIN_HANG=K: VM K hangs in its first unit, leaving its CPUs'
+# state (the others leave a trace); STANDIN_LOG=FILE: each VM's start and
+# units go to FILE, a unit taking 0.2 s.
 cat >"$tmp/vm-run" <<'SH'
 #!/bin/bash
 [ "$1" = --check-usage ] && exit 0
-while [ "$1" != -- ]; do case $1 in --results) results=$2 ;; --queue) q=$2 ;; esac; shift; done
+while [ "$1" != -- ]; do case $1 in --results) results=$2 ;; --queue) q=$2 ;; --kernel) run=${2##*/} ;; esac; shift; done
 mkdir -p "$results"
 k=${results##*/}
-[ "$k" = 1 ] && sleep 1
+[ "$k" = "${STANDIN_LATE:-}" ] && sleep 1
+[ -z "${STANDIN_LOG:-}" ] || echo "start $run-$k $(date +%s.%N)" >>"$STANDIN_LOG"
 exec 3<>"$q.in" 4<>"$q.out"
 ktap=$results/vm-test.ktap
 echo 'KTAP version 1' >"$ktap"
 n=0
 while echo next >&4 && IFS= read -r unit <&3 && [ "$unit" != none ]; do
 	echo "VM $k took $unit" >>"$results/vm-test.console.log"
-	[ "$k" = 2 ] && { echo "CPU 0: halted" >"$results/vm-test.hang.txt"; exit 1; }
+	[ "$k" = "${STANDIN_HANG:-}" ] && { echo "CPU 0: halted" >"$results/vm-test.hang.txt"; exit 1; }
+	[ -z "${STANDIN_LOG:-}" ] || { echo "took $run-$k $unit" >>"$STANDIN_LOG"; sleep 0.2; }
 	n=$((n + 1))
 	printf '# %s (time limit 5s)\n    KTAP version 1\n    1..1\n    ok 1 fine\nok %d %s # 0s\n' "$unit" "$n" "$unit" >>"$ktap"
 done
@@ -128,10 +131,13 @@ printf '1..%d\n%d passed, 0 failed, 0 skipped\n' "$n" "$n" >>"$ktap"
 echo trace | gzip >"$results/vm-test.trace.gz"
 SH
 chmod +x "$tmp/vm-run"
+# The queue with stand-in VMs: VM 1 starts a second late; VM 2 takes the
+# first unit and hangs in it; VM 1 runs the rest and leaves a trace. A
+# file of an earlier run goes first.
 mkdir -p "$tmp/res"
 echo "an earlier run's" >"$tmp/res/vm-test.vm2.trace.gz"
 expect "vm-shard: a VM's hang dump and trace are kept beside the merged report" 1 \
-	env VM_SHARD_VM_RUN="$tmp/vm-run" "$vs" --jobs 2 --weights "$d/weights" --kernel "$tmp/no-kernel" \
+	env VM_SHARD_VM_RUN="$tmp/vm-run" STANDIN_LATE=1 STANDIN_HANG=2 "$vs" --jobs 2 --weights "$d/weights" --kernel "$tmp/no-kernel" \
 	--suite "$tmp/suite" --results "$tmp/res" -- x/small x/big x/other :: \
 	"^vm-shard: VM 2's hang.txt: $tmp/res/vm-test.vm2.hang.txt$" "^vm-shard: VM 1's trace.gz: $tmp/res/vm-test.vm1.trace.gz$"
 if [ "$(cat "$tmp/res/vm-test.vm2.hang.txt" 2>&1)" = "CPU 0: halted" ] &&
@@ -157,33 +163,13 @@ expect "... the unit a VM took and did not finish fails as that VM's" 0 cat "$tm
 # between a run's two, and each run's queue is shared by both its VMs.
 # (Without the runs taking turns, 2 runs of this file in 7 failed so, a VM
 # of each of two runs taking the slots and the whole of its queue.)
-cat >"$tmp/vm-run-slow" <<'SH'
-#!/bin/bash
-[ "$1" = --check-usage ] && exit 0
-while [ "$1" != -- ]; do case $1 in --results) results=$2 ;; --queue) q=$2 ;; --kernel) run=${2##*/} ;; esac; shift; done
-mkdir -p "$results"
-k=${results##*/}
-echo "start $run-$k $(date +%s.%N)" >>"$LOG"
-exec 3<>"$q.in" 4<>"$q.out"
-ktap=$results/vm-test.ktap
-echo 'KTAP version 1' >"$ktap"
-n=0
-while echo next >&4 && IFS= read -r unit <&3 && [ "$unit" != none ]; do
-	echo "took $run-$k $unit" >>"$LOG"
-	sleep 0.2
-	n=$((n + 1))
-	printf '# %s (time limit 5s)\n    KTAP version 1\n    1..1\n    ok 1 fine\nok %d %s # 0s\n' "$unit" "$n" "$unit" >>"$ktap"
-done
-printf '1..%d\n%d passed, 0 failed, 0 skipped\n' "$n" "$n" >>"$ktap"
-SH
-chmod +x "$tmp/vm-run-slow"
 mkdir -p "$tmp/slots" "$tmp/slots/runs"
 : >"$tmp/slots/slot.1"
 : >"$tmp/slots/slot.2"
 mkfifo "$tmp/slots/wake"
 printf 'x/small 1\nx/big:c1 1\nx/big:c2 1\nx/big:c3 1\nx/big:c4 1\nx/other 1\n' >"$tmp/weights-even"
 for run in a b c; do
-	env VM_SLOTS="$tmp/slots" VM_SHARD_VM_RUN="$tmp/vm-run-slow" LOG="$tmp/slots.log" "$vs" --jobs 2 \
+	env VM_SLOTS="$tmp/slots" VM_SHARD_VM_RUN="$tmp/vm-run" STANDIN_LOG="$tmp/slots.log" "$vs" --jobs 2 \
 		--weights "$tmp/weights-even" --kernel "$tmp/slots/runs/$run" --suite "$tmp/suite" \
 		--results "$tmp/res-$run" -- x/small x/big x/other >/dev/null 2>&1 &
 done
