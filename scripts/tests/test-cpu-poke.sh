@@ -37,6 +37,26 @@ else
 	fail "each CPU's thread is woken by the one before it" "wakeups in 6.5 s:${woken:- none} (its own timer alone gives about 7)"
 fi
 
+# Each thread at the top real-time priority, where it can be had (root):
+# real-time work on a CPU (a hog at SCHED_FIFO 1) must not keep the next
+# CPU from its poke. (/proc/PID/task/TID/stat: policy 1 is SCHED_FIFO.)
+if [ "$(id -u)" = 0 ]; then
+	policies=
+	for task in /proc/"$pid"/task/*; do
+		grep -q '^Cpus_allowed_list:[[:space:]]*[0-9]*$' "$task/status" || continue
+		stat=$(cat "$task/stat")
+		read -ra f <<<"${stat##*) }"
+		policies="$policies ${f[38]}/${f[37]}"     # fields 41 (policy) and 40 (rt_priority)
+	done
+	if [ -n "$policies" ] && ! grep -qv '^1/99$' <(tr ' ' '\n' <<<"${policies# }"); then
+		pass "each CPU's thread runs at SCHED_FIFO 99 (policy/priority:$policies)"
+	else
+		fail "each CPU's thread runs at SCHED_FIFO 99" "policy/priority:${policies:- none}"
+	fi
+else
+	pass "each CPU's thread runs at SCHED_FIFO 99 # SKIP not root: the priority is not to be had"
+fi
+
 kill -STOP "$pid"
 sleep 2.5
 kill -CONT "$pid"

@@ -67,6 +67,18 @@ static void *poker(void *arg)
 		fprintf(stderr, "cpu-poke: cannot pin a thread to CPU %d: %s\n", cpu, strerror(errno));
 		return NULL;
 	}
+	/*
+	 * Above any real-time work on its CPU: check_cpu_stall.sh's hog spins
+	 * at SCHED_FIFO 1 with the kernel's throttling off, and a poker held
+	 * off its CPU leaves the next CPU without its poke for as long. There
+	 * a halted CPU that missed its wakeup (the fault this works around)
+	 * stayed asleep for the hog's whole 3 s, the lost-wakeup monitor on it
+	 * with it. The poke takes microseconds a second. Where the priority is
+	 * not to be had, the poker runs as any thread.
+	 */
+	struct sched_param param = { .sched_priority = sched_get_priority_max(SCHED_FIFO) };
+
+	sched_setscheduler(0, SCHED_FIFO, &param);
 	/* The CPUs' seconds are spread over the second, so that a poke comes
 	 * between two timeouts of the thread it wakes, not with one. */
 	due = start_ms + PERIOD_MS + (long long)cpu * PERIOD_MS / nr_cpus;
