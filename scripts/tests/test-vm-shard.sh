@@ -106,8 +106,8 @@ expect "vm-shard --trace goes to vm-run: bad events are vm-run's usage error" 2 
 # does ("next" out where the guest's output goes, the answer in where its
 # input comes from) and "runs" each. STANDIN_LATE=K: VM K starts a second
 # late; STANDIN_HANG=K: VM K hangs in its first unit, leaving its CPUs'
-# state (the others leave a trace); STANDIN_LOG=FILE: each VM's start and
-# units go to FILE, a unit taking 0.2 s.
+# state (the others leave a trace); STANDIN_LOG=FILE: each VM's start, units
+# and end go to FILE, a unit taking STANDIN_UNIT_S seconds (0.2).
 cat >"$tmp/vm-run" <<'SH'
 #!/bin/bash
 [ "$1" = --check-usage ] && exit 0
@@ -123,11 +123,12 @@ n=0
 while echo next >&4 && IFS= read -r unit <&3 && [ "$unit" != none ]; do
 	echo "VM $k took $unit" >>"$results/vm-test.console.log"
 	[ "$k" = "${STANDIN_HANG:-}" ] && { echo "CPU 0: halted" >"$results/vm-test.hang.txt"; exit 1; }
-	[ -z "${STANDIN_LOG:-}" ] || { echo "took $run-$k $unit" >>"$STANDIN_LOG"; sleep 0.2; }
+	[ -z "${STANDIN_LOG:-}" ] || { echo "took $run-$k $unit" >>"$STANDIN_LOG"; sleep "${STANDIN_UNIT_S:-0.2}"; }
 	n=$((n + 1))
 	printf '# %s (time limit 5s)\n    KTAP version 1\n    1..1\n    ok 1 fine\nok %d %s # 0s\n' "$unit" "$n" "$unit" >>"$ktap"
 done
 printf '1..%d\n%d passed, 0 failed, 0 skipped\n' "$n" "$n" >>"$ktap"
+[ -z "${STANDIN_LOG:-}" ] || echo "end $run-$k $(date +%s.%N)" >>"$STANDIN_LOG"
 echo trace | gzip >"$results/vm-test.trace.gz"
 SH
 chmod +x "$tmp/vm-run"
@@ -183,5 +184,24 @@ if [ "$paired" = yes ] && [ "$took" -eq 6 ]; then
 else
 	fail "runs sharing slots: each run's VMs start together and share its queue" \
 		"the VMs started in the runs' order $order (want pairs); $took of 6 VMs took units" "$(cat "$tmp/slots.log")"
+fi
+# With four slots, two runs of two VMs each: both runs' VMs at once. The
+# turns end when a run's VMs hold their slots, not when its VMs end (which
+# they did while the lock was also held by every process the run started).
+: >"$tmp/slots/slot.3"
+: >"$tmp/slots/slot.4"
+rm -f "$tmp/slots.log"
+for run in d e; do
+	env VM_SLOTS="$tmp/slots" VM_SHARD_VM_RUN="$tmp/vm-run" STANDIN_LOG="$tmp/slots.log" STANDIN_UNIT_S=1.5 \
+		"$vs" --jobs 2 --weights "$tmp/weights-even" --kernel "$tmp/slots/runs/$run" --suite "$tmp/suite" \
+		--results "$tmp/res-$run" -- x/small x/big x/other >/dev/null 2>&1 &
+done
+wait
+at_once=$(grep -E '^(start|end)' "$tmp/slots.log" | sort -k3,3n |
+	awk '$1 == "start" { n++; if (n > m) m = n } $1 == "end" { n-- } END { print m + 0 }')
+if [ "$at_once" -eq 4 ]; then
+	pass "runs sharing four slots: two runs' VMs run at once"
+else
+	fail "runs sharing four slots: two runs' VMs run at once" "at most $at_once VMs at once" "$(cat "$tmp/slots.log")"
 fi
 done_testing
