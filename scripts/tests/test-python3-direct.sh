@@ -43,6 +43,22 @@ if [ -f "$tmp/after2" ]; then
 else
 	fail "a python3 that is the interpreter itself is left alone"
 fi
+# A python3 that is no script is not started at all: here a program that
+# only notes its calls (where vm-shard has put its link on PATH, each VM's
+# vm-run looked the interpreter up again through it).
+mkdir -p "$tmp/binary"
+printf '#include <stdio.h>\n#include <stdlib.h>\nint main(void) { FILE *f = fopen(getenv("CALLS"), "a"); if (f) fputs("call\\n", f); return 1; }\n' >"$tmp/binary/p.c"
+${CC:-cc} -o "$tmp/binary/python3" "$tmp/binary/p.c"
+(
+	PATH=$tmp/binary:$PATH
+	CALLS=$tmp/binary-calls python3_direct "$tmp/direct4"
+)
+if [ ! -e "$tmp/binary-calls" ] && [ ! -e "$tmp/direct4" ]; then
+	pass "a python3 that is no script is not started (nothing to look up)"
+else
+	fail "a python3 that is no script is not started (nothing to look up)" \
+		"it ran $(wc -l <"$tmp/binary-calls" 2>/dev/null || echo 0) time(s)"
+fi
 # The look-up in the background: the same link, and PATH takes it only
 # at the end (a shim's answer is not waited for before then).
 (
