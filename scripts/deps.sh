@@ -1,7 +1,7 @@
 #!/bin/sh
 # Make sure what the project needs is installed.
 #
-#   scripts/deps.sh GROUP...     GROUP: build | check | vm | bochs | lava | patches
+#   scripts/deps.sh GROUP...     GROUP: build | check | vm | bochs | lava | patches | kernel
 #
 # Missing packages are installed with apt-get when running as root (CI, a
 # fresh machine); otherwise the script names the exact command to run and
@@ -20,7 +20,7 @@ need() {  # need PACKAGE TEST...
 }
 have() { command -v "$1"; }
 
-[ $# -gt 0 ] || { echo "usage: scripts/deps.sh build|check|vm|bochs|lava|patches..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: scripts/deps.sh build|check|vm|bochs|lava|patches|kernel..." >&2; exit 2; }
 for group in "$@"; do
 	case $group in
 	build)
@@ -66,7 +66,19 @@ for group in "$@"; do
 		need binutils have objcopy
 		need xz-utils have xz
 		;;
-	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm, bochs, lava, patches)" >&2; exit 2 ;;
+	kernel)    # scripts/bisect/bisect-step, or your own kernel for vm-run --kernel PATH:
+		   # the host tools of an x86_64 defconfig build (objtool needs
+		   # libelf, the certificate tools OpenSSL)
+		need gcc have gcc
+		need make have make
+		need flex have flex
+		need bison have bison
+		need bc have bc
+		need perl have perl
+		need libelf-dev test -f /usr/include/gelf.h
+		need libssl-dev test -f /usr/include/openssl/opensslv.h
+		;;
+	*) echo "scripts/deps.sh: unknown group '$group' (build, check, vm, bochs, lava, patches, kernel)" >&2; exit 2 ;;
 	esac
 done
 [ -n "$missing" ] || exit 0
