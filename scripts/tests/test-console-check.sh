@@ -64,6 +64,22 @@ expect "a hung VM (stream stops) fails with the last console lines" 1 check hung
 expect "a WARN while loading KVM fails a run whose tests passed" 1 check warn-at-load :: \
 	'^vm-run: FAIL: kernel problem reported on the console:$' \
 	'WARNING: CPU: 0 PID: 1 at arch/x86/kvm/svm/svm\.c'
+# The first line of each report the debug options of scripts/vm/kernel.config
+# print (lockdep, KASAN, UBSAN, DEBUG_ATOMIC_SLEEP, DEBUG_LIST), alone in a
+# case of a run that otherwise passed: each fails it, named.
+while IFS='|' read -r what line; do
+	sed "15a [    4.300000] $line" "$data/console/pass.log" >"$tmp/debug.log"
+	expect "a $what report fails a run whose tests passed" 1 \
+		"$scripts/vm/console-check" --ktap "$tmp/ktap" <"$tmp/debug.log" :: \
+		'^vm-run: FAIL: kernel problem while x86_64/smoke case 2: ' "$(sed 's/[][().*+?^$|]/\\&/g' <<<"$line")"
+done <<'REPORTS'
+lockdep|WARNING: possible circular locking dependency detected
+lockdep|WARNING: inconsistent lock state
+KASAN|BUG: KASAN: slab-use-after-free in kvm_vcpu_kick+0x5c/0x140 [kvm]
+UBSAN|UBSAN: shift-out-of-bounds in arch/x86/kvm/lapic.c:2190:17
+sleep-in-atomic|BUG: sleeping function called from invalid context at kernel/locking/mutex.c:580
+DEBUG_LIST|list_add corruption. prev->next should be next (ffff888100a2b0e8), but was 0000000000000000. (prev=ffff888100a2b0e8).
+REPORTS
 expect "a failed test fails the run, naming the case and its evidence" 1 check test-failed :: \
 	'^vm-run: FAIL: the suite exited with status 1; failing: 1$' \
 	'^    x86_64/smoke: sync messages carry their values to the host in order$' \
