@@ -204,23 +204,4 @@ if [ "$at_once" -eq 4 ]; then
 else
 	fail "runs sharing four slots: two runs' VMs run at once" "at most $at_once VMs at once" "$(cat "$tmp/slots.log")"
 fi
-# A VM of its own (a Bochs column) holds one of two slots: a run of two VMs
-# waits until both are free, then its VMs start together and share the
-# queue (before, its first VM took the free slot and ran the whole queue
-# alone; the second booted for nothing once the first had freed its slot).
-rm -f "$tmp/slots/slot.3" "$tmp/slots/slot.4" "$tmp/slots.log"
-VM_SLOTS=$tmp/slots "$scripts/vm/vm-slot" sh -c "echo start lone \$(date +%s.%N) >>'$tmp/slots.log'; sleep 2; echo end lone \$(date +%s.%N) >>'$tmp/slots.log'" &
-while ! grep -q '^start lone' "$tmp/slots.log" 2>/dev/null; do sleep 0.1; done
-env VM_SLOTS="$tmp/slots" VM_SHARD_VM_RUN="$tmp/vm-run" STANDIN_LOG="$tmp/slots.log" "$vs" --jobs 2 \
-	--weights "$tmp/weights-even" --kernel "$tmp/slots/runs/f" --suite "$tmp/suite" \
-	--results "$tmp/res-f" -- x/small x/big x/other >/dev/null 2>&1
-wait
-took=$(grep '^took f-' "$tmp/slots.log" | awk '{ print $2 }' | sort -u | wc -l)
-after=$(sort -k3,3n "$tmp/slots.log" | awk '$1 == "end" && $2 == "lone" { e = $3 } $1 == "start" && $2 ~ /^f-/ && e { n++ } END { print n + 0 }')
-if [ "$took" -eq 2 ] && [ "$after" -eq 2 ]; then
-	pass "a run of two VMs waits for two free slots beside a VM of its own, then shares its queue"
-else
-	fail "a run of two VMs waits for two free slots beside a VM of its own, then shares its queue" \
-		"$took of its 2 VMs took units, $after started after the lone VM ended" "$(sort -k3,3n "$tmp/slots.log")"
-fi
 done_testing
