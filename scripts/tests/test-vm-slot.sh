@@ -56,30 +56,6 @@ else
 		"exit status $rc (want 3), the next VM waited ${waited} s (the leftover sleeps 4 s)"
 fi
 
-# A VM of its own (no VM_SLOT_TAKEN; a Bochs column of vm-matrix) and a
-# run whose two VMs take their slots together (vm-shard holds DIR/gang until
-# both have): the lone VM, asking while the run's second VM is not yet at
-# its slot, waits for a slot after the run's VMs, not between them.
-mkdir -p "$tmp/gang"
-: >"$tmp/gang/slot.1"
-: >"$tmp/gang/slot.2"
-mkfifo "$tmp/gang/wake"
-(
-	exec 8>>"$tmp/gang/gang"
-	flock 8
-	VM_SLOTS=$tmp/gang VM_SLOT_TAKEN=$tmp/gang/taken.1 "$slot" sh -c "$(vm_cmd "$tmp/gang.log" run-1 2)" 8>&- &
-	sleep 1
-	VM_SLOTS=$tmp/gang VM_SLOT_TAKEN=$tmp/gang/taken.2 "$slot" sh -c "$(vm_cmd "$tmp/gang.log" run-2 0.5)" 8>&- &
-	while [ ! -e "$tmp/gang/taken.2" ]; do sleep 0.1; done
-	exec 8>&-
-	wait
-) &
-while [ ! -e "$tmp/gang/taken.1" ]; do sleep 0.1; done
-VM_SLOTS=$tmp/gang "$slot" sh -c "$(vm_cmd "$tmp/gang.log" alone 0.2)"
-wait
-expect "a VM of its own takes no slot between the VMs of a run that take theirs together" 0 \
-	sh -c "grep '^start' '$tmp/gang.log' | sort -k3,3n | cut -d' ' -f2 | paste -sd ' '" :: '^run-1 run-2 alone$'
-
 # vm-matrix with a made-up vm-shard: each kernel's run is two "VMs", one of
 # FAKE_LONG seconds and one of 0.3 s, each through vm-slot as vm-shard runs
 # them; its KTAP names the kernel and its results JSON comes from canned
