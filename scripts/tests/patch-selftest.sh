@@ -30,16 +30,16 @@ km() { "$scripts/kvm-modules/kvm-modules" --out "$tmp/modules" "$kernel" "$@"; }
 
 # --- the series' errors (the first call also sets up the cache) ---------------
 start=$(date +%s)
-expect "a patch that does not apply is named, with git's error" 1 km "$patchdir/stale" :: \
+expect "a patch that does not apply is named, with git's error (exit 4)" 4 km "$patchdir/stale" :: \
 	'^kvm-modules: patch 1 of 1, 0001-KVM-marker-against-another-kernel.patch, does not apply to Debian' \
 	'^    error: patch failed: virt/kvm/kvm_main.c:[0-9]+$'
 echo "# first kvm-modules run: $(($(date +%s) - start)) s (includes the one-time download and clean build)"
 grep -E '^(fetch-kernel: .*(downloaded|MiB)|kvm-modules: (downloaded|toolchain|clean build took|kernel built|chroot compiler))' \
 	"$tmp/out" | sed 's/^/# /' || true
-expect "a patch outside KVM's modules and headers is refused, naming the file" 1 km "$patchdir/outside" :: \
+expect "a patch outside KVM's modules and headers is refused, naming the file (exit 3)" 3 km "$patchdir/outside" :: \
 	'^kvm-modules: patch 1 of 1, 0001-x86-kvm-guest-change.patch, changes files outside' \
 	'^    arch/x86/kernel/kvm.c$'
-expect "a patch that does not build is named, with the compiler's first error" 1 km "$patchdir/broken" :: \
+expect "a patch that does not build is named, with the compiler's first error (exit 5)" 5 km "$patchdir/broken" :: \
 	'^kvm-modules: the series does not build: first error in virt/kvm/kvm_main.c \(last changed by 0001-KVM-marker-that-does-not-compile.patch\):$' \
 	"error: 'KVM_REGRESS_NO_SUCH_MARKER' undeclared"
 expect "Documentation/ and tools/ changes are left out with a note" 0 km "$patchdir/docs-only" :: \
@@ -55,6 +55,17 @@ expect "a header the series changes is the one the modules are built with (a mar
 echo "# build with the header series: $(($(date +%s) - start)) s"
 
 # --- Debian's own source: the same code as Debian's modules --------------------
+# What bisect-step --stock compares a tree's base with: the unpatched
+# source, untouched by the series above.
+expect "--print-source names Debian's unpatched source" 0 \
+	"$scripts/kvm-modules/kvm-modules" --print-source "$kernel" :: '/pristine$'
+pristine=$(tail -n 1 "$tmp/out")
+if [ -f "$pristine/arch/x86/kvm/svm/svm.c" ] && [ -f "$pristine/virt/kvm/kvm_main.c" ] &&
+	! grep -rqs KVM_REGRESS "$pristine/arch/x86/kvm" "$pristine/virt/kvm"; then
+	pass "... with arch/x86/kvm and virt/kvm, and no self-test marker in them"
+else
+	fail "... with arch/x86/kvm and virt/kvm, and no self-test marker in them" "in '$pristine'"
+fi
 start=$(date +%s)
 expect "Debian's source, rebuilt without patches, gives modules" 0 km :: \
 	'^kvm-modules: built kvm.ko kvm-amd.ko kvm-intel.ko for '

@@ -67,4 +67,6 @@ printf '0001-a.patch\nmissing.patch\n' >"$tmp/empty/series"
 usage "kvm-modules: a series file naming a missing patch" "^kvm-modules: $tmp/empty/series names 'missing.patch', which is not in " \
 	"$scripts/kvm-modules/kvm-modules" sid "$tmp/empty"
 usage "kvm-modules: --jobs 0" "^kvm-modules: --jobs '0': a positive number$" "$scripts/kvm-modules/kvm-modules" --jobs 0 sid
+usage "kvm-modules: --print-source with patches" "^kvm-modules: --print-source takes no patches$" \
+	"$scripts/kvm-modules/kvm-modules" --print-source sid "$tmp/empty/0001-a.patch"
 done_testing
