@@ -1,6 +1,6 @@
 #!/bin/bash
 # scripts/bisect/bisect-step end to end without building Linux: a fake kernel tree
-# whose "kernel" is a script printing the suite's KTAP, a fake VM runner
+# whose "kernel" is a script printing the suite's KTAP (fake-suite-ktap.sh), a fake VM runner
 # that "boots" it, and a small git history with good, unbuildable, skipping
 # and bad commits. Checks each exit code, then lets `git bisect run` find
 # the first bad commit.
@@ -23,29 +23,15 @@ bzImage:
 	@test "$$(cat state)" != broken || { echo "error: this commit does not build"; exit 1; }
 	@test "$$(cat state)" != notool || { echo "/bin/sh: 1: flex: not found"; exit 127; }
 	@mkdir -p arch/x86/boot
-	@{ echo '#!/bin/sh'; echo "state=$$(cat state)"; cat kernel.sh; } >arch/x86/boot/bzImage
+	@{ echo '#!/bin/sh'; echo "exec $(FAKE_SUITE) $$(cat state) \"\$$@\""; } >arch/x86/boot/bzImage
 	@chmod +x arch/x86/boot/bzImage
 modules: ;
 modules_install: ; @mkdir -p $(INSTALL_MOD_PATH)/lib/modules/fake-1.0
 kernelrelease: ; @echo fake-1.0
 .PHONY: bzImage modules
 MK
-# The "kernel": prints the runner's KTAP for the selection, per its state.
-cat >kernel.sh <<'KS'
-echo "KTAP version 1"
-[ "$state" = noboot ] && { echo "Kernel panic - not syncing"; exit 1; }
-echo "1..$#"; n=0; p=0; f=0; s=0
-for c in "$@"; do
-	n=$((n + 1))
-	case $state in
-	good) echo "ok $n $c"; p=$((p + 1)) ;;
-	bad) echo "not ok $n $c"; f=$((f + 1)) ;;
-	skips) echo "ok $n $c # SKIP KVM_CAP_HYPERV not supported"; s=$((s + 1)) ;;
-	esac
-done
-echo "$p passed, $f failed, $s skipped"
-[ "$f" -eq 0 ]
-KS
+# The "kernel" prints the runner's KTAP for the selection, per its state.
+export FAKE_SUITE=$top/lib/tests/fake-suite-ktap.sh
 # The fake VM runner: same options as scripts/vm/vm-run, "boots" the bzImage.
 cat >"$tmp/fake-vm-run" <<'VR'
 #!/bin/sh

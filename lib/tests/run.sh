@@ -24,5 +24,6 @@ part "KTAP to JUnit/JSON round trip" "$top/lib/tests/check_results.sh" "$build"
 part "the negative-control checker on a made-up binary" "$top/lib/tests/check_control_table.sh"
 part "LAVA reporting with a stand-in lava-test-case" "$top/lib/tests/check_lava.sh"
 part "bisect step on a fake kernel history" "$top/lib/tests/check_bisect.sh"
+part "bisect step with stock kernels on a fake KVM-only history" "$top/lib/tests/check_bisect_stock.sh"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
