@@ -204,4 +204,21 @@ if [ "$at_once" -eq 4 ]; then
 else
 	fail "runs sharing four slots: two runs' VMs run at once" "at most $at_once VMs at once" "$(cat "$tmp/slots.log")"
 fi
+# A run's turn (vm-matrix's order): no VM tries for a slot before the run's
+# VM_SLOT_GO exists, and the run says when all its VMs hold slots.
+rm -f "$tmp/slots.log" "$tmp/go" "$tmp/run-taken"
+env VM_SLOTS="$tmp/slots" VM_SLOT_GO="$tmp/go" VM_SLOT_TAKEN="$tmp/run-taken" VM_SHARD_VM_RUN="$tmp/vm-run" \
+	STANDIN_LOG="$tmp/slots.log" "$vs" --jobs 2 --weights "$tmp/weights-even" --kernel "$tmp/slots/runs/f" \
+	--suite "$tmp/suite" --results "$tmp/res-f" -- x/small x/big x/other >/dev/null 2>&1 &
+sleep 1.5
+before=$(grep -c '^start' "$tmp/slots.log" 2>/dev/null || true)
+: >"$tmp/go"
+wait
+after=$(grep -c '^start' "$tmp/slots.log" 2>/dev/null || true)
+if [ "${before:-0}" -eq 0 ] && [ "$after" -eq 2 ] && [ -e "$tmp/run-taken" ]; then
+	pass "a run waits for its turn (VM_SLOT_GO), then says its VMs hold their slots (VM_SLOT_TAKEN)"
+else
+	fail "a run waits for its turn (VM_SLOT_GO), then says its VMs hold their slots (VM_SLOT_TAKEN)" \
+		"VMs started before the turn: ${before:-0} (want 0), after: $after (want 2); taken: $([ -e "$tmp/run-taken" ] && echo made || echo missing)"
+fi
 done_testing

@@ -56,34 +56,55 @@ else
 		"exit status $rc (want 3), the next VM waited ${waited} s (the leftover sleeps 4 s)"
 fi
 
-# vm-matrix with a made-up vm-shard: each kernel's run is two "VMs", one of
-# FAKE_LONG seconds and one of 0.3 s, each through vm-slot as vm-shard runs
-# them; its KTAP names the kernel and its results JSON comes from canned
-# KTAP (trixie has none: its run fails).
+# vm-matrix with a made-up vm-shard: each kernel's run is --jobs "VMs"
+# (the plan's), FAKE_LONG_<kernel> seconds of work shared among them, each
+# through vm-slot as vm-shard runs them, after the run's turn (VM_SLOT_GO)
+# and saying when they all hold slots (VM_SLOT_TAKEN); its KTAP names the
+# kernel and its results JSON comes from canned KTAP (trixie has none: its
+# run fails). The made-up vm-run checks arguments or is a Bochs VM of
+# FAKE_LONG_bochs seconds. Each "VM" logs its start and end to
+# $FAKE_TMP/matrix.log.
+export FAKE_TMP=$tmp FAKE_DATA=$data FAKE_RESULTS_TOOL=$scripts/runner/ktap-results
 vm=$tmp/vm
 mkdir -p "$vm"
 cp "$scripts/vm/vm-matrix" "$scripts/vm/vm-slot" "$scripts/vm/vm-capacity" "$scripts/vm/matrix" "$vm/"
 printf '#!/bin/sh\nexit 1\n' >"$vm/fetch-kernel"
-# vm-run only checks the arguments here (FAKE_USAGE: a usage error).
-cat >"$vm/vm-run" <<'EOF'
+cat >"$vm/fake-vm" <<'SH'
+#!/bin/sh
+# fake-vm NAME SECONDS: a "VM" that logs its start and end
+echo "start $1 $(date +%s.%N)" >>"$FAKE_TMP/matrix.log"
+sleep "$2"
+echo "end $1 $(date +%s.%N)" >>"$FAKE_TMP/matrix.log"
+SH
+cat >"$vm/vm-run" <<'SH'
 #!/bin/bash
-[ "$1" = --check-usage ] || { echo "made-up vm-run: only --check-usage" >&2; exit 3; }
 [ -z "${FAKE_USAGE:-}" ] || { echo "vm-run: $FAKE_USAGE" >&2; exit 2; }
-EOF
-cat >"$vm/vm-shard" <<EOF
+[ "$1" = --check-usage ] && exit 0
+while [ $# -gt 0 ]; do case $1 in --kernel) k=$2-bochs; shift 2 ;; --results) results=$2; shift 2 ;; --) break ;; *) shift ;; esac; done
+"$(dirname "$0")/fake-vm" "$k-1" "$FAKE_LONG_bochs"
+echo "KTAP of $k"
+echo "kvm-regress: kernel $k-version (made up)" >"$results/vm-$k.console.log"
+"$FAKE_RESULTS_TOOL" --json "$results/vm-$k.json" "$FAKE_DATA/matrix/sid.ktap"
+SH
+cat >"$vm/vm-shard" <<'SH'
 #!/bin/bash
-here=\$(dirname "\$0")
-while [ \$# -gt 0 ]; do case \$1 in --kernel) k=\$2; shift 2 ;; --results) results=\$2; shift 2 ;; --) break ;; *) shift ;; esac; done
-long=\$(eval echo "\\\${FAKE_LONG_\$k}")
-"\$here/vm-slot" sh -c "echo start \$k-1 \\\$(date +%s.%N) >>$tmp/matrix.log; sleep \$long; echo end \$k-1 \\\$(date +%s.%N) >>$tmp/matrix.log" &
-"\$here/vm-slot" sh -c "echo start \$k-2 \\\$(date +%s.%N) >>$tmp/matrix.log; sleep 0.3; echo end \$k-2 \\\$(date +%s.%N) >>$tmp/matrix.log" &
+here=$(dirname "$0")
+while [ $# -gt 0 ]; do case $1 in --kernel) k=$2; shift 2 ;; --results) results=$2; shift 2 ;; --jobs) jobs=$2; shift 2 ;; --) break ;; *) shift ;; esac; done
+long_var=FAKE_LONG_$k
+each=$(awk -v l="${!long_var}" -v j="$jobs" 'BEGIN { print l / j }')
+while [ ! -e "$VM_SLOT_GO" ]; do sleep 0.05; done
+for ((j = 1; j <= jobs; j++)); do
+	VM_SLOT_TAKEN=$FAKE_TMP/taken.$k.$j "$here/vm-slot" "$here/fake-vm" "$k-$j" "$each" &
+done
+for ((j = 1; j <= jobs; j++)); do while [ ! -e "$FAKE_TMP/taken.$k.$j" ]; do sleep 0.05; done; done
+: >"$VM_SLOT_TAKEN"
 wait
-echo "KTAP of \$k"
-echo "vm-shard: \$k done" >&2
-echo "kvm-regress: kernel \$k-version (made up)" >"\$results/vm-\$k.console.log"
-[ -f "$data/matrix/\$k.ktap" ] || exit 1
-"$scripts/runner/ktap-results" --json "\$results/vm-\$k.json" "$data/matrix/\$k.ktap"
-EOF
+echo "KTAP of $k"
+echo "vm-shard: $k done" >&2
+echo "kvm-regress: kernel $k-version (made up)" >"$results/vm-$k.console.log"
+[ -f "$FAKE_DATA/matrix/$k.ktap" ] || exit 1
+"$FAKE_RESULTS_TOOL" --json "$results/vm-$k.json" "$FAKE_DATA/matrix/$k.ktap"
+SH
 chmod +x "$vm"/*
 mkdir -p "$tmp/suite"
 touch "$tmp/suite/run_tests.sh"
@@ -92,6 +113,11 @@ FAKE_LONG_bookworm=3 FAKE_LONG_trixie=1.5 FAKE_LONG_sid=1.5 "$vm/vm-matrix" --jo
 cat "$tmp/matrix.out" "$tmp/matrix.err" >"$tmp/out"
 judge "matrix: trixie's run fails, so the matrix does" 1 "$rc" '^vm-matrix: trixie \(trixie-version\): FAIL$'
 expect "matrix: never more VMs at a time than --jobs" 0 most_at_once "$tmp/matrix.log" :: '^2$'
+expect "matrix: the plan: one VM each for bookworm and trixie, then two for sid" 0 cat "$tmp/matrix.err" :: \
+	'^vm-matrix: 2 VMs at a time; in this order: bookworm 1 VM, trixie 1 VM, sid 2 VMs$'
+start_order() { grep '^start' "$1" | sort -k3,3n | cut -d' ' -f2 | paste -sd ' '; }
+expect "... and the VMs so started: bookworm's and trixie's first, side by side, then sid's" 0 \
+	start_order "$tmp/matrix.log" :: '^(bookworm-1 trixie-1|trixie-1 bookworm-1) sid-[12] sid-[12]$'
 # Kernel by kernel, no VM starts while another kernel's runs, and the VMs
 # take 6 s or more from the first start to the last end; as one queue about
 # 3.5 s (4.0-4.5 s measured, 5.2 s beside two busy loops: the span is said,
@@ -113,6 +139,16 @@ expect "matrix: each run's stderr marked with its kernel, the verdicts in the ke
 	sh -c "grep -E '^(\[[a-z]+\] vm-shard|vm-matrix: [a-z]+ \()' '$tmp/matrix.err' | sort -s -t' ' -k1,1 | cut -d' ' -f1-2 | paste -sd ' '" :: \
 	'^\[bookworm\] vm-shard: \[sid\] vm-shard: \[trixie\] vm-shard: vm-matrix: bookworm vm-matrix: trixie vm-matrix: sid$'
 expect "matrix: the table has every kernel" 0 cat "$tmp/results/matrix.md" :: '\| bookworm \|' '\| trixie \|' '\| sid \|'
+# A Bochs column takes its slot first, and the QEMU kernel plans on the
+# slot it leaves: one VM, beside Bochs.
+rm -f "$tmp/matrix.log"
+FAKE_LONG_bochs=2 FAKE_LONG_sid=1.5 "$vm/vm-matrix" --kernels "sid sid-bochs" --jobs 2 --suite "$tmp/suite" \
+	--results "$tmp/results" >"$tmp/matrix.out" 2>"$tmp/matrix.err" && rc=0 || rc=$?
+cat "$tmp/matrix.out" "$tmp/matrix.err" >"$tmp/out"
+judge "matrix with a Bochs column: Bochs first, then sid in the slot left, one VM" 0 "$rc" \
+	'^vm-matrix: 2 VMs at a time; in this order: sid-bochs 1 VM, sid 1 VM$'
+expect "... the Bochs VM started first" 0 start_order "$tmp/matrix.log" :: '^sid-bochs-1 sid-1$'
+expect "... and sid's beside it" 0 most_at_once "$tmp/matrix.log" :: '^2$'
 rm -f "$tmp/matrix.log"
 expect "matrix: bad usage (every run's, checked first) is one line, and no run starts" 2 \
 	env FAKE_USAGE="--mem 'abc': a number of MB, at least 256" "$vm/vm-matrix" --suite "$tmp/suite" \
