@@ -12,12 +12,13 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export FAKE_SUITE=$top/lib/tests/fake-suite-ktap.sh FAKE_TMP=$tmp
 export FAKE_SOURCE=$tmp/debian-source
 tree=$tmp/linux
-mkdir -p "$tree/scripts/kconfig" "$tree/arch/x86/kvm" "$tree/virt/kvm" "$tree/include/linux"
+# Only KVM's directories and the headers, as a tree made from what
+# kvm-modules --print-source names: no Makefile, no kconfig.
+mkdir -p "$tree/arch/x86/kvm" "$tree/virt/kvm" "$tree/include/linux"
 cd "$tree"
 git init -q
 git config user.email bisect@test.invalid
 git config user.name "bisect test"
-: >Makefile
 
 # The fake module builder: --print-source, and a build of one patch into
 # --out with kvm-modules' exit codes (3 outside KVM, 4 does not apply,
@@ -127,6 +128,11 @@ FAKE_KM_FAIL=1 expect_step "$c3" 255 "a module builder that fails for want of it
 	"the module builder failed \(exit 1\), not for this commit's code"
 expect_step "$c3" 255 "--stock without --base is bad usage" :: "--stock needs --base REV"
 expect_step "$c3" 255 "--stock with --config is bad usage" --base "$base" --config /dev/null :: "--config has no use with --stock"
+rc=0; out=$(cd arch/x86 && "$top/scripts/bisect/bisect-step" --stock sid --base "$base" x86_64/kick 2>&1) || rc=$?
+if [ "$rc" -ne 255 ] || ! grep -q "run from the top of a git tree" <<<"$out"; then
+	echo "not ok - --stock below the top of the tree: exit $rc, expected 255"; echo "$out"; exit 1
+fi
+echo "ok - --stock below the top of the tree is bad usage: exit 255"
 rc=0; "$top/scripts/bisect/bisect-step" --base "$base" x86_64/kick >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 255 ] || { echo "not ok - --base without --stock: exit $rc, expected 255"; exit 1; }
 echo "ok - --base without --stock is bad usage: exit 255"
