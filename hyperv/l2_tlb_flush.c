@@ -51,8 +51,6 @@
  * EPT counts the statistic per GVA entry: all six vmx_ controls fail as
  * declared there (sid 7.2, Bochs 3.0).
  */
-#include <sched.h>
-#include <unistd.h>
 
 #include "cpuid.h"
 #include "hv_flush_stat.h"
@@ -620,9 +618,11 @@ static void run_parked(enum hv_nested_vendor vendor, bool same_vm)
 		struct l2_desc *d;
 		struct vcpu *w;
 		uint64_t before, delta;
+		struct cpu_hold hold;
 
 		if ((pc->worker_vm_id == VM_ID) != same_vm)
 			continue;
+		hv_flush_stat_hold_cpu(&hold, pc->what);
 		l2_vm_create(&lv, NR_L1, vendor);
 		w = lv.vcpus[WORKER];
 		lv.s->tc->sync_steps = true;
@@ -653,6 +653,7 @@ static void run_parked(enum hv_nested_vendor vendor, bool same_vm)
 		vcpu_expect_done(lv.vcpus[SENDER]);
 		tlbcheck_host_step(lv.s->tc, w, TLBCHECK_STOP);
 		vm_destroy(lv.vm);
+		thread_release_cpu(&hold);
 	}
 }
 
@@ -800,25 +801,9 @@ static uint32_t run_ring_scenario(enum hv_nested_vendor vendor, const struct rin
 	struct l2_vm lv;
 	struct vcpu *w;
 	uint64_t expected;
-	int cpu = sched_getcpu();
-	cpu_set_t allowed;
-	bool pinned;
+	struct cpu_hold hold;
 
-	/*
-	 * KVM also flushes for its own reasons, and counts those in the same
-	 * statistic. The one that can fall between two steps of a scenario:
-	 * kvm_intel flushes all of a vCPU's contexts when it is loaded on
-	 * another host CPU than last time (vmx_vcpu_load_vmcs(), a
-	 * KVM_REQ_TLB_FLUSH; seen as +1 where 0 was expected under Bochs).
-	 * Every vCPU of the scenario runs on this thread: pinned to one CPU
-	 * from before the first entry to the last count, none moves.
-	 */
-	pinned = cpu >= 0 && !sched_getaffinity(0, sizeof(allowed), &allowed) &&
-		 !thread_pin(gettid(), cpu);
-	if (!pinned)
-		test_diag("%s: could not pin the vCPUs' thread to CPU %d: a vCPU moving "
-			  "between CPUs adds KVM's own flushes to the counts", sc->what, cpu);
-
+	hv_flush_stat_hold_cpu(&hold, sc->what);
 	if (test_opts.negative_control == NEG_NO_OVERFLOW && l2_overflow)
 		l2_calls--;
 	want_here = in_l2 ? want_l2 : want_l1;
@@ -901,8 +886,7 @@ static uint32_t run_ring_scenario(enum hv_nested_vendor vendor, const struct rin
 		    end - mid, want_there, there);
 	tlbcheck_assert_no_stale(s->tc, sc->what, NULL);
 	vm_destroy(lv.vm);
-	if (pinned)
-		sched_setaffinity(0, sizeof(allowed), &allowed);
+	thread_release_cpu(&hold);
 	return failed;
 }
 

@@ -460,16 +460,19 @@ static uint64_t run_burst(struct flush_vm *fv, const struct burst_check *bc,
 	struct flush_shared *s = fv->s;
 	struct vcpu *w = fv->workers[bc->worker];
 	uint64_t before, delta, expected;
+	struct cpu_hold hold;
 	uint32_t i;
 
 	for (i = 0; i < s->burst_len; i++)
 		desc_finish(&s->burst[i]);
+	hv_flush_stat_hold_cpu(&hold, bc->what);
 	tlbcheck_host_step(s->tc, w, TLBCHECK_PREPARE);
 	before = vcpu_stat(w, "tlb_flush");
 	TEST_ASSERT_EQ(vcpu_sync(fv->sender), SENDER_IDLE);
 	s->tc->targets = BITL(bc->worker);
 	tlbcheck_host_step(s->tc, w, TLBCHECK_CHECK);
 	delta = vcpu_stat(w, "tlb_flush") - before;
+	thread_release_cpu(&hold);
 	test_diag("%s: target's tlb_flush statistic +%" PRIu64, bc->what, delta);
 	tlbcheck_assert_no_stale(s->tc, bc->what, worker_vp);
 	s->burst_len = 0;

@@ -31,6 +31,7 @@
 #ifndef KVMTEST_HV_FLUSH_STAT_H
 #define KVMTEST_HV_FLUSH_STAT_H
 
+#include "threads.h"
 #include "vm.h"
 
 enum hv_flush_stat_model {
@@ -66,6 +67,17 @@ bool hv_flush_stat_fits(const struct hv_flush_stat *m, uint64_t per_entry, uint6
 			uint64_t *expected);
 /* "one per GVA entry, +1 per flush-all fallback", ... for messages. */
 const char *hv_flush_stat_model_name(enum hv_flush_stat_model model);
+
+/*
+ * KVM counts flushes of its own in the same statistic. The one that can
+ * fall between the two reads of a count: kvm_intel flushes all of a vCPU's
+ * contexts when the vCPU is loaded on another host CPU than last time
+ * (vmx_vcpu_load_vmcs(), a KVM_REQ_TLB_FLUSH; seen under Bochs as +1 where
+ * 0 was expected). The vCPUs of a count run on the calling thread: this
+ * holds it on its CPU from before the vCPUs' first entry to the last read
+ * (thread_release_cpu() ends it), and says so when it cannot.
+ */
+void hv_flush_stat_hold_cpu(struct cpu_hold *hold, const char *what);
 
 /*
  * Where a control that makes the per-entry count wrong can fail: this probe

@@ -6,6 +6,7 @@
 #ifndef KVMTEST_THREADS_H
 #define KVMTEST_THREADS_H
 
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "vm.h"
@@ -31,6 +32,18 @@ int host_numa_nodes(void);
 int thread_pin(pid_t tid, int cpu);
 /* Let a thread run on any CPU of this process again. */
 int thread_unpin(pid_t tid);
+/*
+ * Keep the calling thread on the CPU it runs on now, until
+ * thread_release_cpu() gives it back the CPUs it had: for counts that a
+ * move between CPUs would change. Returns that CPU, or -errno with nothing
+ * held (release is then a no-op).
+ */
+struct cpu_hold {
+	int cpu;                /* -1: nothing held */
+	cpu_set_t allowed;      /* the affinity before */
+};
+int thread_hold_cpu(struct cpu_hold *hold);
+void thread_release_cpu(struct cpu_hold *hold);
 
 /*
  * Whether a "no progress within a window" verdict can be trusted. On a

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "hv_flush_stat.h"
+#include "ktest.h"
 #include "hyperv.h"
 #include "probe.h"
 
@@ -117,4 +118,13 @@ bool hv_flush_stat_fits(const struct hv_flush_stat *m, uint64_t per_entry, uint6
 	}
 	*expected = one;
 	return per_entry ? delta >= 1 : delta == 0;
+}
+
+void hv_flush_stat_hold_cpu(struct cpu_hold *hold, const char *what)
+{
+	int ret = thread_hold_cpu(hold);
+
+	if (ret < 0)
+		test_diag("%s: could not hold the vCPUs' thread on one CPU (%s): a vCPU moving "
+			  "between CPUs adds KVM's own flushes to the counts", what, strerror(-ret));
 }

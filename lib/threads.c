@@ -129,6 +129,30 @@ int thread_unpin(pid_t tid)
 	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
 }
 
+int thread_hold_cpu(struct cpu_hold *hold)
+{
+	int cpu = sched_getcpu(), ret;
+
+	hold->cpu = -1;
+	if (cpu < 0)
+		return -errno;
+	if (sched_getaffinity(0, sizeof(hold->allowed), &hold->allowed))
+		return -errno;
+	ret = thread_pin(gettid(), cpu);
+	if (ret)
+		return ret;
+	hold->cpu = cpu;
+	return cpu;
+}
+
+void thread_release_cpu(struct cpu_hold *hold)
+{
+	if (hold->cpu < 0)
+		return;
+	sched_setaffinity(0, sizeof(hold->allowed), &hold->allowed);
+	hold->cpu = -1;
+}
+
 int64_t thread_run_delay_ns(pid_t tid)
 {
 	unsigned long long run_ns, wait_ns;

@@ -2,11 +2,15 @@
 /*
  * Unit tests of the library's host-side parts that need no /dev/kvm:
  * guest-side formatting (compared with glibc), latency summaries, the
- * seeded PRNG, kernel version comparison, the Hyper-V flush encoding.
+ * seeded PRNG, kernel version comparison, the Hyper-V flush encoding,
+ * holding a thread on its CPU.
  */
+#include <errno.h>
+
 #include "hv_flush_stat.h"
 #include "hyperv_flush.h"
 #include "probe.h"
+#include "threads.h"
 #include "vm.h"
 
 TEST_BINARY_WITHOUT_KVM();
@@ -264,4 +268,26 @@ TEST_CASE(hv_flush_stat_models, "the tlb_flush model follows the kernel release 
 	m.model = HV_FLUSH_STAT_ANY;
 	TEST_ASSERT(hv_flush_stat_fits(&m, 4, 7, &expected) && !hv_flush_stat_fits(&m, 4, 0, &expected),
 		    "any: at least one");
+}
+
+TEST_CASE(thread_holds_cpu, "a thread held on its CPU may run there alone, and gets its CPUs back on release")
+{
+	cpu_set_t before, held, after;
+	struct cpu_hold hold;
+	int cpu;
+
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(before), &before), "sched_getaffinity: %s", strerror(errno));
+	cpu = thread_hold_cpu(&hold);
+	TEST_ASSERT(cpu >= 0, "thread_hold_cpu: %s", strerror(-cpu));
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(held), &held), "sched_getaffinity: %s", strerror(errno));
+	TEST_ASSERT(CPU_COUNT(&held) == 1 && CPU_ISSET(cpu, &held),
+		    "held on CPU %d, but may run on %d CPU(s)", cpu, CPU_COUNT(&held));
+	TEST_ASSERT_EQ(sched_getcpu(), cpu);
+	thread_release_cpu(&hold);
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(after), &after), "sched_getaffinity: %s", strerror(errno));
+	TEST_ASSERT(CPU_EQUAL(&before, &after), "after release: %d CPU(s), before: %d",
+		    CPU_COUNT(&after), CPU_COUNT(&before));
+	thread_release_cpu(&hold);      /* a second release changes nothing */
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(after), &after) && CPU_EQUAL(&before, &after),
+		    "a second release changed the affinity");
 }
