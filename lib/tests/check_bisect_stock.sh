@@ -22,14 +22,15 @@ git config user.name "bisect test"
 
 # The fake module builder: --print-source, and a build of one patch into
 # --out with kvm-modules' exit codes (3 outside KVM, 4 does not apply,
-# 5 does not build; FAKE_KM_FAIL=1: a download that fails).
+# 5 does not build; FAKE_KM_FAIL=N: a failure with exit status N, such as
+# 1 for a download that fails).
 cat >"$tmp/fake-kvm-modules" <<'KM'
 #!/bin/bash
 set -u
 if [ "$1" = --print-source ]; then echo "$FAKE_SOURCE"; exit 0; fi
 [ "$1" = --out ] && [ "$3" = sid ] || { echo "fake-kvm-modules: unexpected $*" >&2; exit 2; }
 out=$2 patch=$4
-[ -z "${FAKE_KM_FAIL:-}" ] || { echo "kvm-modules: download failed" >&2; exit 1; }
+[ -z "${FAKE_KM_FAIL:-}" ] || { echo "kvm-modules: a made-up failure" >&2; exit "$FAKE_KM_FAIL"; }
 outside=$(git apply --numstat "$patch" | cut -f3 | grep -vE '^(arch/x86/kvm|virt/kvm|include|arch/x86/include|Documentation|tools)/' || true)
 if [ -n "$outside" ]; then
 	echo "kvm-modules: patch 1 of 1, ${patch##*/}, changes files outside KVM's modules and headers:" >&2
@@ -124,6 +125,8 @@ expect_step "$c4" 255 "... and so does a header the range changes that Debian's 
 expect_step "$c2" 0 "... but not a header the range leaves alone" --base "$base"
 git checkout -q "$base" -- include/linux/kvm_host.h && cp include/linux/kvm_host.h "$FAKE_SOURCE/include/linux/"
 git checkout -q "$c3"
+FAKE_KM_FAIL=4 expect_step "$c3" 255 "a diff that does not apply to Debian's source although the base matched aborts, saying so" \
+	--base "$base" :: "does not apply to Debian's source, though the base matched it"
 FAKE_KM_FAIL=1 expect_step "$c3" 255 "a module builder that fails for want of its downloads aborts" --base "$base" :: \
 	"the module builder failed \(exit 1\), not for this commit's code"
 expect_step "$c3" 255 "--stock without --base is bad usage" :: "--stock needs --base REV"
