@@ -44,6 +44,11 @@ else
 		"$(sort -k3,3n "$tmp/two.log")"
 fi
 
+# A turn that cannot come (its caller and its directory gone) is not
+# waited for.
+expect "a VM whose turn's directory is gone does not wait for it" 1 \
+	env VM_SLOTS="$tmp/one" VM_SLOT_GO="$tmp/gone/go" timeout 5 "$slot" true :: \
+	"^vm-slot: VM_SLOT_GO '$tmp/gone/go': its directory is gone$"
 # A VM command that leaves a process behind (a watchdog's sleep, say).
 VM_SLOTS=$tmp/one "$slot" sh -c 'sleep 4 & exit 3' && rc=0 || rc=$?
 t0=$(now)
