@@ -60,14 +60,14 @@ c6=$(commit skips "the cases skip here")
 c7=$(commit noboot "panics before the suite")
 c8=$(commit notool "needs a tool this machine lacks")
 
-step() { "$top/scripts/bisect/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast x86_64/kick >/dev/null 2>&1; }
-expect_step() {  # expect_step COMMIT CODE WHAT
-	git checkout -q "$1"; rm -f .config
-	local rc=0
-	step || rc=$?
-	if [ "$rc" -ne "$2" ]; then echo "not ok - $3: exit $rc, expected $2"; exit 1; fi
-	echo "ok - $3: exit $2"
+# The step on the checked-out commit, from its own .config.
+step() {
+	rm -f .config
+	"$top/scripts/bisect/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" "$@" \
+		hyperv/tlb_flush:space_fast x86_64/kick
 }
+# shellcheck source=bisect_expect.sh
+. "$top/lib/tests/bisect_expect.sh"
 expect_step "$c1" 0 "passing cases are good"
 expect_step "$c2" 125 "a commit that does not build is skipped"
 expect_step "$c4" 1 "a failing case is bad"
@@ -75,23 +75,12 @@ expect_step "$c6" 125 "cases that all skip are skipped"
 expect_step "$c7" 125 "a kernel that never reaches the suite is skipped"
 # A build that fails for want of a tool fails on every commit: skipping
 # them all would end the bisection with nothing found. It aborts instead.
-git checkout -q "$c8"; rm -f .config
-rc=0; out=$("$top/scripts/bisect/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" \
-	hyperv/tlb_flush:space_fast 2>&1 >/dev/null) || rc=$?
-if [ "$rc" -ne 255 ] || ! grep -q '^bisect-step: the kernel build failed: this machine lacks the command flex (scripts/deps.sh kernel installs' <<<"$out"; then
-	echo "not ok - a tool this machine lacks aborts the bisection, naming it: exit $rc, expected 255"; echo "$out"; exit 1
-fi
-echo "ok - a tool this machine lacks aborts the bisection, naming it: exit 255"
+expect_step "$c8" 255 "a tool this machine lacks aborts the bisection, naming it" :: \
+	'^bisect-step: the kernel build failed: this machine lacks the command flex \(scripts/deps.sh kernel installs'
 git checkout -q master 2>/dev/null || git checkout -q main
 rc=0; "$top/scripts/bisect/bisect-step" --bogus x >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 255 ] || { echo "not ok - bad usage: exit $rc, expected 255 (aborts git bisect)"; exit 1; }
 echo "ok - bad usage aborts the bisection: exit 255"
 
-git checkout -q "$c5"
-git bisect start "$c5" "$c1" >/dev/null
-out=$(git bisect run "$top/scripts/bisect/bisect-step" --config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast 2>&1) || true
-git bisect reset >/dev/null 2>&1 || true
-if ! grep -q "^${c4}[0-9a-f]* is the first bad commit" <<<"$out"; then
-	echo "not ok - git bisect run did not find $c4:"; echo "$out"; exit 1
-fi
-echo "ok - git bisect run finds the first bad commit ($c4)"
+expect_bisect_finds "git bisect run finds the first bad commit" "$c5" "$c1" "$c4" \
+	--config "$tmp/fragment.config" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast

@@ -91,18 +91,8 @@ step() {  # step [OPTION...]: the step in stock mode on the checked-out commit
 	"$top/scripts/bisect/bisect-step" --stock sid --kvm-modules "$tmp/fake-kvm-modules" \
 		--runner "$tmp/fake-vm-run" "$@" hyperv/tlb_flush:space_fast x86_64/kick
 }
-expect_step() {  # expect_step COMMIT CODE WHAT [OPTION...] [:: ERE of its messages]
-	local commit=$1 code=$2 what=$3 rc=0 opts=() out
-	shift 3
-	while [ $# -gt 0 ] && [ "$1" != :: ]; do opts+=("$1"); shift; done
-	[ $# -eq 0 ] || shift
-	git checkout -q "$commit"
-	out=$(step "${opts[@]}" 2>&1 >/dev/null) || rc=$?
-	if [ "$rc" -ne "$code" ] || { [ $# -gt 0 ] && ! grep -qE -e "$1" <<<"$out"; }; then
-		echo "not ok - $what: exit $rc, expected $code${1:+, and a line matching /$1/}"; echo "$out"; exit 1
-	fi
-	echo "ok - $what: exit $code"
-}
+# shellcheck source=bisect_expect.sh
+. "$top/lib/tests/bisect_expect.sh"
 expect_step "$base" 0 "the base itself is good, with Debian's own modules" --base "$base" :: \
 	"has the tree of --base: Debian's own modules"
 if grep -q -- --patches "$tmp/runner-args"; then
@@ -140,12 +130,5 @@ rc=0; "$top/scripts/bisect/bisect-step" --base "$base" x86_64/kick >/dev/null 2>
 [ "$rc" -eq 255 ] || { echo "not ok - --base without --stock: exit $rc, expected 255"; exit 1; }
 echo "ok - --base without --stock is bad usage: exit 255"
 
-git checkout -q "$c4"
-git bisect start "$c4" "$base" >/dev/null
-out=$(git bisect run "$top/scripts/bisect/bisect-step" --stock sid --base "$base" --kvm-modules "$tmp/fake-kvm-modules" \
-	--runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast 2>&1) || true
-git bisect reset >/dev/null 2>&1 || true
-if ! grep -q "^${c3}[0-9a-f]* is the first bad commit" <<<"$out"; then
-	echo "not ok - git bisect run with --stock did not find $c3:"; echo "$out"; exit 1
-fi
-echo "ok - git bisect run with --stock finds the first bad commit ($c3)"
+expect_bisect_finds "git bisect run with --stock finds the first bad commit" "$c4" "$base" "$c3" \
+	--stock sid --base "$base" --kvm-modules "$tmp/fake-kvm-modules" --runner "$tmp/fake-vm-run" hyperv/tlb_flush:space_fast
