@@ -53,7 +53,8 @@ struct migrator;
 struct migrator *migrator_start(const pid_t *tids, int n, const struct migrator_opts *opts);
 /* Stop and join; every thread may run on all CPUs again. */
 void migrator_stop(struct migrator *m);
-/* The thread's latest move; false if it has not been moved yet. Thread-safe. */
+/* The thread's latest move; false if it has not been moved yet. Thread-safe, and
+ * never waits for the migrator, wherever that is stopped. */
 bool migrator_last(struct migrator *m, pid_t tid, struct migration *out);
 void migrator_get_stats(struct migrator *m, struct migrator_stats *out);
 /* Stop and join, say in a diagnostic how many moves (across nodes, of

@@ -82,17 +82,33 @@ static void sleep_us(uint64_t us)
 
 /* ---- migrator ---- */
 
+/*
+ * A thread's latest move, for readers that must never wait for the
+ * migrator: the lost-wakeup monitor reads it at every send, and the
+ * migrator can be stopped anywhere (preempted, or on a CPU that runs
+ * nothing for seconds) while the monitor has to go on watching. So no lock:
+ * the migrator, the only writer, fills the slot that readers are not
+ * pointed at, then publishes it by advancing gen (slot[gen & 1] is the
+ * latest). A reader copies the published slot and keeps the copy if gen
+ * did not move meanwhile; a writer stopped half-way through its slot
+ * leaves the published one whole.
+ */
+struct move_record {
+	_Atomic uint64_t gen;           /* moves published; 0: never moved */
+	struct migration slot[2];
+};
+
 struct migrator {
 	struct migrator_opts opts;
 	pid_t tids[MIGRATOR_MAX_THREADS];
-	struct migration last[MIGRATOR_MAX_THREADS];
+	struct move_record last[MIGRATOR_MAX_THREADS];
 	int nr_tids;
 	int cpus[MAX_CPUS], nr_cpus;
 	int cpu_node[MAX_CPUS];
 	int nodes[MAX_NODES], nr_nodes;         /* nodes that have CPUs here */
 	struct test_rng rng;
+	/* Counted by the migrator alone, read at the end (migrator_get_stats). */
 	struct migrator_stats stats;
-	pthread_mutex_t lock;
 	pthread_t thread;
 	atomic_bool stop;
 	/* migrator_overdue_ns(): when its sleep ends, and on which CPU. */
@@ -108,6 +124,40 @@ static void node_cpuset(struct migrator *m, int node, cpu_set_t *set)
 	for (i = 0; i < m->nr_cpus; i++)
 		if (m->cpu_node[i] == node)
 			CPU_SET(m->cpus[i], set);
+}
+
+/* The migrator's side of struct move_record. */
+static void publish_move(struct move_record *r, struct migration *mv)
+{
+	uint64_t gen = atomic_load_explicit(&r->gen, memory_order_relaxed);
+
+	mv->seq = gen + 1;
+	r->slot[(gen + 1) & 1] = *mv;
+	atomic_store_explicit(&r->gen, gen + 1, memory_order_release);
+}
+
+/* A reader's side: false if the thread was never moved. */
+static bool read_move(struct move_record *r, struct migration *out)
+{
+	uint64_t gen = atomic_load_explicit(&r->gen, memory_order_acquire), again;
+
+	for (;;) {
+		if (!gen)
+			return false;
+		*out = r->slot[gen & 1];
+		atomic_thread_fence(memory_order_acquire);
+		again = atomic_load_explicit(&r->gen, memory_order_relaxed);
+		if (again == gen)
+			return true;
+		/* The migrator published twice during the copy (the monitor
+		 * was preempted): take the newer one. */
+		gen = atomic_load_explicit(&r->gen, memory_order_acquire);
+	}
+}
+
+static void count(uint64_t *counter)
+{
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
 }
 
 static void migrate_one(struct migrator *m)
@@ -145,18 +195,15 @@ static void migrate_one(struct migrator *m)
 		return;
 	}
 
-	pthread_mutex_lock(&m->lock);
-	mv.seq = m->last[idx].seq + 1;
-	m->last[idx] = mv;
-	m->stats.moves++;
+	publish_move(&m->last[idx], &mv);
+	count(&m->stats.moves);
 	if (mv.state == 'S' || mv.state == 'D')
-		m->stats.moves_while_sleeping++;
+		count(&m->stats.moves_while_sleeping);
 	if (mv.from_cpu >= 0 && mv.to_node >= 0 && host_cpu_node(mv.from_cpu) != mv.to_node)
-		m->stats.cross_node_moves++;
+		count(&m->stats.cross_node_moves);
 	if (test_rng_below(&m->rng, 100) < m->opts.kick_percent &&
 	    !syscall(SYS_tgkill, getpid(), tid, KICK_SIGNAL))
-		m->stats.kicks++;
-	pthread_mutex_unlock(&m->lock);
+		count(&m->stats.kicks);
 }
 
 static void *migrator_main(void *arg)
@@ -196,7 +243,6 @@ struct migrator *migrator_start(const pid_t *tids, int n, const struct migrator_
 			m->nodes[m->nr_nodes++] = m->cpu_node[i];
 	}
 	test_rng_init(&m->rng, opts->stream);
-	pthread_mutex_init(&m->lock, NULL);
 	atomic_store(&m->sleep_cpu, -1);
 	atomic_store(&m->wake_due_ns, now_ns());
 	r = pthread_create(&m->thread, NULL, migrator_main, m);
@@ -219,20 +265,14 @@ void migrator_stop(struct migrator *m)
 
 bool migrator_last(struct migrator *m, pid_t tid, struct migration *out)
 {
-	bool found = false;
 	int i;
 
 	if (!m)
 		return false;
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->nr_tids; i++) {
-		if (m->tids[i] == tid && m->last[i].seq) {
-			*out = m->last[i];
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-	return found;
+	for (i = 0; i < m->nr_tids; i++)
+		if (m->tids[i] == tid)
+			return read_move(&m->last[i], out);
+	return false;
 }
 
 uint64_t migrator_overdue_ns(struct migrator *m, uint64_t now, int *cpu)
@@ -248,9 +288,11 @@ void migrator_get_stats(struct migrator *m, struct migrator_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (!m)
 		return;
-	pthread_mutex_lock(&m->lock);
-	*out = m->stats;
-	pthread_mutex_unlock(&m->lock);
+	out->moves = __atomic_load_n(&m->stats.moves, __ATOMIC_RELAXED);
+	out->moves_while_sleeping = __atomic_load_n(&m->stats.moves_while_sleeping,
+						    __ATOMIC_RELAXED);
+	out->cross_node_moves = __atomic_load_n(&m->stats.cross_node_moves, __ATOMIC_RELAXED);
+	out->kicks = __atomic_load_n(&m->stats.kicks, __ATOMIC_RELAXED);
 }
 
 /* ---- competitor ---- */

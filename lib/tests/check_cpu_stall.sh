@@ -109,10 +109,11 @@ allowed_only() {
 pinned_to_cpu() { allowed_only "$1" "$cpu"; }
 # monitor_placement MONITOR: where the case's monitor (its tid) may run as
 # the hog starts, kept when that is not the other CPU alone. Said with the
-# results, not checked: once, in a cold make check beside the other lane's
-# compiles, both migrating runs passed without naming the stall, their
-# monitor's scans paused for the hog's 3 s, as if it had been on the hog's
-# CPU; this says so the next time.
+# results, not checked. Twice, in cold make checks, a migrating run passed
+# without naming the stall, its monitor's scans paused for the hog's 3 s
+# although the monitor was on the other CPU: the monitor read each move
+# under a lock that the migrator held when the hog stopped it. Since
+# 2026-12-06 it reads them without waiting (lib/migrate.c, move_record).
 monitor_placement() {
 	allowed_only "/proc/$1" "$other" ||
 		echo "the monitor (thread ${1:-not found}) as the hog started: $(grep -h '^Cpus_allowed_list' "/proc/$1/status" 2>/dev/null || echo gone)" >>"$tmp/placement"
