@@ -131,7 +131,7 @@ part_vm_selftest() {  # part_vm_selftest WHAT JOBS NAME...
 	run_part "VM runner self-tests: $what" env SUITE="$build/check-suite" VM_SELFTEST_JOBS="$jobs" \
 		make -C "$top" --no-print-directory vm_selftest VM_SELFTESTS="$*"
 }
-part_vm_selftest_boots() { part_vm_selftest "real QEMU boots" 1 vm-boot; }
+part_vm_selftest_boots() { part_vm_selftest "real QEMU boots" 1 vm-boot vm-snapshot; }
 part_vm_selftest_lava() { part_vm_selftest "a LAVA job" 1 lava; }
 part_vm_selftest_rest() {
 	# Four files at once: they mostly wait (for beats, locks, limits), and
@@ -139,7 +139,7 @@ part_vm_selftest_rest() {
 	# about half that four at a time). The Bochs boot's file checks the
 	# Intel cases' run (part_vm_intel).
 	# shellcheck disable=SC2046 # a list of names
-	part_vm_selftest "the others" 4 $(vm_selftests_other vm-boot bochs-boot lava)
+	part_vm_selftest "the others" 4 $(vm_selftests_other vm-boot vm-snapshot bochs-boot lava)
 }
 part_vm_suite() {
 	# One VM when another lane runs beside it (a lane is a core), else as

@@ -12,6 +12,10 @@ trap 'rm -rf "$tmp"' EXIT
 # The made-up suites of these tests keep their initramfs parts to themselves
 # (scripts/vm/mkinitramfs), not among the user's.
 export INITRAMFS_CACHE=$tmp/initramfs-cache
+# So do their saved boots (vm-run --snapshot), and a VM boots unless a test
+# asks for a snapshot.
+export VM_SNAPSHOT_DIR=$tmp/snapshots
+unset VM_SNAPSHOT
 count=0
 failures=0
 
