@@ -131,7 +131,9 @@ part_vm_selftest() {  # part_vm_selftest WHAT JOBS NAME...
 	run_part "VM runner self-tests: $what" env SUITE="$build/check-suite" VM_SELFTEST_JOBS="$jobs" \
 		make -C "$top" --no-print-directory vm_selftest VM_SELFTESTS="$*"
 }
-part_vm_selftest_boots() { part_vm_selftest "real QEMU boots" 1 vm-boot vm-snapshot; }
+# Two files at once: test-vm-boot.sh's VMs mostly wait (a hung guest, a
+# silent one), test-vm-snapshot.sh's run.
+part_vm_selftest_boots() { part_vm_selftest "real QEMU boots" 2 vm-boot vm-snapshot; }
 part_vm_selftest_lava() { part_vm_selftest "a LAVA job" 1 lava; }
 part_vm_selftest_rest() {
 	# Four files at once: they mostly wait (for beats, locks, limits), and

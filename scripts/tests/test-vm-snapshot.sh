@@ -2,7 +2,7 @@
 # shellcheck disable=SC2016 # the fake tests are shell for the VM, expanded there
 # vm-run --snapshot with real boots of a Debian kernel ($KERNEL, default
 # sid): the first run boots and saves the VM's state at the end of the
-# boot; the next ones restore it instead of booting, each with its own
+# boot; the next one restores it instead of booting, with its own
 # initramfs (its own selection of the suite), its own randomness, and the
 # saved boot at the head of its console log; a state that does not load is
 # dropped and the VM boots.
@@ -52,16 +52,14 @@ else
 	fail "... and its JSON says the boot was restored" "$(head -c 2000 "$tmp/results/vm-$kernel.json")"
 fi
 second_random=$(random_of)
-expect "... restored once more" 0 vm --snapshot x86_64/fake_second :: "^vm-run: snapshot: restoring $key "
-third_random=$(random_of)
-# The guest's random numbers after a restore are not the saved state's
-# replay: each run's are its own (the kernel reseeds from RDRAND).
-if [ -n "$first_random" ] && [ -n "$second_random" ] && [ -n "$third_random" ] &&
-	[ "$second_random" != "$third_random" ] && [ "$first_random" != "$second_random" ]; then
-	pass "two restored runs draw different random numbers ($second_random, $third_random)"
+# The guest's random numbers after a restore are not a replay of the saved
+# state's: the run that saved it drew its own after the mark too, and the
+# kernel reseeds from RDRAND.
+if [ -n "$first_random" ] && [ -n "$second_random" ] && [ "$first_random" != "$second_random" ]; then
+	pass "... drawing other random numbers than the run that saved it ($first_random, $second_random)"
 else
-	fail "two restored runs draw different random numbers" \
-		"first '$first_random', restored '$second_random' and '$third_random'"
+	fail "... drawing other random numbers than the run that saved it" \
+		"saving run '$first_random', restored run '$second_random'"
 fi
 head -c 1000000 "$state" >"$state.cut" && mv "$state.cut" "$state"
 expect "a saved state that does not load is dropped, and the VM boots and passes" 0 \
