@@ -305,6 +305,8 @@ static void stress_report(struct stress *st, const struct stress_run *run)
 		expect_no_anomaly(HOST_QUIRK_IRQ_IN_STI_SHADOW, sv->w->in_shadow, "vCPU %u: wakeup "
 				  "interrupts taken between STI and HLT, inside STI's interrupt "
 				  "shadow", i);
+		expect_no_anomaly(HOST_QUIRK_HLT_WAKES_WITHOUT_CAUSE, sv->w->causeless, "vCPU %u: "
+				  "HLTs completed without an interrupt (woken by a kick?)", i);
 		TEST_ASSERT(sv->sent == sv->answered + sv->merged, "vCPU %u: %" PRIu64 " kicks sent, "
 			    "%" PRIu64 " answered by EINTR, %" PRIu64 " merged", i, sv->sent,
 			    sv->answered, sv->merged);
@@ -377,6 +379,7 @@ TEST_CASE(stress, "random kicks to spinning and halting vCPUs each end exactly o
 	st->s = vm_alloc(st->vm, sizeof(*st->s));
 	vm_set_handler(st->vm, WORKER_WAKE_VECTOR, worker_wake);
 	vm_set_guest_data(st->vm, st->s);
+	st->s->causeless_allowed = host_has_quirk(HOST_QUIRK_HLT_WAKES_WITHOUT_CAUSE);
 	for (i = 0; i < st->n; i++) {
 		struct stress_vcpu *sv = &st->v[i];
 
