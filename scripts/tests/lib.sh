@@ -18,6 +18,16 @@ export VM_SNAPSHOT_DIR=$tmp/snapshots
 unset VM_SNAPSHOT
 count=0
 failures=0
+# fake_suite NAME...: a made-up suite in $tmp/suite (its path in suite):
+# the project's run_tests.sh and a kselftest list of x86_64/NAME...; the
+# test then writes each x86_64/NAME, a shell script for the VM's busybox.
+fake_suite() {
+	suite=$tmp/suite
+	mkdir -p "$suite/x86_64"
+	cp "$scripts/runner/run_tests.sh" "$suite/"
+	echo "fake-suite 1.0" >"$suite/suite-version.txt"
+	printf 'x86_64:%s\n' "$@" >"$suite/kselftest-list.txt"
+}
 
 skips=0
 pass() {

@@ -39,11 +39,7 @@ if [ -n "${BOCHS_BOOT_RUN:-}" ]; then
 		"$(cat "$results/vm-run.status")" "${boot_marks[@]}" \
 		'^ok [0-9]+ x86_64/smoke' '^### kvm-regress status=0 ###' "^vm-run: $kernel \(.*\): PASS$"
 else
-	suite=$tmp/suite
-	mkdir -p "$suite/x86_64"
-	cp "$scripts/runner/run_tests.sh" "$suite/"
-	echo "fake-suite 1.0" >"$suite/suite-version.txt"
-	printf 'x86_64:%s\n' fake_vmx fake_fail >"$suite/kselftest-list.txt"
+	fake_suite fake_vmx fake_fail
 	fake() {
 		printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo %s; exit 0; }\necho "KTAP version 1"\necho "1..1"\n%s\n' \
 			"$2" "$3" >"$suite/x86_64/fake_$1"

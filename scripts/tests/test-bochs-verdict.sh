@@ -60,11 +60,7 @@ exit "$FAKE_BOCHS_STATUS"
 EOF
 chmod +x "$bochs/bin/bochs"
 
-suite=$tmp/suite
-mkdir -p "$suite/x86_64"
-cp "$scripts/runner/run_tests.sh" "$suite/"
-echo "fake-suite 1.0" >"$suite/suite-version.txt"
-printf 'x86_64:%s\n' fake_pass fake_other >"$suite/kselftest-list.txt"
+fake_suite fake_pass fake_other
 for t in fake_pass fake_other; do
 	printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\nexit 0\n' >"$suite/x86_64/$t"
 	chmod +x "$suite/x86_64/$t"

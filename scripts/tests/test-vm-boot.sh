@@ -9,11 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 kernel=${KERNEL:-sid}
-suite=$tmp/suite
-mkdir -p "$suite/x86_64"
-cp "$scripts/runner/run_tests.sh" "$suite/"
-echo "fake-suite 1.0" >"$suite/suite-version.txt"
-printf 'x86_64:%s\n' fake_pass fake_gone fake_crash fake_hang fake_stop >"$suite/kselftest-list.txt"
+fake_suite fake_pass fake_gone fake_crash fake_hang fake_stop
 # fake_NAME LIMIT BODY: a test binary as a busybox sh script.
 fake() {
 	printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo %s; exit 0; }\necho "KTAP version 1"\necho "1..1"\n%s\n' \

@@ -10,11 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 kernel=${KERNEL:-sid}
-suite=$tmp/suite
-mkdir -p "$suite/x86_64"
-cp "$scripts/runner/run_tests.sh" "$suite/"
-echo "fake-suite 1.0" >"$suite/suite-version.txt"
-printf 'x86_64:%s\n' fake_first fake_second >"$suite/kselftest-list.txt"
+fake_suite fake_first fake_second
 # A test binary as a busybox sh script that says 8 random bytes of the guest.
 for name in first second; do
 	printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\necho "KTAP version 1"\necho "1..1"\necho "# random: $(head -c 8 /dev/urandom | od -An -tx1 | tr -d " ")"\n[ -c /dev/kvm ] && { echo "ok 1 %s"; exit 0; }\necho "not ok 1 %s"; exit 1\n' \
