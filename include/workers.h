@@ -4,8 +4,9 @@
  * worker either spins (progress counts loop iterations, checked against a
  * register copy) or halts with "sti; hlt" until an interrupt on
  * WORKER_WAKE_VECTOR (progress counts completed halts; a HLT that returns
- * without one fails the guest, or is counted where the host allows it). Both exit to the host now and then with a
- * sync message, and return once the host sets finish.
+ * without one fails the guest, or is counted where the host allows it).
+ * Both exit to the host now and then with a sync message, and return once
+ * the host sets finish.
  *
  *   struct workers_shared *s = vm_alloc(vm, sizeof(*s));     // irqchip VM
  *   vm_set_handler(vm, WORKER_WAKE_VECTOR, worker_wake);
