@@ -109,4 +109,19 @@ else
 	fail "a trace block goes to --trace FILE only, and the run is judged as without it" \
 		"trace file: $(cat "$tmp/trace.b64" 2>&1); stderr: $(tail -n 3 "$tmp/stderr")"
 fi
+# vm-run --snapshot's restore: an attempt whose state did not load (the
+# flag file never says "restored"; the emulator printed nothing) is not
+# judged and says nothing: exit 3, and vm-run boots instead. Once loaded, the
+# run is judged as any other.
+: >"$tmp/empty.log"
+expect "a restore that did not load is not judged: nothing said, exit 3" 3 \
+	"$scripts/vm/console-check" --ktap "$tmp/ktap" --restored "$tmp/no-such-flag" <"$tmp/empty.log" ::
+no_line "... (no FAIL line)" '.' "$tmp/out"
+echo restored >"$tmp/restored"
+expect "a restored run is judged as any other" 1 \
+	"$scripts/vm/console-check" --ktap "$tmp/ktap" --restored "$tmp/restored" <"$tmp/empty.log" :: \
+	'^vm-run: FAIL: the test suite never started'
+expect "... and passes when it passes" 0 \
+	"$scripts/vm/console-check" --ktap "$tmp/ktap" --restored "$tmp/restored" <"$data/console/pass.log" :: \
+	'^vm-run: suite: 2 passed, 0 failed, 1 skipped$'
 done_testing
