@@ -73,13 +73,13 @@ echo "# rebuild after the failed series: $(($(date +%s) - start)) s"
 kdir=$("$scripts/vm/fetch-kernel" "$kernel" 2>/dev/null)
 kver=$(cat "$kdir/version")
 differ=()
+# shellcheck source=../vm/kernel-module
+. "$scripts/vm/kernel-module"
 for m in kvm kvm-amd kvm-intel; do
 	stock=$(find "$kdir/lib/modules/$kver" -name "$m.ko*" | head -n 1)
-	case $stock in
-	*.xz) xz -dc "$stock" >"$tmp/stock.ko" ;;
-	*.zst) zstd -q -dc "$stock" >"$tmp/stock.ko" ;;
-	*) cp "$stock" "$tmp/stock.ko" ;;
-	esac
+	if ! copy_module "$stock" "$tmp/stock.ko"; then
+		differ+=("$m.ko (Debian's '$stock' not read)"); continue
+	fi
 	objcopy -O binary --only-section=.text "$tmp/stock.ko" "$tmp/stock.text"
 	objcopy -O binary --only-section=.text "$tmp/modules/$m.ko" "$tmp/rebuilt.text"
 	cmp -s "$tmp/stock.text" "$tmp/rebuilt.text" || differ+=("$m.ko")
