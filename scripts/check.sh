@@ -79,8 +79,21 @@ run_part() {  # run_part TITLE CMD...
 		[ -n "$counts" ] && [ "${f:-0}" -gt 0 ] || f=$((${f:-0} + 1))
 	fi
 	echo "$rc ${p:-0} ${f:-0} ${s:-0}" >>"$tmpd/counts"     # one short line: appends do not mix
+	[ "$rc" -eq 0 ] || failed_checks "$title" "$rc" "$out"
 	rm -f "$out"
 	return 0
+}
+
+# failed_checks TITLE RC OUTPUT: a failed part's title and its "not ok"
+# lines, kept for the summary at the end. A CI log is often read from its
+# end, and one failed check among 600 is otherwise a search.
+failed_checks() {
+	{
+		flock 8
+		echo "  $1: exit $2"
+		grep -E '^[[:space:]]*not ok ' "$3" | head -n 20 | sed 's/^[[:space:]]*/    /' |
+			grep . || echo "    no \"not ok\" line: see the part's output above"
+	} 8>"$tmpd/print.lock" >>"$tmpd/failed"
 }
 
 # Whether this host's /dev/kvm can be opened read-write, and if not, why.
@@ -295,5 +308,9 @@ read -r total_passed total_failed total_skipped < <(awk '
 	{ p += $2; f += $3; s += $4; if ($1 != 0) bad = 1 }
 	END { print p + 0, f + 0, s + 0; exit bad }' "$tmpd/counts") || true
 awk '$1 != 0 { exit 1 }' "$tmpd/counts" || status=1
+if [ -s "$tmpd/failed" ]; then
+	echo "--- failed:"
+	cat "$tmpd/failed"
+fi
 echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
 exit $status
