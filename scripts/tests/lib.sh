@@ -41,6 +41,18 @@ fail() {
 	[ $# -eq 0 ] || printf '%s\n' "$@" | sed 's/^/#   /'
 }
 
+# A command that fails outside a check stops the file (set -e). It then says
+# so as a failed check, with where and what, and closes its plan: else the
+# stop shows only as checks gone missing. (Only in the file's own shell: a
+# command substitution's or a background job's failures are for their
+# callers to judge.)
+set -E
+trap '[ "$BASH_SUBSHELL" -ne 0 ] || stopped_early "${BASH_SOURCE[0]##*/}:$LINENO" "$BASH_COMMAND" "$?"' ERR
+stopped_early() {  # stopped_early WHERE COMMAND STATUS
+	fail "the file stopped early: at $1, '$2' exited $3"
+	echo "1..$count"
+}
+
 # expect WHAT STATUS CMD... :: PATTERN...
 # Runs CMD with stdout and stderr into $tmp/out (kept for further checks);
 # passes when it exits with STATUS and its output matches every PATTERN
@@ -149,9 +161,10 @@ same() {
 	if diff -u "$2" "$3" >"$tmp/diff"; then pass "$1"; else fail "$1" "$(cat "$tmp/diff")"; fi
 }
 
-# The plan, then the counts line that scripts/check.sh adds up.
+# The plan, then the counts line that scripts/check.sh adds up; the file
+# ends here, with status 1 if a check failed.
 done_testing() {
 	echo "1..$count"
 	echo "$((count - failures - skips)) passed, $failures failed, $skips skipped"
-	[ "$failures" -eq 0 ]
+	exit $((failures > 0))
 }

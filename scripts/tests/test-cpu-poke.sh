@@ -16,7 +16,6 @@ if [ "$(nproc)" -lt 2 ]; then
 	pass "each CPU's thread is woken by the one before it # SKIP one CPU here"
 	pass "a stopped CPU is named, with how late its wait ended # SKIP one CPU here"
 	done_testing
-	exit
 fi
 
 # Each thread sleeps until its next second, so alone it would wake about

@@ -9,7 +9,6 @@
 if [ "$(id -u)" != 0 ]; then
 	pass "deps.sh waits for a held package lock # SKIP deps.sh installs only as root"
 	done_testing
-	exit
 fi
 mkdir -p "$tmp/bin"
 for t in sh grep sed mktemp date sleep cat id rm test awk; do ln -s "$(command -v "$t")" "$tmp/bin/$t"; done
