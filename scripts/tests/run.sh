@@ -5,7 +5,8 @@
 #   run.sh [NAME...]
 # Prints each file's TAP, then the cases added up over all files:
 #   N passed, N failed, 0 skipped
-# Exit status 0 when every file passed.
+# Exit status 0 when every file passed. A file that failed with no failed
+# check of its own (killed; lib.sh names a file's own stop) gets one here.
 # VM_SELFTEST_JOBS=N runs up to N files at once (default 1): most of these
 # files wait (for a watcher's beat, a lock, a VM's limit) more than they
 # compute. Each file's output is then printed whole when it ends, in name
