@@ -172,18 +172,21 @@ printf 'x/small 1\nx/big:c1 1\nx/big:c2 1\nx/big:c3 1\nx/big:c4 1\nx/other 1\n' 
 for run in a b c; do
 	env VM_SLOTS="$tmp/slots" VM_SHARD_VM_RUN="$tmp/vm-run" STANDIN_LOG="$tmp/slots.log" "$vs" --jobs 2 \
 		--weights "$tmp/weights-even" --kernel "$tmp/slots/runs/$run" --suite "$tmp/suite" \
-		--results "$tmp/res-$run" -- x/small x/big x/other >/dev/null 2>&1 &
+		--results "$tmp/res-$run" -- x/small x/big x/other >"$tmp/run-$run.out" 2>&1 &
 done
 wait
-order=$(grep '^start' "$tmp/slots.log" | sort -k3,3n | awk '{ sub(/-[0-9]+$/, "", $2); printf "%s", $2 }')
-took=$(grep '^took' "$tmp/slots.log" | awk '{ print $2 }' | sort -u | wc -l)
+# (No line, or no log: the checks below fail, showing the log.)
+touch "$tmp/slots.log"
+order=$({ grep '^start' "$tmp/slots.log" || true; } | sort -k3,3n | awk '{ sub(/-[0-9]+$/, "", $2); printf "%s", $2 }')
+took=$({ grep '^took' "$tmp/slots.log" || true; } | awk '{ print $2 }' | sort -u | wc -l)
 case $order in aa* | bb* | cc*) paired=${order:2:2}${order:4:2} ;; *) paired=no ;; esac
 case $paired in aabb | aacc | bbaa | bbcc | ccaa | ccbb) paired=yes ;; esac
 if [ "$paired" = yes ] && [ "$took" -eq 6 ]; then
 	pass "runs sharing slots: each run's VMs start together and share its queue"
 else
 	fail "runs sharing slots: each run's VMs start together and share its queue" \
-		"the VMs started in the runs' order $order (want pairs); $took of 6 VMs took units" "$(cat "$tmp/slots.log")"
+		"the VMs started in the runs' order $order (want pairs); $took of 6 VMs took units" "$(cat "$tmp/slots.log")" \
+		"the runs' last lines:" "$(tail -n 5 "$tmp"/run-[abc].out)"
 fi
 # With four slots, two runs of two VMs each: both runs' VMs at once. The
 # turns end when a run's VMs hold their slots, not when its VMs end (which
@@ -194,15 +197,17 @@ rm -f "$tmp/slots.log"
 for run in d e; do
 	env VM_SLOTS="$tmp/slots" VM_SHARD_VM_RUN="$tmp/vm-run" STANDIN_LOG="$tmp/slots.log" STANDIN_UNIT_S=1.5 \
 		"$vs" --jobs 2 --weights "$tmp/weights-even" --kernel "$tmp/slots/runs/$run" --suite "$tmp/suite" \
-		--results "$tmp/res-$run" -- x/small x/big x/other >/dev/null 2>&1 &
+		--results "$tmp/res-$run" -- x/small x/big x/other >"$tmp/run-$run.out" 2>&1 &
 done
 wait
-at_once=$(grep -E '^(start|end)' "$tmp/slots.log" | sort -k3,3n |
+touch "$tmp/slots.log"
+at_once=$({ grep -E '^(start|end)' "$tmp/slots.log" || true; } | sort -k3,3n |
 	awk '$1 == "start" { n++; if (n > m) m = n } $1 == "end" { n-- } END { print m + 0 }')
 if [ "$at_once" -eq 4 ]; then
 	pass "runs sharing four slots: two runs' VMs run at once"
 else
-	fail "runs sharing four slots: two runs' VMs run at once" "at most $at_once VMs at once" "$(cat "$tmp/slots.log")"
+	fail "runs sharing four slots: two runs' VMs run at once" "at most $at_once VMs at once" "$(cat "$tmp/slots.log")" \
+		"the runs' last lines:" "$(tail -n 5 "$tmp/run-d.out" "$tmp/run-e.out")"
 fi
 # A run's turn (vm-matrix's order): no VM tries for a slot before the run's
 # VM_SLOT_GO exists, and the run says when all its VMs hold slots.
