@@ -85,13 +85,15 @@ run_part() {  # run_part TITLE CMD...
 }
 
 # failed_checks TITLE RC OUTPUT: a failed part's title and its "not ok"
-# lines, kept for the summary at the end. A CI log is often read from its
-# end, and one failed check among 600 is otherwise a search.
+# lines (with the VM runner's self-tests, each failed file's "# test-NAME.sh:
+# FAILED" line after its own), kept for the summary at the end. A CI log is
+# often read from its end, and one failed check among 600 is otherwise a
+# search.
 failed_checks() {
 	{
 		flock 8
 		echo "  $1: exit $2"
-		grep -E '^[[:space:]]*not ok ' "$3" | head -n 20 | sed 's/^[[:space:]]*/    /' |
+		grep -E '^[[:space:]]*not ok |^# test-[^ ]+\.sh: FAILED ' "$3" | head -n 20 | sed 's/^[[:space:]]*/    /' |
 			grep . || echo "    no \"not ok\" line: see the part's output above"
 	} 8>"$tmpd/print.lock" >>"$tmpd/failed"
 }

@@ -1,12 +1,13 @@
 #!/bin/bash
 # A failure is named where a log's reader looks. A CI log is read from its
 # end, and one failed check among 640 was once only a count there: "302
-# passed, 1 failed" for a part whose files had 304 checks, a file having
-# stopped on a failed command two checks before its end. Now:
+# passed, 1 failed" for a part whose files have 304 checks, so a file had
+# also stopped early, unnamed. Now:
 #  - a file that stops so (set -e) says where, as a failed check (lib.sh);
 #  - run.sh gives a file that failed without a failed check of its own
 #    (killed) one, naming it;
-#  - make check's last lines name each failed part and its "not ok" lines.
+#  - make check's last lines name each failed part, its "not ok" lines
+#    and its failed files.
 # Checked on copies of run.sh, lib.sh and check.sh, with made-up files.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,15 +45,15 @@ done
 mkdir -p "$tmp/project/scripts/vm" "$tmp/project/lib/tests" "$tmp/build"
 cp "$scripts/check.sh" "$tmp/project/scripts/"
 cp "$scripts/vm/python3-direct" "$scripts/vm/vm-capacity" "$tmp/project/scripts/vm/"
-printf '#!/bin/sh\necho "ok - fine"\necho "not ok - made to fail"\necho "1 passed, 1 failed"\nexit 1\n' \
+printf '#!/bin/sh\necho "ok - fine"\necho "not ok - made to fail"\necho "# test-x.sh: FAILED (1 s)"\necho "1 passed, 1 failed"\nexit 1\n' \
 	>"$tmp/project/lib/tests/run.sh"
 chmod +x "$tmp/project/lib/tests/run.sh"
 for lanes in 1 2; do
-	expect "make check's last lines name a failed part and its not-ok lines ($lanes lane(s))" 1 \
+	expect "make check's last lines name a failed part, its not-ok lines and failed files ($lanes lane(s))" 1 \
 		env CHECK_LANES=$lanes "$tmp/project/scripts/check.sh" "$tmp/build" self :: \
 		'^--- failed:$' '^  project self-tests \(no KVM needed\), on this host \(.*\): exit 1$' \
-		'^    not ok - made to fail$'
-	tail -n 4 "$tmp/out" >"$tmp/end"
-	has_line "... among the last four" '^    not ok - made to fail$' "$tmp/end"
+		'^    not ok - made to fail$' '^    # test-x\.sh: FAILED \(1 s\)$'
+	tail -n 5 "$tmp/out" >"$tmp/end"
+	has_line "... among the last five" '^    not ok - made to fail$' "$tmp/end"
 done
 done_testing
