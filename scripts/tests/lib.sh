@@ -18,11 +18,13 @@ export VM_SNAPSHOT_DIR=$tmp/snapshots
 unset VM_SNAPSHOT
 count=0
 failures=0
-# fake_suite NAME...: a made-up suite in $tmp/suite (its path in suite):
-# the project's run_tests.sh and a kselftest list of x86_64/NAME...; the
-# test then writes each x86_64/NAME, a shell script for the VM's busybox.
+# fake_suite [--in DIR] NAME...: a made-up suite in DIR (default
+# $tmp/suite; its path in suite): the project's run_tests.sh and a kselftest
+# list of x86_64/NAME...; the test then writes each x86_64/NAME, a shell
+# script for the VM's busybox.
 fake_suite() {
 	suite=$tmp/suite
+	[ "$1" != --in ] || { suite=$2; shift 2; }
 	mkdir -p "$suite/x86_64"
 	cp "$scripts/runner/run_tests.sh" "$suite/"
 	echo "fake-suite 1.0" >"$suite/suite-version.txt"
@@ -144,10 +146,7 @@ has_line() {
 fake_vm_run() {
 	local suite=$tmp/fake-suite
 	if [ ! -d "$suite" ]; then
-		mkdir -p "$suite/x86_64"
-		cp "$scripts/runner/run_tests.sh" "$suite/"
-		echo "fake-suite 1.0" >"$suite/suite-version.txt"
-		echo "x86_64:fake_pass" >"$suite/kselftest-list.txt"
+		fake_suite --in "$suite" fake_pass
 		printf '#!/bin/sh\n[ "${1:-}" = --time-limit ] && { echo 10; exit 0; }\necho "KTAP version 1"\n' >"$suite/x86_64/fake_pass"
 		chmod +x "$suite/x86_64/fake_pass"
 		: >"$tmp/fake-vmlinuz"
